@@ -1,0 +1,1312 @@
+/* wolfssl.c: the TLS layer on wolfSSL's native API (not its OpenSSL shim). */
+#define _GNU_SOURCE
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+#include <wolfssl/error-ssl.h>
+#include <wolfssl/version.h>
+#include <wolfssl/wolfcrypt/asn_public.h>
+#include <wolfssl/wolfcrypt/ecc.h>
+#include <wolfssl/wolfcrypt/error-crypt.h>
+#include <wolfssl/wolfcrypt/random.h>
+#include <wolfssl/wolfcrypt/rsa.h>
+#ifdef HAVE_CURVE25519
+#include <wolfssl/wolfcrypt/curve25519.h>
+#endif
+#ifdef HAVE_CURVE448
+#include <wolfssl/wolfcrypt/curve448.h>
+#endif
+#ifdef HAVE_ED25519
+#include <wolfssl/wolfcrypt/ed25519.h>
+#endif
+
+#ifndef LIBWOLFSSL_VERSION_HEX
+#error "backends/wolfssl.c needs wolfSSL's headers (wolfssl/version.h)"
+#endif
+#ifndef WOLFSSL_TLS13
+#error "this wolfSSL was built without TLS 1.3 (configure --enable-tls13)"
+#endif
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tls.h"
+#include "tb_build.h"
+
+/* wolfSSL 5.6.2 made TLS 1.3 tickets stateful (a session ID into the
+ * server's cache) when WOLFSSL_OP_NO_TICKET is set; before that a 1.3
+ * ticket always carries the encrypted session, so only tickets resume. */
+#define TB_WOLF_STATEFUL_TLS13 (LIBWOLFSSL_VERSION_HEX >= 0x05006002)
+
+struct tb_tls_ctx {
+	WOLFSSL_CTX *ctx;
+};
+
+struct tb_tls_conn {
+	WOLFSSL *ssl;
+	char err[160];
+};
+
+const char *
+tb_tls_backend_name(void)
+{
+	return "wolfssl";
+}
+
+const char *
+tb_tls_library_version(void)
+{
+	return wolfSSL_lib_version();
+}
+
+const char *
+tb_tls_url_scheme(void)
+{
+	return "https";
+}
+
+/* ------------------------------------------------------------------ */
+/* Build facts */
+
+#if defined(WOLFSSL_AESNI)
+#define TB_F_AESNI "yes"
+#else
+#define TB_F_AESNI "no"
+#endif
+#if defined(USE_INTEL_SPEEDUP)
+#define TB_F_INTEL "yes"
+#else
+#define TB_F_INTEL "no"
+#endif
+#if defined(WOLFSSL_SP_MATH) || defined(WOLFSSL_SP_MATH_ALL) ||                \
+	defined(WOLFSSL_HAVE_SP_RSA) || defined(WOLFSSL_HAVE_SP_ECC)
+#define TB_F_SP "yes"
+#else
+#define TB_F_SP "no"
+#endif
+#if defined(WOLFSSL_SP_X86_64_ASM)
+#define TB_F_SP_ASM "yes"
+#else
+#define TB_F_SP_ASM "no"
+#endif
+#if defined(TFM_NO_ASM) || defined(WOLFSSL_NO_ASM)
+#define TB_F_NO_ASM "yes"
+#else
+#define TB_F_NO_ASM "no"
+#endif
+#if defined(FP_ECC)
+#define TB_F_FP_ECC "yes"
+#else
+#define TB_F_FP_ECC "no"
+#endif
+#if defined(HAVE_SESSION_TICKET)
+#define TB_F_TICKET "yes"
+#else
+#define TB_F_TICKET "no"
+#endif
+#if defined(HAVE_CURVE25519)
+#define TB_F_X25519 "yes"
+#else
+#define TB_F_X25519 "no"
+#endif
+
+#define TB_FIXED_FACTS	 12
+#define TB_MAX_BUILDINFO 32
+
+static struct tb_tls_fact facts[TB_FIXED_FACTS + TB_MAX_BUILDINFO + 1];
+static char buildinfo_text[sizeof(TB_BUILDINFO) + 1];
+static char buildinfo_keys[TB_MAX_BUILDINFO][64];
+static int facts_filled;
+
+/* Split TB_BUILDINFO ("key: value" lines) into buildinfo.<key> facts. */
+static size_t
+add_buildinfo_facts(size_t n)
+{
+	char *line, *next, *sep;
+	size_t k = 0;
+
+	memcpy(buildinfo_text, TB_BUILDINFO, sizeof(TB_BUILDINFO));
+	for (line = buildinfo_text; line && *line && k < TB_MAX_BUILDINFO;
+	     line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		sep = strstr(line, ": ");
+		if (!sep)
+			continue;
+		*sep = '\0';
+		snprintf(buildinfo_keys[k], sizeof(buildinfo_keys[k]),
+			 "buildinfo.%s", line);
+		facts[n].key = buildinfo_keys[k];
+		facts[n].value = sep + 2;
+		n++;
+		k++;
+	}
+	return n;
+}
+
+const struct tb_tls_fact *
+tb_tls_build_facts(void)
+{
+	static const struct tb_tls_fact fixed[TB_FIXED_FACTS] = {
+		{"flavor", TB_LIB_FLAVOR},
+		{"header_version", LIBWOLFSSL_VERSION_STRING},
+		{"prefix", TB_LIB_PREFIX[0] ? TB_LIB_PREFIX : "system"},
+		{"aesni", TB_F_AESNI},
+		{"intel_speedup", TB_F_INTEL},
+		{"sp_math", TB_F_SP},
+		{"sp_asm", TB_F_SP_ASM},
+		{"asm_disabled", TB_F_NO_ASM},
+		{"fp_ecc", TB_F_FP_ECC},
+		{"tls13", "yes"},
+		{"session_ticket", TB_F_TICKET},
+		{"curve25519", TB_F_X25519},
+	};
+	size_t n;
+
+	/* Filled once at startup, before any worker exists. */
+	if (!facts_filled) {
+		memcpy(facts, fixed, sizeof(fixed));
+		n = add_buildinfo_facts(TB_FIXED_FACTS);
+		facts[n].key = NULL;
+		facts[n].value = NULL;
+		facts_filled = 1;
+	}
+	return facts;
+}
+
+int
+tb_tls_check_runtime(char *err, size_t errlen)
+{
+	union {
+		WOLFSSL *(*fn)(WOLFSSL_CTX *);
+		void *p;
+	} sym = {.fn = wolfSSL_new};
+	char dir[PATH_MAX], lib[PATH_MAX];
+	Dl_info info;
+	size_t dlen;
+
+	if (wolfSSL_lib_version_hex() != (word32)LIBWOLFSSL_VERSION_HEX) {
+		snprintf(err, errlen,
+			 "wolfSSL %s loaded at run time, built against %s",
+			 wolfSSL_lib_version(), LIBWOLFSSL_VERSION_STRING);
+		return -1;
+	}
+	if (TB_LIB_DIR[0] == '\0')
+		return 0;
+	if (!dladdr(sym.p, &info) || !info.dli_fname) {
+		snprintf(err, errlen,
+			 "cannot tell which file wolfSSL_new is in");
+		return -1;
+	}
+	if (!realpath(TB_LIB_DIR, dir))
+		snprintf(dir, sizeof(dir), "%s", TB_LIB_DIR);
+	if (!realpath(info.dli_fname, lib))
+		snprintf(lib, sizeof(lib), "%s", info.dli_fname);
+	dlen = strlen(dir);
+	if (strncmp(lib, dir, dlen) != 0 || lib[dlen] != '/') {
+		snprintf(err, errlen,
+			 "wolfSSL loaded from %s, expected one in %s", lib,
+			 dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Context */
+
+/* The config speaks IANA names for TLS 1.3 suites; wolfSSL's list parser
+ * wants its own.  wolfSSL's own names are accepted as they are. */
+static const struct {
+	const char *iana;
+	const char *wolf;
+} tls13_names[] = {
+	{"TLS_AES_128_GCM_SHA256", "TLS13-AES128-GCM-SHA256"},
+	{"TLS_AES_256_GCM_SHA384", "TLS13-AES256-GCM-SHA384"},
+	{"TLS_CHACHA20_POLY1305_SHA256", "TLS13-CHACHA20-POLY1305-SHA256"},
+	{"TLS_AES_128_CCM_SHA256", "TLS13-AES128-CCM-SHA256"},
+	{"TLS_AES_128_CCM_8_SHA256", "TLS13-AES128-CCM-8-SHA256"},
+};
+
+/* Used for the half of the list the config leaves out, so that giving only
+ * --ciphers does not switch TLS 1.3 off (one list covers both versions). */
+static const char default_tls13[] = "TLS13-AES128-GCM-SHA256:"
+				    "TLS13-AES256-GCM-SHA384:"
+				    "TLS13-CHACHA20-POLY1305-SHA256";
+static const char default_tls12[] = "ECDHE-ECDSA-AES128-GCM-SHA256:"
+				    "ECDHE-RSA-AES128-GCM-SHA256:"
+				    "ECDHE-ECDSA-AES256-GCM-SHA384:"
+				    "ECDHE-RSA-AES256-GCM-SHA384:"
+				    "ECDHE-ECDSA-CHACHA20-POLY1305:"
+				    "ECDHE-RSA-CHACHA20-POLY1305";
+
+/* The suite named by one list entry, or -1 when this build lacks it. */
+static int
+suite_is_tls13(const char *name)
+{
+	unsigned char c0, c1;
+	int flags = 0;
+
+	if (wolfSSL_get_cipher_suite_from_name(name, &c0, &c1, &flags) != 0)
+		return -1;
+	return c0 == 0x13; /* RFC 8446: TLS 1.3 suites are 0x13,0xNN */
+}
+
+/* Append the entries of list (colon separated) to out, translating TLS 1.3
+ * IANA names; every entry must be a suite this build has, of the right TLS
+ * version: wolfSSL itself skips unknown names silently. */
+static int
+append_suites(char *out, size_t outlen, const char *list, int tls13, char *err,
+	      size_t errlen)
+{
+	char name[128];
+	const char *p = list, *end, *use;
+	size_t len, i, used = strlen(out);
+	int is13;
+
+	while (*p) {
+		end = strchr(p, ':');
+		len = end ? (size_t)(end - p) : strlen(p);
+		if (len == 0 || len >= sizeof(name)) {
+			snprintf(err, errlen, "bad cipher list entry in \"%s\"",
+				 list);
+			return -1;
+		}
+		memcpy(name, p, len);
+		name[len] = '\0';
+		use = name;
+		for (i = 0; i < sizeof(tls13_names) / sizeof(tls13_names[0]);
+		     i++)
+			if (strcmp(name, tls13_names[i].iana) == 0)
+				use = tls13_names[i].wolf;
+		is13 = suite_is_tls13(use);
+		if (is13 < 0) {
+			snprintf(err, errlen,
+				 "unknown cipher \"%s\" (this wolfSSL has no "
+				 "such "
+				 "suite; give suite names, not keywords)",
+				 name);
+			return -1;
+		}
+		if (is13 != tls13) {
+			snprintf(err, errlen,
+				 "\"%s\" is a TLS %s suite: list it "
+				 "in %s",
+				 name, is13 ? "1.3" : "1.2",
+				 is13 ? "--ciphersuites" : "--ciphers");
+			return -1;
+		}
+		if (used + strlen(use) + 2 > outlen) {
+			snprintf(err, errlen, "cipher list too long");
+			return -1;
+		}
+		used += (size_t)snprintf(out + used, outlen - used, "%s%s",
+					 used ? ":" : "", use);
+		p = end ? end + 1 : p + len;
+	}
+	return 0;
+}
+
+/* wolfSSL takes one list for both versions: TLS 1.3 suites, then 1.2.
+ * The order is the server's preference: wolfSSL servers pick by their own
+ * order unless wolfSSL_CTX_UseClientSuites() is called, which we never do
+ * (so no SSL_OP_CIPHER_SERVER_PREFERENCE, a compat-layer flag, is needed). */
+static int
+set_ciphers(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
+	    size_t errlen)
+{
+	char list[4096] = "";
+	int ret;
+
+	if (!cfg->ciphers && !cfg->ciphersuites)
+		return 0; /* the library's default list */
+	if (append_suites(list, sizeof(list),
+			  cfg->ciphersuites ? cfg->ciphersuites : default_tls13,
+			  1, err, errlen) < 0)
+		return -1;
+	if (append_suites(list, sizeof(list),
+			  cfg->ciphers ? cfg->ciphers : default_tls12, 0, err,
+			  errlen) < 0)
+		return -1;
+	ret = wolfSSL_CTX_set_cipher_list(wctx, list);
+	if (ret != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "wolfSSL rejected cipher list \"%s\"",
+			 list);
+		return -1;
+	}
+	return 0;
+}
+
+struct group_name {
+	const char *name;
+	int id;	    /* WOLFSSL_ECC_* */
+	int curve;  /* ecc_curve_id for wolfCrypt, 0 for X25519/X448 */
+	int usable; /* built into this wolfSSL */
+	const char *iana;
+	const char *canon; /* the name wolfSSL's curve list parser knows */
+};
+
+static const struct group_name groups[] = {
+	{"X25519", WOLFSSL_ECC_X25519, 0,
+#ifdef HAVE_CURVE25519
+	 1,
+#else
+	 0,
+#endif
+	 "x25519", "X25519"},
+	{"X448", WOLFSSL_ECC_X448, 0,
+#ifdef HAVE_CURVE448
+	 1,
+#else
+	 0,
+#endif
+	 "x448", "X448"},
+	{"P-256", WOLFSSL_ECC_SECP256R1, ECC_SECP256R1, 1, "secp256r1",
+	 "P-256"},
+	{"secp256r1", WOLFSSL_ECC_SECP256R1, ECC_SECP256R1, 1, "secp256r1",
+	 "P-256"},
+	{"prime256v1", WOLFSSL_ECC_SECP256R1, ECC_SECP256R1, 1, "secp256r1",
+	 "P-256"},
+	{"P-384", WOLFSSL_ECC_SECP384R1, ECC_SECP384R1, 1, "secp384r1",
+	 "P-384"},
+	{"secp384r1", WOLFSSL_ECC_SECP384R1, ECC_SECP384R1, 1, "secp384r1",
+	 "P-384"},
+	{"P-521", WOLFSSL_ECC_SECP521R1, ECC_SECP521R1, 1, "secp521r1",
+	 "P-521"},
+	{"secp521r1", WOLFSSL_ECC_SECP521R1, ECC_SECP521R1, 1, "secp521r1",
+	 "P-521"},
+};
+
+static const struct group_name *
+find_group(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (strlen(groups[i].name) == len &&
+		    strncasecmp(groups[i].name, name, len) == 0)
+			return &groups[i];
+	return NULL;
+}
+
+/* The config's groups, in order, as the server's ranking.  In TLS 1.3 a
+ * wolfSSL server takes the client's key share when its group is in this
+ * list (the best ranked among the shares offered) and sends a
+ * HelloRetryRequest only when no offered share is acceptable.
+ * A TLS 1.2 wolfSSL server takes the client's first usable curve and
+ * ignores wolfSSL_CTX_set_groups (among allowed curves it prefers the
+ * default ephemeral key size, 32 bytes); only the curve mask that
+ * wolfSSL_CTX_set1_curves_list sets (OpenSSL compatibility layer, a
+ * configuration call only) restricts it.  Without that layer, groups with
+ * TLS 1.2 enabled cannot be honoured and are refused. */
+static int
+set_groups(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
+	   size_t errlen)
+{
+	int ids[WOLFSSL_MAX_GROUP_COUNT];
+	char names[WOLFSSL_MAX_GROUP_COUNT * 8] = "";
+	const struct group_name *g;
+	const char *p = cfg->groups, *end;
+	size_t len, used = 0;
+	int n = 0, ret;
+
+	if (!p)
+		return 0;
+	while (*p) {
+		end = strchr(p, ':');
+		len = end ? (size_t)(end - p) : strlen(p);
+		g = find_group(p, len);
+		if (!g) {
+			snprintf(err, errlen, "unknown group \"%.*s\"",
+				 (int)len, p);
+			return -1;
+		}
+		if (!g->usable) {
+			snprintf(err, errlen,
+				 "group \"%s\" is not built into this wolfSSL",
+				 g->name);
+			return -1;
+		}
+		if (n == WOLFSSL_MAX_GROUP_COUNT) {
+			snprintf(err, errlen, "more than %d groups",
+				 WOLFSSL_MAX_GROUP_COUNT);
+			return -1;
+		}
+		ids[n++] = g->id;
+		used += (size_t)snprintf(names + used, sizeof(names) - used,
+					 "%s%s", used ? ":" : "", g->canon);
+		p = end ? end + 1 : p + len;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "empty group list");
+		return -1;
+	}
+#if defined(OPENSSL_EXTRA) && defined(HAVE_ECC)
+	(void)ids;
+	ret = wolfSSL_CTX_set1_curves_list(wctx, names);
+#else
+	if (cfg->min_version == TB_TLS12) {
+		snprintf(err, errlen,
+			 "this wolfSSL cannot restrict TLS 1.2 groups (needs "
+			 "--enable-opensslextra): drop --groups or use "
+			 "--tls-min 1.3");
+		return -1;
+	}
+	ret = wolfSSL_CTX_set_groups(wctx, ids, n);
+#endif
+	if (ret != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "wolfSSL rejected groups \"%s\" (%d)",
+			 names, ret);
+		return -1;
+	}
+	return 0;
+}
+
+/* What each mode means here:
+ *   none     cache off, no tickets in either version.
+ *   cache    TLS 1.2: session IDs in wolfSSL's internal cache, no tickets.
+ *            TLS 1.3: wolfSSL resumes 1.3 only through NewSessionTicket;
+ *            from 5.6.2 WOLFSSL_OP_NO_TICKET makes that ticket a session
+ *            ID looked up in the cache (stateful PSK).  Older versions
+ *            cannot do this, so cache with TLS 1.3 fails there.
+ *   tickets  cache off; tickets (the library's default ticket key, made
+ *            per context at random) for 1.2 and 1.3.
+ *   both     the library's defaults: cache and tickets.
+ * One TLS 1.3 ticket per full handshake, as the other backends send. */
+static int
+set_resumption(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
+	       size_t errlen)
+{
+	enum tb_resumption mode = cfg->resumption;
+	int want_tickets = mode == TB_RESUME_TICKETS || mode == TB_RESUME_BOTH;
+	int want_cache = mode == TB_RESUME_CACHE || mode == TB_RESUME_BOTH;
+
+#ifndef HAVE_SESSION_TICKET
+	if (want_tickets || (want_cache && cfg->max_version >= TB_TLS13)) {
+		snprintf(err, errlen,
+			 "this wolfSSL has no session tickets "
+			 "(configure --enable-session-ticket)");
+		return -1;
+	}
+#else
+	if (mode == TB_RESUME_CACHE && cfg->max_version >= TB_TLS13 &&
+	    !TB_WOLF_STATEFUL_TLS13) {
+		snprintf(err, errlen,
+			 "wolfSSL %s resumes TLS 1.3 only with tickets "
+			 "(stateful 1.3 needs >= 5.6.2): use --tls-max 1.2 or "
+			 "--resumption tickets|both",
+			 LIBWOLFSSL_VERSION_STRING);
+		return -1;
+	}
+#endif
+	if (!want_cache)
+		wolfSSL_CTX_set_session_cache_mode(wctx,
+						   WOLFSSL_SESS_CACHE_OFF);
+#if defined(HAVE_SESSION_TICKET)
+	if (!want_tickets) {
+		wolfSSL_CTX_NoTicketTLSv12(wctx);
+		if (want_cache && cfg->max_version >= TB_TLS13) {
+			/* stateful 1.3 tickets; also stops 1.2 tickets */
+			wolfSSL_CTX_set_options(wctx, WOLFSSL_OP_NO_TICKET);
+		} else {
+			wolfSSL_CTX_no_ticket_TLSv13(wctx);
+		}
+	}
+	if (wolfSSL_CTX_set_num_tickets(wctx, 1) != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "wolfSSL_CTX_set_num_tickets failed");
+		return -1;
+	}
+#endif
+	return 0;
+}
+
+/* wolfSSL picks the protocol range with the method: the version-flexible
+ * method plus a floor (wolfSSL_CTX_SetMinVersion), or a fixed-version
+ * method.  A ceiling of 1.2 is natively only wolfTLSv1_2_server_method;
+ * wolfSSL_CTX_set_max_proto_version exists only in the OpenSSL
+ * compatibility layer, used when present (see below). */
+static WOLFSSL_CTX *
+new_wolf_ctx(const struct tb_tls_config *cfg, char *err, size_t errlen)
+{
+	WOLFSSL_METHOD *method;
+	WOLFSSL_CTX *wctx;
+
+	if (cfg->min_version > cfg->max_version ||
+	    cfg->min_version < TB_TLS12 || cfg->max_version > TB_TLS13) {
+		snprintf(err, errlen, "bad TLS version range %d..%d",
+			 cfg->min_version, cfg->max_version);
+		return NULL;
+	}
+	if (cfg->min_version == TB_TLS13)
+		method = wolfTLSv1_3_server_method();
+#if !defined(OPENSSL_EXTRA)
+	else if (cfg->max_version == TB_TLS12)
+		method = wolfTLSv1_2_server_method();
+#endif
+	else
+		method = wolfSSLv23_server_method();
+	wctx = method ? wolfSSL_CTX_new(method) : NULL;
+	if (!wctx) {
+		snprintf(err, errlen, "wolfSSL_CTX_new failed");
+		return NULL;
+	}
+	if (cfg->min_version == TB_TLS12 &&
+	    wolfSSL_CTX_SetMinVersion(wctx, WOLFSSL_TLSV1_2) !=
+		    WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "wolfSSL_CTX_SetMinVersion failed");
+		wolfSSL_CTX_free(wctx);
+		return NULL;
+	}
+#if defined(OPENSSL_EXTRA)
+	/* With the compatibility layer present, a 1.2 cap on the flexible
+	 * method keeps one method for all ranges, and set1_curves_list (see
+	 * set_groups) refuses a 1.2-only method. */
+	if (cfg->max_version == TB_TLS12 &&
+	    wolfSSL_CTX_set_max_proto_version(wctx, TLS1_2_VERSION) !=
+		    WOLFSSL_SUCCESS) {
+		snprintf(err, errlen,
+			 "wolfSSL_CTX_set_max_proto_version failed");
+		wolfSSL_CTX_free(wctx);
+		return NULL;
+	}
+#endif
+	return wctx;
+}
+
+static void
+wolf_error_text(int code, char *buf, size_t len)
+{
+	char text[WOLFSSL_MAX_ERROR_SZ];
+
+	wolfSSL_ERR_error_string_n((unsigned long)code, text, sizeof(text));
+	snprintf(buf, len, "%s (%d)", text, code);
+}
+
+/* wolfSSL reports a missing file as a bare failure: say which and why. */
+static int
+check_readable(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+
+	if (!f) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+static int
+load_cert_key(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
+	      size_t errlen)
+{
+	char why[WOLFSSL_MAX_ERROR_SZ + 16];
+	int ret;
+
+	if (check_readable(cfg->cert_file, err, errlen) < 0 ||
+	    check_readable(cfg->key_file, err, errlen) < 0)
+		return -1;
+	ret = wolfSSL_CTX_use_certificate_chain_file(wctx, cfg->cert_file);
+	if (ret != WOLFSSL_SUCCESS) {
+		wolf_error_text(ret, why, sizeof(why));
+		snprintf(err, errlen,
+			 "%s is not a usable PEM certificate chain "
+			 "(%s)",
+			 cfg->cert_file, why);
+		return -1;
+	}
+	ret = wolfSSL_CTX_use_PrivateKey_file(wctx, cfg->key_file,
+					      WOLFSSL_FILETYPE_PEM);
+	if (ret != WOLFSSL_SUCCESS) {
+		wolf_error_text(ret, why, sizeof(why));
+		snprintf(err, errlen, "%s is not a usable PEM private key (%s)",
+			 cfg->key_file, why);
+		return -1;
+	}
+#if !defined(NO_CHECK_PRIVATE_KEY)
+	if (wolfSSL_CTX_check_private_key(wctx) != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "key %s does not match certificate %s",
+			 cfg->key_file, cfg->cert_file);
+		return -1;
+	}
+#endif
+	return 0;
+}
+
+struct tb_tls_ctx *
+tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
+{
+	struct tb_tls_ctx *ctx;
+
+	if (wolfSSL_Init() != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "wolfSSL_Init failed");
+		return NULL;
+	}
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx) {
+		snprintf(err, errlen, "out of memory");
+		wolfSSL_Cleanup();
+		return NULL;
+	}
+	ctx->ctx = new_wolf_ctx(cfg, err, errlen);
+	if (!ctx->ctx)
+		goto fail;
+	wolfSSL_CTX_set_verify(ctx->ctx, WOLFSSL_VERIFY_NONE, NULL);
+	if (load_cert_key(ctx->ctx, cfg, err, errlen) < 0 ||
+	    set_ciphers(ctx->ctx, cfg, err, errlen) < 0 ||
+	    set_groups(ctx->ctx, cfg, err, errlen) < 0 ||
+	    set_resumption(ctx->ctx, cfg, err, errlen) < 0)
+		goto fail;
+	return ctx;
+fail:
+	tb_tls_ctx_free(ctx);
+	return NULL;
+}
+
+void
+tb_tls_ctx_free(struct tb_tls_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	if (ctx->ctx)
+		wolfSSL_CTX_free(ctx->ctx);
+	free(ctx);
+	wolfSSL_Cleanup();
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections */
+
+struct tb_tls_conn *
+tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
+{
+	struct tb_tls_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->ssl = wolfSSL_new(ctx->ctx);
+	if (!c->ssl || wolfSSL_set_fd(c->ssl, fd) != WOLFSSL_SUCCESS) {
+		tb_tls_conn_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+tb_tls_conn_free(struct tb_tls_conn *c)
+{
+	if (!c)
+		return;
+	if (c->ssl)
+		wolfSSL_free(c->ssl);
+	free(c);
+}
+
+/* The one place a wolfSSL result becomes a status.  errno is read right
+ * after the call, before anything can change it. */
+static enum tb_status
+map_result(struct tb_tls_conn *c, int ret, int saved_errno)
+{
+	int code = wolfSSL_get_error(c->ssl, ret);
+
+	switch (code) {
+	case WOLFSSL_ERROR_NONE:
+		return TB_OK;
+	case WOLFSSL_ERROR_WANT_READ:
+		return TB_WANT_READ;
+	case WOLFSSL_ERROR_WANT_WRITE:
+		return TB_WANT_WRITE;
+	case WOLFSSL_ERROR_ZERO_RETURN:
+	case SOCKET_PEER_CLOSED_E:
+		return TB_CLOSED;
+	case SOCKET_ERROR_E:
+		if (saved_errno == ECONNRESET || saved_errno == EPIPE ||
+		    saved_errno == 0)
+			return TB_CLOSED;
+		break;
+	default:
+		break;
+	}
+	wolf_error_text(code, c->err, sizeof(c->err));
+	if (code == SOCKET_ERROR_E && saved_errno) {
+		size_t used = strlen(c->err);
+
+		snprintf(c->err + used, sizeof(c->err) - used, ": %s",
+			 strerror(saved_errno));
+	}
+	return TB_ERROR;
+}
+
+enum tb_status
+tb_tls_handshake(struct tb_tls_conn *c)
+{
+	int ret;
+
+	errno = 0;
+	ret = wolfSSL_accept(c->ssl);
+	if (ret == WOLFSSL_SUCCESS)
+		return TB_OK;
+	return map_result(c, ret, errno);
+}
+
+enum tb_status
+tb_tls_read(struct tb_tls_conn *c, void *buf, size_t len, size_t *n)
+{
+	int ret;
+
+	*n = 0;
+	errno = 0;
+	ret = wolfSSL_read(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+	if (ret > 0) {
+		*n = (size_t)ret;
+		return TB_OK;
+	}
+	return map_result(c, ret, errno);
+}
+
+enum tb_status
+tb_tls_write(struct tb_tls_conn *c, const void *buf, size_t len, size_t *n)
+{
+	int ret;
+
+	*n = 0;
+	errno = 0;
+	ret = wolfSSL_write(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+	if (ret > 0) {
+		*n = (size_t)ret;
+		return TB_OK;
+	}
+	return map_result(c, ret, errno);
+}
+
+enum tb_status
+tb_tls_shutdown(struct tb_tls_conn *c)
+{
+	enum tb_status st;
+	int ret;
+
+	errno = 0;
+	ret = wolfSSL_shutdown(c->ssl);
+	/* SHUTDOWN_NOT_DONE: our close_notify went out, the peer's did not
+	 * arrive, and we never wait for it. */
+	if (ret == WOLFSSL_SUCCESS || ret == WOLFSSL_SHUTDOWN_NOT_DONE)
+		return TB_OK;
+	st = map_result(c, ret, errno);
+	return st == TB_WANT_READ || st == TB_WANT_WRITE ? TB_OK : st;
+}
+
+const char *
+tb_tls_conn_error(const struct tb_tls_conn *c)
+{
+	return c->err[0] ? c->err : "no error";
+}
+
+/* wolfSSL names curves its own way ("SECP256R1", "X25519"); report the
+ * IANA TLS registry name so the column compares across libraries. */
+static const char *
+iana_group(const char *wolf)
+{
+	static const struct {
+		const char *wolf, *iana;
+	} map[] = {
+		{"X25519", "x25519"},	    {"X448", "x448"},
+		{"SECP256R1", "secp256r1"}, {"SECP384R1", "secp384r1"},
+		{"SECP521R1", "secp521r1"},
+	};
+	size_t i;
+
+	if (!wolf || !*wolf)
+		return "-";
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcasecmp(wolf, map[i].wolf) == 0)
+			return map[i].iana;
+	return wolf;
+}
+
+void
+tb_tls_conn_info(const struct tb_tls_conn *c, struct tb_tls_info *info)
+{
+	WOLFSSL *ssl = c->ssl;
+	const char *s;
+	int suite;
+
+	s = wolfSSL_get_version(ssl);
+	info->version = s ? s : "-";
+	suite = wolfSSL_get_current_cipher_suite(ssl);
+	s = suite >= 0 ? wolfSSL_get_cipher_name_iana_from_suite(
+				 (unsigned char)(suite >> 8),
+				 (unsigned char)(suite & 0xff))
+		       : NULL;
+	if (!s || strcmp(s, "None") == 0)
+		s = wolfSSL_get_cipher_name(ssl);
+	info->cipher = s ? s : "-";
+	info->resumed = wolfSSL_session_reused(ssl) ? 1 : 0;
+	/* A resumed TLS 1.2 handshake exchanges no key: nothing to name. */
+	if (info->resumed && strcmp(info->version, "TLSv1.3") != 0)
+		info->group = "-";
+	else
+		info->group = iana_group(wolfSSL_get_curve_name(ssl));
+}
+
+/* ------------------------------------------------------------------ */
+/* Crypto floor */
+
+static double
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+enum key_kind { KEY_NONE, KEY_RSA, KEY_ECC, KEY_ED25519 };
+
+struct bench_key {
+	enum key_kind kind;
+	RsaKey rsa;
+	ecc_key ecc;
+#ifdef HAVE_ED25519
+	ed25519_key ed;
+#endif
+};
+
+static int
+read_file(const char *path, unsigned char **buf, size_t *len, char *err,
+	  size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	long sz;
+
+	if (!f) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) <= 0 ||
+	    sz > 1 << 20 || fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		snprintf(err, errlen, "cannot read %s", path);
+		return -1;
+	}
+	*buf = malloc((size_t)sz);
+	if (!*buf || fread(*buf, 1, (size_t)sz, f) != (size_t)sz) {
+		fclose(f);
+		free(*buf);
+		*buf = NULL;
+		snprintf(err, errlen, "cannot read %s", path);
+		return -1;
+	}
+	fclose(f);
+	*len = (size_t)sz;
+	return 0;
+}
+
+#ifdef HAVE_ED25519
+/* A PKCS#8 Ed25519 key holds only the private half; signing needs both. */
+static int
+ed25519_add_public(ed25519_key *ed)
+{
+	unsigned char priv[ED25519_KEY_SIZE], pub[ED25519_PUB_KEY_SIZE];
+	word32 len = sizeof(priv);
+	int ret;
+
+	if (ed->pubKeySet)
+		return 0;
+	ret = wc_ed25519_export_private_only(ed, priv, &len);
+	if (ret == 0)
+		ret = wc_ed25519_make_public(ed, pub, sizeof(pub));
+	if (ret == 0)
+		ret = wc_ed25519_import_private_key(priv, len, pub, sizeof(pub),
+						    ed);
+	memset(priv, 0, sizeof(priv));
+	return ret;
+}
+#endif
+
+/* Decode the PEM key as RSA, then ECC, then Ed25519. */
+static int
+load_bench_key(struct bench_key *k, const char *path, char *err, size_t errlen)
+{
+	unsigned char *pem = NULL, *der = NULL;
+	size_t pemlen = 0;
+	word32 idx;
+	int derlen, ok = 0;
+
+	if (read_file(path, &pem, &pemlen, err, errlen) < 0)
+		return -1;
+	der = malloc(pemlen);
+	derlen = der ? wc_KeyPemToDer(pem, (int)pemlen, der, (int)pemlen, NULL)
+		     : -1;
+	free(pem);
+	if (derlen <= 0) {
+		free(der);
+		snprintf(err, errlen, "%s is not a PEM private key", path);
+		return -1;
+	}
+	idx = 0;
+	if (wc_InitRsaKey(&k->rsa, NULL) == 0) {
+		if (wc_RsaPrivateKeyDecode(der, &idx, &k->rsa,
+					   (word32)derlen) == 0) {
+			k->kind = KEY_RSA;
+			ok = 1;
+		} else {
+			wc_FreeRsaKey(&k->rsa);
+		}
+	}
+	idx = 0;
+	if (!ok && wc_ecc_init(&k->ecc) == 0) {
+		if (wc_EccPrivateKeyDecode(der, &idx, &k->ecc,
+					   (word32)derlen) == 0) {
+			k->kind = KEY_ECC;
+			ok = 1;
+		} else {
+			wc_ecc_free(&k->ecc);
+		}
+	}
+#ifdef HAVE_ED25519
+	idx = 0;
+	if (!ok && wc_ed25519_init(&k->ed) == 0) {
+		if (wc_Ed25519PrivateKeyDecode(der, &idx, &k->ed,
+					       (word32)derlen) == 0 &&
+		    ed25519_add_public(&k->ed) == 0) {
+			k->kind = KEY_ED25519;
+			ok = 1;
+		} else {
+			wc_ed25519_free(&k->ed);
+		}
+	}
+#endif
+	free(der);
+	if (!ok) {
+		snprintf(err, errlen,
+			 "%s: not an RSA, ECDSA or Ed25519 key this wolfSSL "
+			 "can use",
+			 path);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+free_bench_key(struct bench_key *k)
+{
+	if (k->kind == KEY_RSA)
+		wc_FreeRsaKey(&k->rsa);
+	else if (k->kind == KEY_ECC)
+		wc_ecc_free(&k->ecc);
+#ifdef HAVE_ED25519
+	else if (k->kind == KEY_ED25519)
+		wc_ed25519_free(&k->ed);
+#endif
+	k->kind = KEY_NONE;
+}
+
+/* One TLS 1.3 CertificateVerify signature. */
+static int
+sign_once(struct bench_key *k, WC_RNG *rng, const unsigned char *digest)
+{
+	unsigned char sig[1024];
+	word32 siglen = sizeof(sig);
+
+	switch (k->kind) {
+	case KEY_RSA:
+#ifdef WC_RSA_PSS
+		return wc_RsaPSS_Sign(digest, 32, sig, siglen,
+				      WC_HASH_TYPE_SHA256, WC_MGF1SHA256,
+				      &k->rsa, rng) > 0
+			       ? 0
+			       : -1;
+#else
+		return -1;
+#endif
+	case KEY_ECC:
+		return wc_ecc_sign_hash(digest, 32, sig, &siglen, rng, &k->ecc);
+#ifdef HAVE_ED25519
+	case KEY_ED25519:
+		return wc_ed25519_sign_msg(digest, 32, sig, &siglen, &k->ed);
+#endif
+	default:
+		return -1;
+	}
+}
+
+static const char *
+sig_alg_name(const struct bench_key *k)
+{
+	if (k->kind == KEY_RSA)
+		return "rsa_pss_rsae_sha256";
+	if (k->kind == KEY_ED25519)
+		return "ed25519";
+	switch (wc_ecc_get_curve_id(k->ecc.idx)) {
+	case ECC_SECP256R1:
+		return "ecdsa_secp256r1_sha256";
+	case ECC_SECP384R1:
+		return "ecdsa_secp384r1_sha384";
+	case ECC_SECP521R1:
+		return "ecdsa_secp521r1_sha512";
+	default:
+		return "ecdsa";
+	}
+}
+
+/* Peer public keys as the wire carries them, one per iteration, made
+ * before timing: a repeated peer point would hit FP_ECC's cache. */
+#define TB_PUB_MAX 133
+
+static int
+make_peer_keys(const struct group_name *g, WC_RNG *rng, unsigned char *pubs,
+	       unsigned count)
+{
+	unsigned i;
+	word32 len;
+	int ret = 0;
+
+	for (i = 0; i < count && ret == 0; i++) {
+		len = TB_PUB_MAX;
+		if (g->curve) {
+			ecc_key k;
+
+			if ((ret = wc_ecc_init(&k)) != 0)
+				break;
+			ret = wc_ecc_make_key_ex(rng, 0, &k, g->curve);
+			if (ret == 0)
+				ret = wc_ecc_export_x963(
+					&k, pubs + i * TB_PUB_MAX, &len);
+			wc_ecc_free(&k);
+		}
+#ifdef HAVE_CURVE25519
+		else if (g->id == WOLFSSL_ECC_X25519) {
+			curve25519_key k;
+
+			if ((ret = wc_curve25519_init(&k)) != 0)
+				break;
+			ret = wc_curve25519_make_key(rng, CURVE25519_KEYSIZE,
+						     &k);
+			if (ret == 0)
+				ret = wc_curve25519_export_public_ex(
+					&k, pubs + i * TB_PUB_MAX, &len,
+					EC25519_LITTLE_ENDIAN);
+			wc_curve25519_free(&k);
+		}
+#endif
+#ifdef HAVE_CURVE448
+		else if (g->id == WOLFSSL_ECC_X448) {
+			curve448_key k;
+
+			if ((ret = wc_curve448_init(&k)) != 0)
+				break;
+			ret = wc_curve448_make_key(rng, CURVE448_KEY_SIZE, &k);
+			if (ret == 0)
+				ret = wc_curve448_export_public_ex(
+					&k, pubs + i * TB_PUB_MAX, &len,
+					EC448_LITTLE_ENDIAN);
+			wc_curve448_free(&k);
+		}
+#endif
+		else {
+			ret = -1;
+		}
+	}
+	return ret;
+}
+
+/* What a TLS server does per full handshake: import the client's share,
+ * make its own key, derive the shared secret. */
+static int
+kex_once(const struct group_name *g, WC_RNG *rng, const unsigned char *pub)
+{
+	unsigned char secret[80];
+	word32 slen = sizeof(secret);
+	int ret;
+
+	if (g->curve) {
+		ecc_key mine, peer;
+		int size = wc_ecc_get_curve_size_from_id(g->curve);
+
+		if ((ret = wc_ecc_init(&mine)) != 0)
+			return ret;
+		if ((ret = wc_ecc_init(&peer)) != 0) {
+			wc_ecc_free(&mine);
+			return ret;
+		}
+		ret = wc_ecc_import_x963_ex(pub, (word32)(2 * size + 1), &peer,
+					    g->curve);
+		if (ret == 0)
+			ret = wc_ecc_make_key_ex(rng, size, &mine, g->curve);
+#if defined(ECC_TIMING_RESISTANT) && !defined(HAVE_SELFTEST)
+		if (ret == 0)
+			ret = wc_ecc_set_rng(&mine, rng);
+#endif
+		if (ret == 0)
+			ret = wc_ecc_shared_secret(&mine, &peer, secret, &slen);
+		wc_ecc_free(&peer);
+		wc_ecc_free(&mine);
+		return ret;
+	}
+#ifdef HAVE_CURVE25519
+	if (g->id == WOLFSSL_ECC_X25519) {
+		curve25519_key mine, peer;
+
+		if ((ret = wc_curve25519_init(&mine)) != 0)
+			return ret;
+		if ((ret = wc_curve25519_init(&peer)) != 0) {
+			wc_curve25519_free(&mine);
+			return ret;
+		}
+		ret = wc_curve25519_import_public_ex(
+			pub, CURVE25519_KEYSIZE, &peer, EC25519_LITTLE_ENDIAN);
+		if (ret == 0)
+			ret = wc_curve25519_make_key(rng, CURVE25519_KEYSIZE,
+						     &mine);
+		if (ret == 0)
+			ret = wc_curve25519_shared_secret_ex(
+				&mine, &peer, secret, &slen,
+				EC25519_LITTLE_ENDIAN);
+		wc_curve25519_free(&peer);
+		wc_curve25519_free(&mine);
+		return ret;
+	}
+#endif
+#ifdef HAVE_CURVE448
+	if (g->id == WOLFSSL_ECC_X448) {
+		curve448_key mine, peer;
+
+		if ((ret = wc_curve448_init(&mine)) != 0)
+			return ret;
+		if ((ret = wc_curve448_init(&peer)) != 0) {
+			wc_curve448_free(&mine);
+			return ret;
+		}
+		ret = wc_curve448_import_public_ex(pub, CURVE448_KEY_SIZE,
+						   &peer, EC448_LITTLE_ENDIAN);
+		if (ret == 0)
+			ret = wc_curve448_make_key(rng, CURVE448_KEY_SIZE,
+						   &mine);
+		if (ret == 0)
+			ret = wc_curve448_shared_secret_ex(&mine, &peer, secret,
+							   &slen,
+							   EC448_LITTLE_ENDIAN);
+		wc_curve448_free(&peer);
+		wc_curve448_free(&mine);
+		return ret;
+	}
+#endif
+	return -1;
+}
+
+#define TB_WARMUP 5
+
+int
+tb_tls_bench_crypto(const char *key_file, const char *group,
+		    unsigned iterations, struct tb_crypto_floor *out, char *err,
+		    size_t errlen)
+{
+	unsigned char digest[32], *pubs = NULL;
+	struct bench_key key = {.kind = KEY_NONE};
+	const struct group_name *g;
+	WC_RNG rng;
+	unsigned i;
+	double t0;
+	int rng_ok = 0, rc = -1;
+
+	g = find_group(group, strlen(group));
+	if (!g || !g->usable) {
+		snprintf(err, errlen, "group \"%s\" is %s", group,
+			 g ? "not built into this wolfSSL" : "unknown");
+		return -1;
+	}
+	if (iterations == 0) {
+		snprintf(err, errlen, "iterations must be at least 1");
+		return -1;
+	}
+	if (wolfSSL_Init() != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "wolfSSL_Init failed");
+		return -1;
+	}
+	if (wc_InitRng(&rng) != 0) {
+		snprintf(err, errlen, "wc_InitRng failed");
+		goto done;
+	}
+	rng_ok = 1;
+	if (load_bench_key(&key, key_file, err, errlen) < 0)
+		goto done;
+#ifndef WC_RSA_PSS
+	if (key.kind == KEY_RSA) {
+		snprintf(err, errlen,
+			 "this wolfSSL has no RSA-PSS "
+			 "(WC_RSA_PSS), which TLS 1.3 needs");
+		goto done;
+	}
+#endif
+	if (key.kind == KEY_RSA && wc_RsaSetRNG(&key.rsa, &rng) != 0) {
+		snprintf(err, errlen, "wc_RsaSetRNG failed");
+		goto done;
+	}
+	if (wc_RNG_GenerateBlock(&rng, digest, sizeof(digest)) != 0) {
+		snprintf(err, errlen, "wc_RNG_GenerateBlock failed");
+		goto done;
+	}
+	pubs = malloc((size_t)(iterations + TB_WARMUP) * TB_PUB_MAX);
+	if (!pubs) {
+		snprintf(err, errlen, "out of memory for %u peer keys",
+			 iterations);
+		goto done;
+	}
+	if (make_peer_keys(g, &rng, pubs, iterations + TB_WARMUP) != 0) {
+		snprintf(err, errlen, "cannot generate %s peer keys", group);
+		goto done;
+	}
+
+	for (i = 0; i < TB_WARMUP; i++) {
+		if (sign_once(&key, &rng, digest) != 0) {
+			snprintf(err, errlen, "signing with %s failed",
+				 key_file);
+			goto done;
+		}
+	}
+	t0 = now_us();
+	for (i = 0; i < iterations; i++)
+		if (sign_once(&key, &rng, digest) != 0) {
+			snprintf(err, errlen, "signing with %s failed",
+				 key_file);
+			goto done;
+		}
+	out->sign_us = (now_us() - t0) / iterations;
+
+	for (i = 0; i < TB_WARMUP; i++) {
+		if (kex_once(g, &rng,
+			     pubs + (size_t)(iterations + i) * TB_PUB_MAX) !=
+		    0) {
+			snprintf(err, errlen, "%s key exchange failed", group);
+			goto done;
+		}
+	}
+	t0 = now_us();
+	for (i = 0; i < iterations; i++)
+		if (kex_once(g, &rng, pubs + (size_t)i * TB_PUB_MAX) != 0) {
+			snprintf(err, errlen, "%s key exchange failed", group);
+			goto done;
+		}
+	out->kex_us = (now_us() - t0) / iterations;
+
+	out->sig_alg = sig_alg_name(&key);
+	out->group = g->iana;
+	out->iterations = iterations;
+	rc = 0;
+done:
+	free(pubs);
+	free_bench_key(&key);
+	if (rng_ok)
+		wc_FreeRng(&rng);
+	wolfSSL_Cleanup();
+	return rc;
+}

@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# test.sh: the one test command. Installs what is missing, builds every
+# backend, runs every test, and ends with exactly one line `N passed, N failed`.
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+usage: ci/test.sh [--backends "none openssl wolfssl boringssl"] [--no-asan]
+                  [--no-install] [--quick] [--prefix build/]
+
+Runs, from the repository root (build output under build/):
+  deps         installs missing Debian packages (as root: apt-get; otherwise
+               prints the exact apt-get command and exits 2)
+  certs        suite/certs.sh build/certs
+  build:<b>    meson setup build/<b> -Dtls=<b> -Dwerror=true; ninja
+               (meson configure + ninja when build/<b> exists)
+  unit         meson test (the unit tests, once)
+  it:<b>       tests/integration/run.py against each backend
+  load:<b>     tests/load/test_load.sh for one TLS backend and none
+  asan:<b>     an ASan+UBSan build per backend (build/asan-<b>) running the
+               integration tests
+Each step's log is in build/test-logs/<step>.log; a failing step prints its
+tail.  The last line is `N passed, N failed`; exit status 1 when anything
+failed, 2 for a usage or setup error.
+
+  --backends LIST  backends to build and test (default: all four)
+  --no-asan        leave out the sanitizer builds
+  --no-install     never call apt-get (fail when a package is missing)
+  --quick          integration tests in --quick mode everywhere
+  --prefix P       build directories are P<b> and Pasan-<b> (default build/)
+  --help           this text
+EOF
+}
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+BACKENDS="none openssl wolfssl boringssl"
+ASAN=1
+INSTALL=1
+QUICK=""
+PREFIX=build/
+PY=/usr/bin/python3
+LOGS=build/test-logs
+CERTS=build/certs
+
+PACKAGES="build-essential meson ninja-build pkg-config libssl-dev
+libwolfssl-dev android-libboringssl-dev libevent-dev nginx-light python3
+python3-uvloop nghttp2-client wrk gnuplot-nox testssl.sh clang
+libclang-rt-14-dev gnutls-bin curl valgrind openssl dpkg-dev autoconf
+automake libtool perl"
+
+while (($#)); do
+	case "$1" in
+	--help | -h)
+		usage
+		exit 0
+		;;
+	--backends)
+		[[ $# -ge 2 ]] || {
+			echo "test.sh: --backends needs a list" >&2
+			exit 2
+		}
+		BACKENDS=$2
+		shift
+		;;
+	--no-asan) ASAN=0 ;;
+	--no-install) INSTALL=0 ;;
+	--quick) QUICK="--quick" ;;
+	--prefix)
+		[[ $# -ge 2 ]] || {
+			echo "test.sh: --prefix needs a path" >&2
+			exit 2
+		}
+		PREFIX=$2
+		shift
+		;;
+	*)
+		echo "test.sh: unknown option $1 (see ci/test.sh --help)" >&2
+		exit 2
+		;;
+	esac
+	shift
+done
+
+# --- bookkeeping -------------------------------------------------------------
+PASSED=0
+FAILED=0
+SUMMARY=()
+T_START=$SECONDS
+
+# step NAME CMD...: run CMD with its output in $LOGS/NAME.log and count it.
+# A step whose log ends with a runner's `N passed, N failed` line adds those
+# numbers; any other step counts as one test.  A step that exits non-zero
+# without reporting a failure (a crash, a build error) counts one failure,
+# under its name, so nothing can fail quietly.
+step() {
+	local name=$1 log rc t0 took p f line
+	shift
+	log="$LOGS/${name//[:\/]/-}.log"
+	t0=$SECONDS
+	printf '%-22s ' "$name"
+	# a subshell with errexit: a failing command inside a step function
+	# ends the step instead of being ignored
+	set +e
+	(
+		set -e
+		"$@"
+	) >"$log" 2>&1 </dev/null
+	rc=$?
+	set -e
+	took=$((SECONDS - t0))
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1 || true)
+	if [[ -n $line ]]; then
+		p=${line%% passed*}
+		f=${line#*passed, }
+		f=${f%% failed*}
+		if ((rc != 0 && f == 0)); then
+			f=1 # the runner said nothing failed but exited non-zero
+		fi
+	elif ((rc == 0)); then
+		p=1 f=0
+	else
+		p=0 f=1
+	fi
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+	if ((f > 0 || rc != 0)); then
+		printf 'FAIL  %s passed, %s failed  (%ds, exit %d)  %s\n' \
+			"$p" "$f" "$took" "$rc" "$log"
+		grep -E '^FAIL ' "$log" | head -n 30 | sed 's/^/    /' || true
+		echo "    --- last lines of $log:"
+		tail -n 25 "$log" | sed 's/^/    /'
+		SUMMARY+=("FAIL $name ($took s)")
+	else
+		printf 'ok    %s passed  (%ds)\n' "$p" "$took"
+		SUMMARY+=("ok   $name ($took s)")
+	fi
+	return 0
+}
+
+# --- (a) packages --------------------------------------------------------------
+missing_packages() {
+	local p missing=()
+	for p in $PACKAGES; do
+		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q 'install ok installed'; then
+			missing+=("$p")
+		fi
+	done
+	echo "${missing[*]}"
+}
+
+install_deps() {
+	local missing
+	command -v dpkg-query >/dev/null || {
+		echo "test.sh: dpkg-query not found: this script expects Debian 12" >&2
+		exit 2
+	}
+	missing=$(missing_packages)
+	[[ -z $missing ]] && return 0
+	if ((EUID != 0)) || ((INSTALL == 0)); then
+		echo "test.sh: missing packages; install them with:" >&2
+		echo "  sudo apt-get update && sudo apt-get install -y $missing" >&2
+		exit 2
+	fi
+	echo "installing: $missing"
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing
+}
+
+# --- (b..d) steps ----------------------------------------------------------------
+# meson setup for a new build dir, or meson configure for an existing one,
+# then ninja.  Args: DIR meson-options...
+build_dir() {
+	local dir=$1
+	shift
+	if [[ -f $dir/build.ninja ]]; then
+		meson configure "$dir" "$@"
+	else
+		rm -rf "$dir"
+		meson setup "$dir" "$@"
+	fi
+	ninja -C "$dir"
+}
+
+build_backend() { build_dir "${PREFIX}$1" -Dtls="$1" -Dwerror=true; }
+
+build_asan() {
+	build_dir "${PREFIX}asan-$1" -Dtls="$1" -Dwerror=true \
+		-Dbuildtype=debugoptimized -Db_sanitize=address,undefined \
+		-Db_lundef=false
+}
+
+unit_tests() { meson test -C "${PREFIX}$1" --print-errorlogs; }
+
+integration() {
+	"$PY" tests/integration/run.py --build "$1" --certs "$CERTS" $QUICK
+}
+
+load_tests() {
+	bash tests/load/test_load.sh "${PREFIX}$1" "$CERTS"
+}
+
+asan_env() {
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$@"
+}
+
+# Each phase is a function so later phases (fuzz, leaks, matrix quick run)
+# are one more function and one more line in main.
+phase_builds() {
+	local b
+	for b in $BACKENDS; do
+		step "build:$b" build_backend "$b"
+	done
+}
+
+phase_unit() {
+	local b
+	for b in $BACKENDS; do
+		# the unit tests do not depend on the backend: run them once
+		if [[ -f ${PREFIX}$b/build.ninja ]]; then
+			step "unit" unit_tests "$b"
+			return
+		fi
+	done
+}
+
+phase_integration() {
+	local b
+	for b in $BACKENDS; do
+		[[ -x ${PREFIX}$b/tlsbench-server ]] || continue
+		step "it:$b" integration "${PREFIX}$b"
+	done
+}
+
+phase_load() {
+	local b tls_done=0
+	[[ -f tests/load/test_load.sh ]] || return 0
+	for b in $BACKENDS; do
+		[[ -x ${PREFIX}$b/tlsbench-server ]] || continue
+		if [[ $b == none ]]; then
+			step "load:$b" load_tests "$b"
+		elif ((!tls_done)); then
+			step "load:$b" load_tests "$b"
+			tls_done=1
+		fi
+	done
+}
+
+phase_asan() {
+	local b
+	((ASAN)) || return 0
+	for b in $BACKENDS; do
+		step "asan-build:$b" build_asan "$b"
+		[[ -x ${PREFIX}asan-$b/tlsbench-server ]] || continue
+		step "asan-it:$b" asan_env integration "${PREFIX}asan-$b"
+	done
+}
+
+main() {
+	install_deps
+	mkdir -p "$LOGS"
+	step "certs" bash suite/certs.sh "$CERTS"
+	phase_builds
+	phase_unit
+	phase_integration
+	phase_load
+	phase_asan
+	echo
+	echo "steps:"
+	printf '  %s\n' "${SUMMARY[@]}"
+	echo "total $((SECONDS - T_START)) s"
+	echo "$PASSED passed, $FAILED failed"
+	((FAILED == 0))
+}
+
+main

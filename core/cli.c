@@ -1,0 +1,434 @@
+/* cli.c: parses the server's flags; prints --help and --version. */
+#define _GNU_SOURCE /* accept4, CPU_SETSIZE */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "tb_build.h"
+
+#define PROG "tlsbench-server"
+
+static const char usage_text[] =
+	"Usage: " PROG " --cert FILE --key FILE [options]\n"
+	"An HTTPS/1.1 server for TLS benchmarks: GET or HEAD / and /20k give\n"
+	"20480 random [A-Z0-9] bytes, /N, /Nk, /Nm other sizes up to 64m.\n"
+	"\n"
+	"  --cert FILE            certificate chain, PEM (leaf first)\n"
+	"  --key FILE             private key, PEM\n"
+	"                         (both optional with the plaintext backend)\n"
+	"  --listen HOST:PORT     address; [::1]:PORT for IPv6; port 0 picks\n"
+	"                         one (default 127.0.0.1:8443)\n"
+	"  --workers N            processes, one event loop each (default 1)\n"
+	"  --cpu LIST             pin worker i to the i-th CPU of LIST "
+	"(0,2-3)\n"
+	"  --tls-min 1.2|1.3      lowest TLS version (default 1.2)\n"
+	"  --tls-max 1.2|1.3      highest TLS version (default 1.3)\n"
+	"  --ciphers L            TLS 1.2 cipher list (OpenSSL syntax)\n"
+	"  --ciphersuites L       TLS 1.3 suites, colon separated\n"
+	"  --groups L             key exchange groups, e.g. X25519:P-256\n"
+	"  --resumption MODE      none|cache|tickets|both (default both)\n"
+	"  --stats-file F         append the JSON stats line here on SIGUSR1\n"
+	"                         and at exit (default: stdout)\n"
+	"  --seed N               body generator seed (default: random)\n"
+	"  --header-timeout S     accept to end of request headers; also each\n"
+	"                         later request from its first byte (default "
+	"10)\n"
+	"  --idle-timeout S       between keep-alive requests (default 15)\n"
+	"  --write-timeout S      without write progress (default 30)\n"
+	"  --max-conns N          open connections per worker (default: open\n"
+	"                         file limit - 64)\n"
+	"  --help                 this text\n"
+	"  --version              backend, library and build facts\n"
+	"\n"
+	"Prints `listening SCHEME://HOST:PORT` when ready.  SIGUSR1 writes a\n"
+	"stats line; SIGTERM or SIGINT stops gracefully and writes a final "
+	"one.\n"
+	"Exit: 0 after a stop, 1 when all workers died, 2 on a usage error.\n";
+
+enum {
+	OPT_CERT = 256,
+	OPT_KEY,
+	OPT_LISTEN,
+	OPT_WORKERS,
+	OPT_CPU,
+	OPT_TLS_MIN,
+	OPT_TLS_MAX,
+	OPT_CIPHERS,
+	OPT_CIPHERSUITES,
+	OPT_GROUPS,
+	OPT_RESUMPTION,
+	OPT_STATS_FILE,
+	OPT_SEED,
+	OPT_HEADER_TIMEOUT,
+	OPT_IDLE_TIMEOUT,
+	OPT_WRITE_TIMEOUT,
+	OPT_MAX_CONNS,
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+	{"cert", required_argument, NULL, OPT_CERT},
+	{"key", required_argument, NULL, OPT_KEY},
+	{"listen", required_argument, NULL, OPT_LISTEN},
+	{"workers", required_argument, NULL, OPT_WORKERS},
+	{"cpu", required_argument, NULL, OPT_CPU},
+	{"tls-min", required_argument, NULL, OPT_TLS_MIN},
+	{"tls-max", required_argument, NULL, OPT_TLS_MAX},
+	{"ciphers", required_argument, NULL, OPT_CIPHERS},
+	{"ciphersuites", required_argument, NULL, OPT_CIPHERSUITES},
+	{"groups", required_argument, NULL, OPT_GROUPS},
+	{"resumption", required_argument, NULL, OPT_RESUMPTION},
+	{"stats-file", required_argument, NULL, OPT_STATS_FILE},
+	{"seed", required_argument, NULL, OPT_SEED},
+	{"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
+	{"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+	{"write-timeout", required_argument, NULL, OPT_WRITE_TIMEOUT},
+	{"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+	{"help", no_argument, NULL, OPT_HELP},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+static int
+usage_error(const char *flag, const char *what, const char *got)
+{
+	fprintf(stderr, PROG ": %s: %s, got '%s' (see --help)\n", flag, what,
+		got);
+	return -1;
+}
+
+static int
+parse_count(const char *flag, const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "expected a number %ld..%ld", lo,
+			 hi);
+		return usage_error(flag, what, s);
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+parse_seconds(const char *flag, const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !(v > 0) || v > 86400)
+		return usage_error(flag,
+				   "expected seconds > 0 (e.g. 10 or 0.5)", s);
+	*out = v;
+	return 0;
+}
+
+static int
+parse_version(const char *flag, const char *s, int *out)
+{
+	if (strcmp(s, "1.2") == 0)
+		*out = TB_TLS12;
+	else if (strcmp(s, "1.3") == 0)
+		*out = TB_TLS13;
+	else
+		return usage_error(flag, "expected 1.2 or 1.3", s);
+	return 0;
+}
+
+static int
+parse_resumption(const char *s, enum tb_resumption *out)
+{
+	static const char *const names[] = {"none", "cache", "tickets", "both"};
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum tb_resumption)i;
+			return 0;
+		}
+	}
+	return usage_error("--resumption", "expected none|cache|tickets|both",
+			   s);
+}
+
+/* "0,2-3" into a list of CPU numbers, in order. */
+static int
+parse_cpus(const char *s, struct tb_options *o)
+{
+	const char *p = s;
+
+	free(o->cpus);
+	o->cpus = NULL;
+	o->ncpus = 0;
+	while (*p != '\0') {
+		char *end;
+		long a, b;
+
+		errno = 0;
+		a = strtol(p, &end, 10);
+		if (end == p || a < 0 || a >= CPU_SETSIZE)
+			goto bad;
+		b = a;
+		p = end;
+		if (*p == '-') {
+			b = strtol(p + 1, &end, 10);
+			if (end == p + 1 || b < a || b >= CPU_SETSIZE)
+				goto bad;
+			p = end;
+		}
+		for (; a <= b; a++) {
+			int *cpus = realloc(
+				o->cpus, sizeof(int) * (size_t)(o->ncpus + 1));
+
+			if (cpus == NULL)
+				goto bad;
+			o->cpus = cpus;
+			o->cpus[o->ncpus++] = (int)a;
+		}
+		if (*p == ',')
+			p++;
+		else if (*p != '\0')
+			goto bad;
+	}
+	if (o->ncpus > 0)
+		return 0;
+bad:
+	return usage_error("--cpu", "expected a CPU list like 0,2-3", s);
+}
+
+static int
+check_readable(const char *flag, const char *path)
+{
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL) {
+		fprintf(stderr, PROG ": %s %s: %s\n", flag, path,
+			strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* The CPU features that decide which crypto code paths run. */
+static void
+print_cpu_flags(void)
+{
+	static const char *const wanted[] = {
+		"aes", "vaes", "avx512ifma", "sha_ni", "adx", "bmi2", "avx2"};
+	char line[8192];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	size_t i;
+
+	printf("cpu_flags:");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		char *colon = strchr(line, ':');
+
+		if (strncmp(line, "flags", 5) != 0 || colon == NULL)
+			continue;
+		for (i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+			size_t n = strlen(wanted[i]);
+			const char *p = colon;
+
+			while ((p = strstr(p, wanted[i])) != NULL) {
+				if (p[-1] == ' ' &&
+				    (p[n] == ' ' || p[n] == '\n' ||
+				     p[n] == '\0')) {
+					printf(" %s", wanted[i]);
+					break;
+				}
+				p += n;
+			}
+		}
+		break;
+	}
+	printf("\n");
+	if (f != NULL)
+		fclose(f);
+}
+
+static void
+print_version(void)
+{
+	const struct tb_tls_fact *fact;
+	const char *info = TB_BUILDINFO;
+
+	printf("tlsbench: %s\n", TB_VERSION);
+	printf("backend: %s\n", tb_tls_backend_name());
+	printf("library_version: %s\n", tb_tls_library_version());
+	if (TB_LIB_DIR[0] != '\0')
+		printf("library_dir: %s\n", TB_LIB_DIR);
+	for (fact = tb_tls_build_facts(); fact->key != NULL; fact++)
+		printf("%s: %s\n", fact->key, fact->value);
+	/* BUILDINFO of a prefix build: already `key: value` lines. */
+	while (*info != '\0') {
+		size_t n = strcspn(info, "\n");
+
+		printf("%.*s\n", (int)n, info);
+		info += n;
+		if (*info == '\n')
+			info++;
+	}
+	print_cpu_flags();
+}
+
+static int
+apply(int opt, const char *arg, struct tb_options *o)
+{
+	long v;
+
+	switch (opt) {
+	case OPT_CERT:
+		o->tls.cert_file = arg;
+		return check_readable("--cert", arg);
+	case OPT_KEY:
+		o->tls.key_file = arg;
+		return check_readable("--key", arg);
+	case OPT_LISTEN:
+		o->listen = arg;
+		return 0;
+	case OPT_WORKERS:
+		if (parse_count("--workers", arg, 1, 256, &v) != 0)
+			return -1;
+		o->workers = (int)v;
+		return 0;
+	case OPT_CPU:
+		return parse_cpus(arg, o);
+	case OPT_TLS_MIN:
+		return parse_version("--tls-min", arg, &o->tls.min_version);
+	case OPT_TLS_MAX:
+		return parse_version("--tls-max", arg, &o->tls.max_version);
+	case OPT_CIPHERS:
+		o->tls.ciphers = arg;
+		return 0;
+	case OPT_CIPHERSUITES:
+		o->tls.ciphersuites = arg;
+		return 0;
+	case OPT_GROUPS:
+		o->tls.groups = arg;
+		return 0;
+	case OPT_RESUMPTION:
+		return parse_resumption(arg, &o->tls.resumption);
+	case OPT_STATS_FILE:
+		o->stats_file = arg;
+		return 0;
+	case OPT_SEED: {
+		char *end;
+
+		errno = 0;
+		o->seed = strtoull(arg, &end, 0);
+		if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-')
+			return usage_error("--seed",
+					   "expected an unsigned "
+					   "64-bit number",
+					   arg);
+		return 0;
+	}
+	case OPT_HEADER_TIMEOUT:
+		return parse_seconds("--header-timeout", arg,
+				     &o->header_timeout);
+	case OPT_IDLE_TIMEOUT:
+		return parse_seconds("--idle-timeout", arg, &o->idle_timeout);
+	case OPT_WRITE_TIMEOUT:
+		return parse_seconds("--write-timeout", arg, &o->write_timeout);
+	case OPT_MAX_CONNS:
+		if (parse_count("--max-conns", arg, 1, 100000000, &v) != 0)
+			return -1;
+		o->max_conns = v;
+		return 0;
+	}
+	return -1;
+}
+
+enum tb_cli_result
+tb_cli_parse(int argc, char **argv, struct tb_options *o)
+{
+	int opt, want_version = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->listen = "127.0.0.1:8443";
+	o->workers = 1;
+	o->tls.min_version = TB_TLS12;
+	o->tls.max_version = TB_TLS13;
+	o->tls.resumption = TB_RESUME_BOTH;
+	o->header_timeout = 10;
+	o->idle_timeout = 15;
+	o->write_timeout = 30;
+	if (getrandom(&o->seed, sizeof(o->seed), 0) != sizeof(o->seed))
+		o->seed = 0x746c7362656e6368ULL; /* never expected to happen */
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+		if (opt == OPT_HELP) {
+			fputs(usage_text, stdout);
+			return TB_CLI_EXIT_OK;
+		}
+		if (opt == OPT_VERSION) {
+			want_version = 1;
+			continue;
+		}
+		if (opt == '?' || opt == ':') {
+			if (optopt != 0)
+				fprintf(stderr,
+					PROG ": %s needs an argument (see "
+					     "--help)\n",
+					argv[optind - 1]);
+			else
+				fprintf(stderr,
+					PROG
+					": unknown option %s (see --help)\n",
+					argv[optind - 1]);
+			return TB_CLI_EXIT_USAGE;
+		}
+		if (apply(opt, optarg, o) != 0)
+			return TB_CLI_EXIT_USAGE;
+	}
+	if (want_version) {
+		print_version();
+		return TB_CLI_EXIT_OK;
+	}
+	if (optind < argc) {
+		fprintf(stderr,
+			PROG ": unexpected argument '%s' (see --help)\n",
+			argv[optind]);
+		return TB_CLI_EXIT_USAGE;
+	}
+	if (o->tls.min_version > o->tls.max_version) {
+		fprintf(stderr, PROG ": --tls-min is above --tls-max\n");
+		return TB_CLI_EXIT_USAGE;
+	}
+	/* A certificate is what the TLS backends need; the plaintext one
+	 * (scheme http) has no use for it. */
+	if (strcmp(tb_tls_url_scheme(), "https") == 0 &&
+	    (o->tls.cert_file == NULL || o->tls.key_file == NULL)) {
+		fprintf(stderr,
+			PROG ": --cert and --key are required "
+			     "(make a pair with: openssl req -x509 "
+			     "-newkey rsa:2048 -nodes -keyout k.pem "
+			     "-out c.pem -days 30 -subj /CN=localhost)\n");
+		return TB_CLI_EXIT_USAGE;
+	}
+	return TB_CLI_RUN;
+}
+
+void
+tb_options_free(struct tb_options *o)
+{
+	free(o->cpus);
+	o->cpus = NULL;
+}

@@ -1,0 +1,669 @@
+/* conn.c: the per-connection state machine.
+ *
+ *   HANDSHAKE -> READ_REQUEST -> [DISCARD_BODY] -> WRITE_RESPONSE
+ *        ^------------ keep-alive (pipelined bytes first) -----'
+ *   after an error status: WRITE_RESPONSE -> LINGER -> close
+ *
+ * One edge-triggered event per connection, registered once for both
+ * directions.  Edge-triggered means a wakeup comes only after a direction
+ * was found blocked, so conn_run drives the machine until an operation
+ * returns TB_WANT_*: every wait then follows an EAGAIN, and the next edge
+ * is certain to arrive.  A blocked operation is retried as it was (for
+ * writes: same pointer, same length, which conn_write_response recomputes
+ * from the progress fields).
+ *
+ * One timer per connection, re-armed for the phase: the header deadline
+ * from accept (handshake and first request) and from the first byte of
+ * each later request, the idle timeout between keep-alive requests, the
+ * write timeout from the last write progress, and a short linger.
+ */
+#include "conn.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "body.h"
+#include "http.h"
+#include "server.h"
+#include "stats.h"
+#include "tls.h"
+
+/* Room for a whole header block (8 KiB) plus pipelined requests; the
+ * allocation has TB_HTTP_RESPONSE_HEADER_MAX more for a response header. */
+#define READ_BUF_SIZE  16384
+#define READ_BUF_ALLOC (READ_BUF_SIZE + TB_HTTP_RESPONSE_HEADER_MAX)
+/* Spare read buffers a worker keeps instead of freeing. */
+#define SPARE_MAX 64
+/* Steps one wakeup may take before yielding to other connections; a
+ * client pipelining without pause would otherwise hold the loop. */
+#define RUN_BUDGET 64
+/* After an error response, read and drop at most this much before close,
+ * so the close does not turn unread input into a reset that destroys the
+ * response on its way to the client. */
+#define LINGER_MAX_BYTES (1024 * 1024)
+
+enum conn_state {
+	ST_HANDSHAKE,
+	ST_READ_REQUEST,
+	ST_DISCARD_BODY,
+	ST_WRITE_RESPONSE,
+	ST_LINGER,
+};
+
+enum conn_timer {
+	TM_HEADER,
+	TM_IDLE,
+	TM_WRITE,
+	TM_LINGER,
+};
+
+/* The counter a connection ends in; the first decision wins. */
+enum conn_fate {
+	FATE_OPEN,
+	FATE_COMPLETED,
+	FATE_FAILED,
+	FATE_TIMED_OUT,
+};
+
+/* Kept lean: an idle keep-alive connection holds only this (and the TLS
+ * library's state); the read buffer goes back to the worker's spares
+ * whenever it is empty and the connection waits for a request. */
+struct tb_conn {
+	struct event io;
+	struct event timer;
+	struct tb_worker *w;
+	struct tb_tls_conn *tls;
+	struct tb_conn *prev, *next;
+	char *buf;	       /* read buffer, NULL while idle */
+	const char *head;      /* response bytes before the streamed body */
+	uint64_t body_off;     /* next body byte to write */
+	uint64_t body_left;    /* body bytes still to write */
+	uint64_t discard_left; /* request body (or linger) bytes to drop */
+	uint32_t buf_len;
+	uint32_t head_len;
+	int fd;
+	uint16_t status;
+	uint8_t state;
+	uint8_t timer_kind;
+	uint8_t fate;
+	uint8_t close_after : 1; /* close once the response is written */
+	uint8_t handshake_done : 1;
+	uint8_t tls_dead : 1; /* TB_CLOSED or TB_ERROR seen: no more calls */
+	uint8_t shut : 1;     /* tb_tls_shutdown already called */
+	uint8_t wrote : 1;    /* write progress since the timer was armed */
+};
+
+static void conn_run(struct tb_conn *c);
+
+static char *
+buf_get(struct tb_worker *w)
+{
+	char *b = w->spare_bufs;
+
+	if (b == NULL)
+		return malloc(READ_BUF_ALLOC);
+	memcpy(&w->spare_bufs, b, sizeof(char *));
+	w->nspare--;
+	return b;
+}
+
+static void
+buf_put(struct tb_worker *w, char *b)
+{
+	if (b == NULL)
+		return;
+	if (w->nspare >= SPARE_MAX) {
+		free(b);
+		return;
+	}
+	memcpy(b, &w->spare_bufs, sizeof(char *));
+	w->spare_bufs = b;
+	w->nspare++;
+}
+
+void
+tb_conn_free_buffers(struct tb_worker *w)
+{
+	while (w->spare_bufs != NULL)
+		free(buf_get(w));
+}
+
+static void
+conn_arm(struct tb_conn *c, enum conn_timer kind)
+{
+	const struct timeval *tv[] = {
+		[TM_HEADER] = c->w->header_tv,
+		[TM_IDLE] = c->w->idle_tv,
+		[TM_WRITE] = c->w->write_tv,
+		[TM_LINGER] = c->w->linger_tv,
+	};
+
+	c->timer_kind = (uint8_t)kind;
+	c->wrote = 0;
+	evtimer_add(&c->timer, tv[kind]);
+}
+
+static void
+conn_set_fate(struct tb_conn *c, enum conn_fate fate)
+{
+	if (c->fate == FATE_OPEN)
+		c->fate = (uint8_t)fate;
+}
+
+static void
+conn_free(struct tb_conn *c)
+{
+	struct tb_worker *w = c->w;
+	struct tb_stats_slot *s = w->stats;
+
+	event_del(&c->io);
+	event_del(&c->timer);
+	/* close_notify once, never waiting for it to leave or for the
+	 * peer's: a benchmark server does not linger on clean closes. */
+	if (c->handshake_done && !c->tls_dead && !c->shut)
+		tb_tls_shutdown(c->tls);
+	tb_tls_conn_free(c->tls);
+	close(c->fd);
+
+	switch (c->fate) {
+	case FATE_COMPLETED:
+		tb_count(&s->conns_completed, 1);
+		break;
+	case FATE_TIMED_OUT:
+		tb_count(&s->conns_timed_out, 1);
+		break;
+	default:
+		tb_count(&s->conns_failed, 1);
+		break;
+	}
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	w->active--;
+	buf_put(w, c->buf);
+	free(c);
+}
+
+/* A TLS call's failure during a request or response: the peer vanished
+ * mid-exchange, or the library failed. */
+static enum tb_status
+conn_tls_failed(struct tb_conn *c, enum tb_status st)
+{
+	c->tls_dead = 1;
+	if (st == TB_ERROR)
+		tb_count(&c->w->stats->tls_errors, 1);
+	conn_set_fate(c, FATE_FAILED);
+	return st;
+}
+
+static void
+conn_consume(struct tb_conn *c, size_t n)
+{
+	memmove(c->buf, c->buf + n, c->buf_len - n);
+	c->buf_len -= (uint32_t)n;
+}
+
+static void
+count_status(struct tb_stats_slot *s, int status)
+{
+	switch (status) {
+	case 200:
+		tb_count(&s->status_200, 1);
+		break;
+	case 400:
+		tb_count(&s->status_400, 1);
+		break;
+	case 404:
+		tb_count(&s->status_404, 1);
+		break;
+	case 405:
+		tb_count(&s->status_405, 1);
+		break;
+	case 408:
+		tb_count(&s->status_408, 1);
+		break;
+	case 411:
+		tb_count(&s->status_411, 1);
+		break;
+	case 413:
+		tb_count(&s->status_413, 1);
+		break;
+	case 431:
+		tb_count(&s->status_431, 1);
+		break;
+	case 505:
+		tb_count(&s->status_505, 1);
+		break;
+	}
+}
+
+/* An error response: its static text, then close. */
+static void
+conn_respond_error(struct tb_conn *c, int status)
+{
+	size_t len;
+
+	c->head = tb_http_error_response(status, &len);
+	c->head_len = (uint32_t)len;
+	c->body_left = 0;
+	c->status = (uint16_t)status;
+	c->close_after = 1;
+	c->state = ST_WRITE_RESPONSE;
+	conn_arm(c, TM_WRITE);
+}
+
+/* A 200: the prebuilt 20 KiB response, or a header (kept in the read
+ * buffer's tail) followed by the body streamed from the shared buffer. */
+static void
+conn_prepare_ok(struct tb_conn *c, const struct tb_http_request *req,
+		uint64_t size)
+{
+	if (size == TB_HTTP_DEFAULT_SIZE) {
+		size_t len, header_len;
+
+		c->head =
+			tb_body_default_response(req->conn, &len, &header_len);
+		c->head_len =
+			(uint32_t)(req->method == TB_HTTP_HEAD ? header_len
+							       : len);
+		c->body_left = 0;
+	} else {
+		char *hdr = c->buf + READ_BUF_SIZE;
+
+		c->head = hdr;
+		c->head_len =
+			(uint32_t)tb_http_response_header(hdr, size, req->conn);
+		c->body_left = req->method == TB_HTTP_HEAD ? 0 : size;
+	}
+	c->body_off = 0;
+	c->status = 200;
+	c->close_after = req->conn == TB_HTTP_CLOSE;
+}
+
+static enum tb_status
+conn_start_request(struct tb_conn *c, const struct tb_http_request *req)
+{
+	uint64_t size = 0;
+	int status = tb_http_route(req->path, req->path_len, &size);
+	size_t take;
+
+	if (status != 200) {
+		conn_respond_error(c, status);
+		return TB_OK;
+	}
+	conn_prepare_ok(c, req, size);
+	conn_consume(c, req->header_len);
+	c->discard_left = req->content_length;
+	take = c->buf_len < c->discard_left ? c->buf_len
+					    : (size_t)c->discard_left;
+	conn_consume(c, take);
+	c->discard_left -= take;
+	if (c->discard_left > 0) {
+		/* The header deadline keeps running: the whole request must
+		 * arrive within --header-timeout. */
+		c->state = ST_DISCARD_BODY;
+	} else {
+		c->state = ST_WRITE_RESPONSE;
+		conn_arm(c, TM_WRITE);
+	}
+	return TB_OK;
+}
+
+static enum tb_status
+conn_handshake(struct tb_conn *c)
+{
+	struct tb_stats_slot *s = c->w->stats;
+	enum tb_status st = tb_tls_handshake(c->tls);
+	struct tb_tls_info info;
+
+	switch (st) {
+	case TB_OK:
+		c->handshake_done = 1;
+		tb_tls_conn_info(c->tls, &info);
+		tb_count(info.resumed ? &s->handshakes_resumed
+				      : &s->handshakes_full,
+			 1);
+		c->state = ST_READ_REQUEST;
+		return TB_OK;
+	case TB_WANT_READ:
+	case TB_WANT_WRITE:
+		return st;
+	case TB_CLOSED:
+	case TB_ERROR:
+		break;
+	}
+	tb_count(&s->handshakes_failed, 1);
+	return conn_tls_failed(c, st);
+}
+
+static enum tb_status
+conn_read_request(struct tb_conn *c)
+{
+	struct tb_http_request req;
+	enum tb_status st;
+	size_t n;
+
+	if (c->buf == NULL) {
+		c->buf = buf_get(c->w);
+		if (c->buf == NULL) {
+			conn_set_fate(c, FATE_FAILED);
+			return TB_ERROR;
+		}
+	}
+	for (;;) {
+		if (c->buf_len > 0) {
+			switch (tb_http_parse(c->buf, c->buf_len, &req)) {
+			case TB_HTTP_REQUEST:
+				return conn_start_request(c, &req);
+			case TB_HTTP_ERROR:
+				conn_respond_error(c, req.status);
+				return TB_OK;
+			case TB_HTTP_NEED_MORE:
+				break;
+			}
+			/* Unreachable while the buffer exceeds the header
+			 * limit; a guard, not a path. */
+			if (c->buf_len == READ_BUF_SIZE) {
+				conn_respond_error(c, 431);
+				return TB_OK;
+			}
+		}
+		st = tb_tls_read(c->tls, c->buf + c->buf_len,
+				 READ_BUF_SIZE - c->buf_len, &n);
+		if (st == TB_OK && n > 0) {
+			/* The first byte of a later request starts its
+			 * header deadline. */
+			if (c->buf_len == 0 && c->timer_kind == TM_IDLE)
+				conn_arm(c, TM_HEADER);
+			c->buf_len += (uint32_t)n;
+			continue;
+		}
+		if (st == TB_OK || st == TB_WANT_READ || st == TB_WANT_WRITE) {
+			if (c->buf_len == 0) {
+				buf_put(c->w, c->buf);
+				c->buf = NULL;
+			}
+			/* TB_OK with 0 bytes breaks the contract; waiting
+			 * (bounded by the timer) is safer than spinning. */
+			return st == TB_OK ? TB_WANT_READ : st;
+		}
+		/* A clean close between requests is the normal end of a
+		 * keep-alive connection; inside a request it is not. */
+		if (st == TB_CLOSED && c->buf_len == 0) {
+			c->tls_dead = 1;
+			conn_set_fate(c, FATE_COMPLETED);
+			return st;
+		}
+		return conn_tls_failed(c, st);
+	}
+}
+
+static enum tb_status
+conn_discard_body(struct tb_conn *c)
+{
+	enum tb_status st;
+	size_t n, take;
+
+	while (c->discard_left > 0) {
+		st = tb_tls_read(c->tls, c->buf, READ_BUF_SIZE, &n);
+		if (st == TB_OK && n == 0)
+			return TB_WANT_READ;
+		if (st != TB_OK) {
+			if (st == TB_WANT_READ || st == TB_WANT_WRITE)
+				return st;
+			return conn_tls_failed(c, st);
+		}
+		/* Bytes past the body are the next pipelined request. */
+		take = n < c->discard_left ? n : (size_t)c->discard_left;
+		c->buf_len = (uint32_t)n;
+		conn_consume(c, take);
+		c->discard_left -= take;
+	}
+	c->state = ST_WRITE_RESPONSE;
+	conn_arm(c, TM_WRITE);
+	return TB_OK;
+}
+
+/* The response is out: count it, then keep the connection or end it. */
+static enum tb_status
+conn_response_done(struct tb_conn *c)
+{
+	struct tb_stats_slot *s = c->w->stats;
+
+	tb_count(&s->requests, 1);
+	count_status(s, c->status);
+	if (!c->close_after) {
+		c->state = ST_READ_REQUEST;
+		conn_arm(c, c->buf_len > 0 ? TM_HEADER : TM_IDLE);
+		return TB_OK;
+	}
+	if (c->status == 200) {
+		conn_set_fate(c, FATE_COMPLETED);
+		return TB_CLOSED;
+	}
+	conn_set_fate(c, FATE_FAILED);
+	/* Half-close and drain what the client still sends (see
+	 * LINGER_MAX_BYTES); the TLS layer is done, so read the raw fd. */
+	if (c->handshake_done && !c->tls_dead) {
+		c->shut = 1;
+		tb_tls_shutdown(c->tls);
+	}
+	shutdown(c->fd, SHUT_WR);
+	if (c->buf == NULL)
+		c->buf = buf_get(c->w);
+	if (c->buf == NULL)
+		return TB_CLOSED;
+	c->buf_len = 0;
+	c->discard_left = LINGER_MAX_BYTES;
+	c->state = ST_LINGER;
+	conn_arm(c, TM_LINGER);
+	return TB_OK;
+}
+
+static enum tb_status
+conn_write_response(struct tb_conn *c)
+{
+	struct tb_stats_slot *s = c->w->stats;
+	enum tb_status st;
+	const char *p;
+	size_t len, n;
+
+	for (;;) {
+		if (c->head_len > 0) {
+			p = c->head;
+			len = c->head_len;
+		} else if (c->body_left > 0) {
+			size_t max = c->body_left < TB_BODY_CHUNK
+					     ? (size_t)c->body_left
+					     : TB_BODY_CHUNK;
+
+			p = tb_body_at(c->body_off, max, &len);
+		} else {
+			return conn_response_done(c);
+		}
+		st = tb_tls_write(c->tls, p, len, &n);
+		if (st != TB_OK) {
+			if (st == TB_WANT_READ || st == TB_WANT_WRITE)
+				return st;
+			return conn_tls_failed(c, st);
+		}
+		tb_count(&s->bytes_sent, n);
+		c->wrote = 1;
+		if (c->head_len > 0) {
+			c->head += n;
+			c->head_len -= (uint32_t)n;
+		} else {
+			c->body_off += n;
+			c->body_left -= n;
+		}
+	}
+}
+
+static enum tb_status
+conn_linger(struct tb_conn *c)
+{
+	for (;;) {
+		ssize_t n = recv(c->fd, c->buf, READ_BUF_SIZE, 0);
+
+		if (n > 0) {
+			if ((uint64_t)n >= c->discard_left)
+				return TB_CLOSED;
+			c->discard_left -= (uint64_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return TB_WANT_READ;
+		return TB_CLOSED;
+	}
+}
+
+static enum tb_status
+conn_step(struct tb_conn *c)
+{
+	switch ((enum conn_state)c->state) {
+	case ST_HANDSHAKE:
+		return conn_handshake(c);
+	case ST_READ_REQUEST:
+		return conn_read_request(c);
+	case ST_DISCARD_BODY:
+		return conn_discard_body(c);
+	case ST_WRITE_RESPONSE:
+		return conn_write_response(c);
+	case ST_LINGER:
+		return conn_linger(c);
+	}
+	return TB_ERROR;
+}
+
+static void
+conn_run(struct tb_conn *c)
+{
+	int budget = RUN_BUDGET;
+
+	for (;;) {
+		enum tb_status st = conn_step(c);
+
+		switch (st) {
+		case TB_OK:
+			if (--budget == 0) {
+				/* Nothing blocked, so no edge will come:
+				 * schedule ourselves after the others. */
+				event_active(&c->io, EV_READ | EV_WRITE, 0);
+				return;
+			}
+			continue;
+		case TB_WANT_READ:
+		case TB_WANT_WRITE:
+			if (c->wrote && c->state == ST_WRITE_RESPONSE)
+				conn_arm(c, TM_WRITE);
+			return;
+		case TB_CLOSED:
+		case TB_ERROR:
+			break;
+		}
+		conn_free(c);
+		return;
+	}
+}
+
+static void
+conn_io_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_run(arg);
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tb_conn *c = arg;
+	struct tb_stats_slot *s = c->w->stats;
+
+	(void)fd;
+	(void)what;
+	switch ((enum conn_timer)c->timer_kind) {
+	case TM_HEADER:
+		tb_count(&s->timeouts_header, 1);
+		conn_set_fate(c, FATE_TIMED_OUT);
+		/* A request was started: tell the client with a 408. */
+		if (c->handshake_done && !c->tls_dead &&
+		    ((c->state == ST_READ_REQUEST && c->buf_len > 0) ||
+		     c->state == ST_DISCARD_BODY)) {
+			conn_respond_error(c, 408);
+			conn_run(c);
+			return;
+		}
+		break;
+	case TM_IDLE:
+		tb_count(&s->timeouts_idle, 1);
+		conn_set_fate(c, FATE_TIMED_OUT);
+		break;
+	case TM_WRITE:
+		tb_count(&s->timeouts_write, 1);
+		conn_set_fate(c, FATE_TIMED_OUT);
+		break;
+	case TM_LINGER:
+		break;
+	}
+	conn_free(c);
+}
+
+void
+tb_conn_start(struct tb_worker *w, int fd)
+{
+	struct tb_conn *c = calloc(1, sizeof(*c));
+
+	tb_count(&w->stats->conns_accepted, 1);
+	if (c != NULL)
+		c->tls = tb_tls_conn_new(w->tls, fd);
+	if (c == NULL || c->tls == NULL) {
+		free(c);
+		close(fd);
+		tb_count(&w->stats->conns_failed, 1);
+		return;
+	}
+	c->w = w;
+	c->fd = fd;
+	c->state = ST_HANDSHAKE;
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	w->active++;
+	event_assign(&c->io, w->base, fd,
+		     EV_READ | EV_WRITE | EV_PERSIST | EV_ET, conn_io_cb, c);
+	evtimer_assign(&c->timer, w->base, conn_timer_cb, c);
+	conn_arm(c, TM_HEADER);
+	/* Adding an edge-triggered event reports the current readiness, so a
+	 * ClientHello already queued wakes us without a wasted read now. */
+	if (event_add(&c->io, NULL) != 0) {
+		conn_set_fate(c, FATE_FAILED);
+		conn_free(c);
+	}
+}
+
+void
+tb_conn_close_all(struct tb_worker *w)
+{
+	while (w->conns != NULL) {
+		struct tb_conn *c = w->conns;
+
+		/* Stopping between requests ends a connection normally. */
+		if (c->state == ST_READ_REQUEST && c->buf_len == 0)
+			conn_set_fate(c, FATE_COMPLETED);
+		conn_set_fate(c, FATE_FAILED);
+		conn_free(c);
+	}
+}

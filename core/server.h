@@ -1,0 +1,54 @@
+/* server.h: listening sockets and one worker's accept loop. */
+#ifndef TB_SERVER_H
+#define TB_SERVER_H
+
+#include <stddef.h>
+#include <sys/time.h>
+
+#include "cli.h"
+#include "stats.h"
+#include "tls.h"
+
+struct event_base;
+struct event;
+struct tb_conn;
+
+/* What one worker process (or the single process) serves with. */
+struct tb_worker {
+	struct event_base *base;
+	struct tb_tls_ctx *tls;
+	struct tb_stats_slot *stats;
+	int listen_fd;
+	struct event *listen_ev;
+	struct event *resume_ev; /* turns accepting back on after a pause */
+	struct tb_conn *conns;	 /* every open connection, to close at stop */
+	long active;
+	long max_conns;
+	char *spare_bufs; /* read buffers kept for reuse, linked through */
+	int nspare;	  /* their first bytes */
+	/* libevent "common timeouts": every connection in a phase shares a
+	 * duration, so re-arming is a list append instead of a heap update. */
+	const struct timeval *header_tv;
+	const struct timeval *idle_tv;
+	const struct timeval *write_tv;
+	const struct timeval *linger_tv;
+};
+
+/* Open count listening sockets on spec ("HOST:PORT", "[V6]:PORT") with
+ * SO_REUSEPORT: the first resolves port 0, the others bind the same port.
+ * 0, or a one-line reason in err and -2 (malformed spec: a usage error)
+ * or -1 (the system refused). */
+int tb_listen_open(const char *spec, int count, int *fds, char *err,
+		   size_t errlen);
+/* "scheme://HOST:PORT" of a listening socket into buf. */
+int tb_listen_url(int fd, const char *scheme, char *buf, size_t len);
+
+/* Start accepting on listen_fd (the worker owns it from now on). */
+int tb_worker_init(struct tb_worker *w, struct event_base *base,
+		   const struct tb_options *opt, struct tb_tls_ctx *tls,
+		   struct tb_stats_slot *stats, int listen_fd);
+/* Stop accepting and close every connection. */
+void tb_worker_stop(struct tb_worker *w);
+void tb_worker_free(struct tb_worker *w);
+
+#endif

@@ -1,0 +1,77 @@
+/* stats.h: counters shared by the workers and the stats line. */
+#ifndef TB_STATS_H
+#define TB_STATS_H
+
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+/* Every counter of a worker, in the order of the JSON line (conns_active
+ * is derived: accepted minus the three ways a connection ends). */
+#define TB_STATS_COUNTERS(X)                                                   \
+	X(conns_completed)                                                     \
+	X(conns_failed)                                                        \
+	X(conns_timed_out)                                                     \
+	X(handshakes_full)                                                     \
+	X(handshakes_resumed)                                                  \
+	X(handshakes_failed)                                                   \
+	X(requests)                                                            \
+	X(status_200)                                                          \
+	X(status_400)                                                          \
+	X(status_404)                                                          \
+	X(status_405)                                                          \
+	X(status_408)                                                          \
+	X(status_411)                                                          \
+	X(status_413)                                                          \
+	X(status_431)                                                          \
+	X(status_505)                                                          \
+	X(bytes_sent)                                                          \
+	X(tls_errors)                                                          \
+	X(timeouts_header)                                                     \
+	X(timeouts_idle)                                                       \
+	X(timeouts_write)                                                      \
+	X(accept_pauses)
+
+#define TB_STATS_FIELD(name) uint64_t name;
+
+/* One worker's counters: only that worker writes them, the reporter only
+ * reads, so no locks; a cache line of its own avoids false sharing. */
+struct tb_stats_slot {
+	uint64_t conns_accepted;
+	TB_STATS_COUNTERS(TB_STATS_FIELD)
+} __attribute__((aligned(64)));
+
+/* CPU and memory of the server's processes. */
+struct tb_usage {
+	uint64_t user_us;
+	uint64_t sys_us;
+	uint64_t max_rss_kib;
+};
+
+struct tb_stats;
+
+/* Slots in a MAP_SHARED mapping: create before fork. */
+struct tb_stats *tb_stats_new(int workers);
+void tb_stats_free(struct tb_stats *s);
+struct tb_stats_slot *tb_stats_slot(struct tb_stats *s, int worker);
+
+/* Add one: relaxed atomics say "single writer, racy reader" to the
+ * compiler and cost a plain increment. */
+static inline void
+tb_count(uint64_t *counter, uint64_t n)
+{
+	__atomic_store_n(counter,
+			 __atomic_load_n(counter, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
+
+/* Add a process's CPU time, and its peak RSS to the sum of peaks. */
+void tb_usage_add_self(struct tb_usage *u);
+int tb_usage_add_pid(struct tb_usage *u, pid_t pid);
+void tb_usage_add_rusage(struct tb_usage *u, const struct rusage *ru);
+
+/* Append one JSON line to path (stdout when NULL); 0 or -1 with errno. */
+int tb_stats_write(const struct tb_stats *s, const char *path,
+		   const struct tb_usage *u);
+
+#endif

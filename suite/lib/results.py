@@ -1,0 +1,83 @@
+"""The results CSV: its columns, durable appends, and reading it back.
+
+COLUMNS is the schema; results/README.md documents each one in this order
+and tests/suite/test_matrix.sh checks the two agree.  Each row is written
+with one write(), flushed and fsynced before the next cell starts, so a run
+killed at any moment leaves a valid file that `--resume` can complete.
+"""
+
+import csv
+import io
+import os
+
+COLUMNS = (
+	# the run and the machine
+	'run_id', 'utc', 'git_commit', 'host', 'cpu_model', 'cores', 'kernel',
+	'cpu_flags',
+	# the cell
+	'cell', 'server', 'backend', 'lib', 'library_version', 'flavor',
+	'build_facts', 'tls_version', 'negotiated_cipher', 'negotiated_group',
+	'cert', 'mode', 'resumption', 'concurrency', 'body_bytes', 'workers',
+	'server_cpus', 'client_cpus', 'repeat',
+	# what happened in the measured window
+	'duration_s', 'requests', 'errors', 'rps', 'server_requests',
+	'handshakes_full', 'handshakes_resumed', 'handshakes_source',
+	'hs_full_per_s', 'hs_resumed_per_s',
+	'lat_p50_us', 'lat_p90_us', 'lat_p99_us', 'lat_p999_us', 'lat_max_us',
+	'server_cpu_user_s', 'server_cpu_sys_s', 'server_us_per_req',
+	'server_peak_rss_kib', 'client_cpu_s', 'client_cpu_share',
+	'client_saturated',
+	# how to reproduce it, and whether it worked
+	'server_command', 'command', 'status', 'reason',
+)
+
+
+def format_row(row):
+	buf = io.StringIO()
+	csv.writer(buf, lineterminator='\n').writerow(
+		['' if row.get(c) is None else row.get(c) for c in COLUMNS])
+	return buf.getvalue()
+
+
+def repair(path):
+	"""Drop a partial last line (a kill mid-write) so appends stay valid."""
+	with open(path, 'rb+') as f:
+		data = f.read()
+		if data and not data.endswith(b'\n'):
+			f.truncate(data.rfind(b'\n') + 1)
+
+
+def open_for_append(path):
+	"""Open (creating with a header) and return a file descriptor."""
+	new = not os.path.exists(path) or os.path.getsize(path) == 0
+	if not new:
+		repair(path)
+		with open(path, newline='') as f:
+			header = next(csv.reader(f), [])
+		if tuple(header) != COLUMNS:
+			raise ValueError('%s has a different header than this '
+				'version writes; resume it with the version that '
+				'started it' % path)
+	fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+	if new:
+		os.write(fd, format_row({c: c for c in COLUMNS}).encode())
+		os.fsync(fd)
+	return fd
+
+
+def append(fd, row):
+	os.write(fd, format_row(row).encode())
+	os.fsync(fd)
+
+
+def read(path):
+	with open(path, newline='') as f:
+		return list(csv.DictReader(f))
+
+
+def done_keys(path):
+	"""{(cell, repeat)} already in the file, whatever their status."""
+	if not os.path.exists(path):
+		return set()
+	repair(path)
+	return {(r['cell'], r['repeat']) for r in read(path)}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# run_matrix.sh: the suite's entry point; checks tools, then runs the matrix
+# (suite/lib/runner.py does the work).  See --help.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+python=/usr/bin/python3
+
+for arg in "$@"; do
+	case "$arg" in
+	-h | --help | --list)
+		exec "$python" "$here/lib/runner.py" "$@" ;;
+	esac
+done
+
+# tool -> Debian package that provides it
+missing=()
+need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
+need meson meson
+need ninja ninja-build
+need nginx nginx-light
+need gnuplot gnuplot-nox
+need taskset util-linux
+need openssl openssl
+need cc gcc
+need pkg-config pkg-config
+if [[ ! -x $python ]]; then
+	missing+=(python3)
+elif ! "$python" -c 'import uvloop' 2>/dev/null; then
+	missing+=(python3-uvloop)
+fi
+if ((${#missing[@]})); then
+	echo "run_matrix: missing tools; install them with:" >&2
+	echo "  apt-get install -y ${missing[*]}" >&2
+	exit 2
+fi
+
+exec "$python" "$here/lib/runner.py" "$@"

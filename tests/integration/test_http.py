@@ -1,0 +1,258 @@
+"""test_http.py: what the server answers, byte for byte.
+
+The body is the product under test: 20480 bytes of [A-Z0-9] for / and /20k,
+other sizes from the same fixed stream, the same bytes for the same --seed.
+Every status the contract names is provoked once and counted once.
+"""
+
+import socket
+import ssl
+
+from harness import (BODY_ALPHABET, Conn, Fail, case, check, check_eq,
+                     check_invariant, curl, get, request, short)
+
+TLS_VERSIONS = ("1.2", "1.3")
+CERTS = ("rsa2048", "ecdsa-p256")
+
+
+def body_of(srv, path="/", version=None):
+    resp = get(srv, path, version)
+    check_eq(resp.status, 200, f"status of GET {path}")
+    return resp.body
+
+
+# -- curl gets the body -----------------------------------------------------
+
+def curl_body(env, version=None, cert="rsa2048"):
+    """curl, verifying the server against the test CA, gets 200 and exactly
+    20480 bytes of [A-Z0-9]; the server counts one full handshake and one
+    200."""
+    with env.server(cert=cert) as srv:
+        p = curl(srv, "-o", "-", "-w", "\n%{http_code} %{size_download}",
+                 version=version, paths=("/",))
+        check_eq(p.returncode, 0, f"curl exit ({short(p.stderr)})")
+        body, _, tail = p.stdout.rpartition(b"\n")
+        check_eq(tail.decode(), "200 20480", "curl status and size")
+        check_eq(len(body), 20480, "body length")
+        check(BODY_ALPHABET.match(body), "body is not all [A-Z0-9]")
+        st = srv.settled(requests=1)
+        check_eq(st["status_200"], 1, "status_200")
+        if env.tls:
+            check_eq(st["handshakes_full"], 1, "handshakes_full")
+            check_eq(st["handshakes_resumed"], 0, "handshakes_resumed")
+        check_invariant(st)
+
+
+for _v in TLS_VERSIONS:
+    for _c in CERTS:
+        case(f"body.curl_tls{_v}_{_c}", "tls", version=_v, cert=_c)(curl_body)
+case("body.curl_plain", "plain")(curl_body)
+
+
+@case("body.sizes")
+def sizes(env):
+    """/ and /20k are 20480 bytes, /1k 1024, /1m 1048576, /7 seven; all share
+    one byte stream, so each is a prefix of /1m."""
+    with env.server() as srv:
+        big = body_of(srv, "/1m")
+        check_eq(len(big), 1 << 20, "length of /1m")
+        check(BODY_ALPHABET.match(big), "/1m is not all [A-Z0-9]")
+        for path, n in (("/", 20480), ("/20k", 20480), ("/1k", 1024),
+                        ("/7", 7), ("/20480", 20480)):
+            b = body_of(srv, path)
+            check_eq(len(b), n, f"length of {path}")
+            check(b == big[:n], f"{path} is not a prefix of /1m")
+
+
+@case("body.large_streamed")
+def large(env):
+    """/16m streams 16 MiB with the right Content-Length, all [A-Z0-9]."""
+    with env.server() as srv:
+        b = body_of(srv, "/16m")
+        check_eq(len(b), 16 << 20, "length of /16m")
+        check(BODY_ALPHABET.match(b), "/16m is not all [A-Z0-9]")
+        st = srv.settled(requests=1)
+        check(st["bytes_sent"] >= 16 << 20,
+              f"bytes_sent {st['bytes_sent']} < 16 MiB")
+
+
+@case("body.seed_reproducible")
+def seed(env):
+    """The same --seed gives the same bytes in two server starts; another
+    seed gives other bytes."""
+    bodies = []
+    for s in (42, 42, 43):
+        with env.server(seed=s) as srv:
+            bodies.append(body_of(srv, "/"))
+    check(bodies[0] == bodies[1], "two starts with --seed 42 differ")
+    check(bodies[0] != bodies[2], "--seed 42 and --seed 43 give the same body")
+
+
+# -- connections --------------------------------------------------------------
+
+@case("conn.keepalive_curl")
+def keepalive_curl(env):
+    """Three URLs on one curl command travel on one connection: the server
+    accepts one connection and answers three requests."""
+    with env.server() as srv:
+        p = curl(srv, "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null",
+                 "-w", "%{http_code} %{num_connects}\n",
+                 paths=("/", "/1k", "/20k"))
+        check_eq(p.returncode, 0, f"curl exit ({short(p.stderr)})")
+        check_eq(p.stdout.decode().split(), ["200", "1", "200", "0", "200", "0"],
+                 "curl status and new connections per URL")
+        st = srv.settled(requests=3)
+        check_eq(st["conns_accepted"], 1, "conns_accepted")
+        check_eq(st["status_200"], 3, "status_200")
+        check_invariant(st)
+
+
+@case("conn.head")
+def head(env):
+    """HEAD answers the GET headers (Content-Length 20480) and no body: a
+    GET on the same connection right after gets its own whole response."""
+    with env.server() as srv, Conn(srv) as c:
+        c.send(request("/", "HEAD"))
+        r = c.read_response(head=True)
+        check_eq(r.status, 200, "HEAD status")
+        check_eq(r.header("content-length"), "20480", "HEAD Content-Length")
+        c.send(request("/1k"))
+        r = c.read_response()
+        check_eq((r.status, len(r.body)), (200, 1024),
+                 "GET after HEAD (a HEAD body would show up here)")
+
+
+@case("conn.pipelining")
+def pipelining(env):
+    """Three requests in one write are answered in order."""
+    with env.server() as srv, Conn(srv) as c:
+        c.send(request("/1k") + request("/", "HEAD") + request("/3k"))
+        sizes = []
+        for head in (False, True, False):
+            r = c.read_response(head=head)
+            check_eq(r.status, 200, "pipelined status")
+            sizes.append(len(r.body) if not head else r.header("content-length"))
+        check_eq(sizes, [1024, "20480", 3072], "pipelined responses in order")
+        st = srv.stats()
+        check_eq(st["requests"], 3, "requests")
+
+
+@case("conn.http10_closes")
+def http10(env):
+    """HTTP/1.0 without keep-alive: one response, then the server closes."""
+    with env.server() as srv, Conn(srv) as c:
+        c.send(request("/1k", version="HTTP/1.0"))
+        r = c.read_response()
+        check_eq((r.status, len(r.body)), (200, 1024), "HTTP/1.0 response")
+        check(c.closed_by_server(), "connection still open after HTTP/1.0")
+
+
+@case("conn.http10_keepalive")
+def http10_keepalive(env):
+    """HTTP/1.0 with Connection: keep-alive keeps the connection for a
+    second request."""
+    with env.server() as srv, Conn(srv) as c:
+        for _ in range(2):
+            c.send(request("/1k", version="HTTP/1.0",
+                           headers=["Connection: keep-alive"]))
+            r = c.read_response()
+            check_eq((r.status, len(r.body)), (200, 1024), "HTTP/1.0 response")
+        st = srv.stats()
+        check_eq(st["conns_accepted"], 1, "conns_accepted")
+
+
+@case("conn.connection_close")
+def connection_close(env):
+    """HTTP/1.1 with Connection: close: one response, then the server closes,
+    and counts a completed connection."""
+    with env.server() as srv:
+        with Conn(srv) as c:
+            c.send(request("/", headers=["Connection: close"]))
+            r = c.read_response()
+            check_eq((r.status, len(r.body)), (200, 20480), "response")
+            check(c.closed_by_server(), "connection still open after "
+                                        "Connection: close")
+        st = srv.settled(conns_completed=1)
+        check_invariant(st)
+
+
+@case("conn.close_notify", "tls")
+def close_notify(env):
+    """After Connection: close the server ends TLS properly: a close_notify
+    alert before the TCP close (so a client can tell the end from a
+    truncation)."""
+    with env.server() as srv, Conn(srv, ragged_eofs=False) as c:
+        c.send(request("/1k", headers=["Connection: close"]))
+        r = c.read_response()
+        check_eq(r.status, 200, "status")
+        c.sock.settimeout(3)
+        try:
+            data = c.sock.recv(4096)
+        except ssl.SSLError as e:  # SSLEOFError, or with OpenSSL 3 a plain
+            if "EOF" not in str(e).upper():  # SSLError naming the EOF
+                raise
+            raise Fail("TCP close without a close_notify alert")
+        except socket.timeout:
+            raise Fail("connection still open 3 s after Connection: close")
+        check_eq(data, b"", "bytes after the response")
+
+
+@case("conn.request_body_discarded")
+def request_body(env):
+    """A GET with a small Content-Length body: the body is read and dropped,
+    and the next request on the connection is answered."""
+    with env.server() as srv, Conn(srv) as c:
+        c.send(request("/1k", headers=["Content-Length: 5"]) + b"hello" +
+               request("/2k"))
+        r1, r2 = c.read_response(), c.read_response()
+        check_eq((r1.status, len(r1.body), r2.status, len(r2.body)),
+                 (200, 1024, 200, 2048), "two responses")
+
+
+# -- error statuses -------------------------------------------------------------
+
+ERRORS = {
+    "400_request_line": (b"GET\r\n\r\n", 400),
+    "400_header_line": (b"GET / HTTP/1.1\r\nHost localhost\r\n\r\n", 400),
+    "400_conflicting_length": (request("/", headers=["Content-Length: 5",
+                                                     "Content-Length: 6"]), 400),
+    "404_path": (request("/nope"), 404),
+    "405_method": (request("/", "DELETE"), 405),
+    "411_chunked": (request("/", headers=["Transfer-Encoding: chunked"]), 411),
+    "413_length": (request("/", headers=["Content-Length: 2000000"]), 413),
+    "431_header_block": (request("/", headers=["X-Big: " + "a" * 9000]), 431),
+    "505_version": (request("/", version="HTTP/2.0"), 505),
+}
+
+
+def error_status(env, raw, status):
+    """The request gets exactly this status with a Content-Length, then the
+    server closes the connection; status_<N> counts it once, nothing else
+    counts a 200, and the connection is not lost from the counters."""
+    with env.server() as srv:
+        with Conn(srv) as c:
+            c.send(raw)
+            r = c.read_response()
+            check_eq(r.status, status, f"status for {short(raw, 60)}")
+            check(c.closed_by_server(), f"connection open after {status}")
+        st = srv.settled(**{f"status_{status}": 1})
+        check_eq(st["status_200"], 0, "status_200")
+        check_eq(st["requests"], 1, "requests")
+        check_invariant(st)
+        # the server still serves
+        check_eq(get(srv, "/1k").status, 200, "GET after the error")
+
+
+for _name, (_raw, _st) in ERRORS.items():
+    case(f"status.{_name}", raw=_raw, status=_st)(error_status)
+
+
+@case("status.keepalive_after_404")
+def after_404(env):
+    """A 404 is an error status: it ends the connection even when the
+    client asked for keep-alive (the contract: respond, then close)."""
+    with env.server() as srv, Conn(srv) as c:
+        c.send(request("/nope") + request("/"))
+        r = c.read_response()
+        check_eq(r.status, 404, "status")
+        check(c.closed_by_server(), "connection open after a 404")

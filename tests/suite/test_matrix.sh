@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# test_matrix.sh: suite/run_matrix.sh end to end, as a specification.
+#
+# A short quick-profile run whose CSV must match the schema documented in
+# results/README.md and hold ok rows for every backend and both reference
+# servers; an injected failing cell (a certificate that does not exist)
+# must become an error row while the run goes on; a run killed with SIGKILL
+# must leave no server behind and `--resume` must complete it without
+# duplicating rows.  About 2 minutes on 2 cores.
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+usage: tests/suite/test_matrix.sh [--no-build] [BUILD_ROOT]
+
+Runs suite/run_matrix.sh (builds missing backends under BUILD_ROOT, default
+build/; --no-build: use the builds as they are) into a temporary results
+directory and checks what it writes.
+Prints PASS/FAIL lines and `N passed, N failed`; exit 1 if any failed.
+EOF
+}
+no_build=()
+case "${1:-}" in
+-h | --help) usage; exit 0 ;;
+--no-build) no_build=(--no-build); shift ;;
+esac
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=$(realpath -m "${1:-$root/build}")
+out=$(mktemp -d /tmp/tb-test-matrix.XXXXXX)
+export TMPDIR=$out/tmp   # the runner's per-cell directories: findable below
+mkdir -p "$TMPDIR"
+runner_pid=
+cleanup() {
+	if [[ -n $runner_pid ]]; then kill -KILL "$runner_pid" 2>/dev/null || true; fi
+	rm -rf "$out"
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+pass() { echo "PASS: $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $1${2:+ ($2)}"; failed=$((failed + 1)); }
+check() { # check NAME COMMAND...: PASS when the command succeeds
+	local name=$1 msg
+	shift
+	if msg=$("$@" 2>&1); then pass "$name"; else fail "$name" "$(echo "$msg" | tail -3 | tr '\n' ' ')"; fi
+}
+
+run() { "$root/suite/run_matrix.sh" --results "$out/results" --build-root "$build" "${no_build[@]}" "$@"; }
+py() { /usr/bin/python3 - "$@"; }
+
+# ---- matrix expansion (nothing runs) --------------------------------
+check "quick profile lists 37 cells" \
+	bash -c "'$root/suite/run_matrix.sh' --profile quick --list | tail -1 | grep -q '^37 cells'"
+check "plaintext collapses TLS version and certificate into one cell" \
+	bash -c "'$root/suite/run_matrix.sh' --profile quick --only server=tlsbench --only backend=none --list | tail -1 | grep -q '^2 cells'"
+check "a matrix with no runnable cell is a usage error" \
+	bash -c "'$root/suite/run_matrix.sh' --profile quick --only server=asyncio --only workers=1 --only mode=resumed --only resumption=none --list; [[ \$? == 2 ]]"
+check "an unknown axis value is a usage error naming the choices" \
+	bash -c "'$root/suite/run_matrix.sh' --profile quick --only backend=gnutls --list 2>&1 | grep -q 'use one of openssl'"
+
+# ---- a quick run ------------------------------------------------------
+start=$SECONDS
+rc=0
+run --profile quick --run-id quick --set duration=0.5 --set warmup=0.2 \
+	>"$out/quick.out" 2>"$out/quick.err" || rc=$?
+csv=$out/results/quick.csv
+check "quick run finishes with every row ok (exit 0) in $((SECONDS - start))s" \
+	bash -c "[[ $rc == 0 ]] || { grep -v '^\[' '$out/quick.err' | tail -3; grep -c ',error,' '$csv'; exit 1; }"
+
+check "CSV header is exactly the columns documented in results/README.md" py "$root" "$csv" <<'EOF'
+import csv, re, sys
+root, path = sys.argv[1:]
+doc = open(root + '/results/README.md').read().split('## Columns', 1)[1]
+cols = re.findall(r'^\| `([a-z0-9_]+)` \|', doc, re.M)
+header = next(csv.reader(open(path)))
+if header != cols:
+    sys.exit('header %s\nREADME %s' % (header, cols))
+EOF
+
+check "every row has as many fields as the header, and a known status" py "$csv" <<'EOF'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+bad = [i for i, r in enumerate(rows) if len(r) != len(rows[0])]
+st = {r[rows[0].index('status')] for r in rows[1:]}
+if bad or not st <= {'ok', 'error'} or len(rows) < 2:
+    sys.exit('bad rows %s statuses %s' % (bad[:5], st))
+EOF
+
+check "every backend and both reference servers produced ok rows with figures" py "$csv" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+seen = {(r['server'], r['backend']) for r in rows if r['status'] == 'ok'
+        and float(r['rps'] or 0) > 0 and r['server_us_per_req']}
+want = {('tlsbench', b) for b in ('openssl', 'wolfssl', 'boringssl', 'none')}
+want |= {('nginx', '-'), ('asyncio', '-')}
+if want - seen:
+    sys.exit('missing %s' % sorted(want - seen))
+EOF
+
+check "resumed rows count resumed handshakes (server counters, nginx: client)" py "$csv" <<'EOF'
+import csv, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1])) if r['mode'] == 'resumed'
+        and r['status'] == 'ok']
+bad = [(r['server'], r['backend'], r['tls_version'], r['handshakes_resumed'])
+       for r in rows if int(r['handshakes_resumed']) <= int(r['handshakes_full'])
+       or r['handshakes_source'] != ('client' if r['server'] == 'nginx' else 'server')]
+if not rows or bad:
+    sys.exit('resumed rows without resumption: %s' % bad)
+EOF
+
+check "the report and its charts exist" bash -c \
+	"test -s '$out/results/quick/report.md' && ls '$out/results/quick/'*.png >/dev/null && ls '$out/results/quick/'*.svg >/dev/null && grep -q 'report: ' '$out/quick.out'"
+
+# ---- an injected failing cell -----------------------------------------
+rc=0
+run --profile quick --run-id inject --set duration=0.3 --set warmup=0 \
+	--only server=tlsbench,asyncio,nginx --only backend=openssl \
+	--only tls=1.3 --only mode=full --only cert=missing,ecdsa-p256 \
+	--no-report >"$out/inject.out" 2>"$out/inject.err" || rc=$?
+check "a run with an error row exits 1" test "$rc" = 1
+check "the missing certificate makes an error row with a reason, per server; the run goes on" \
+	py "$out/results/inject.csv" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+err = [r for r in rows if r['cert'] == 'missing']
+ok = [r for r in rows if r['cert'] == 'ecdsa-p256']
+if len(err) != 3 or any(r['status'] != 'error' or not r['reason'] for r in err):
+    sys.exit('error rows: %s' % [(r['server'], r['status'], r['reason']) for r in err])
+if len(ok) != 3 or any(r['status'] != 'ok' for r in ok):
+    sys.exit('later cells: %s' % [(r['server'], r['status'], r['reason']) for r in ok])
+EOF
+
+# ---- kill a run, then --resume it --------------------------------------
+args=(--profile quick --run-id killed --set repeats=2 --set duration=0.4
+	--set warmup=0.1 --only server=tlsbench --only backend=openssl,none
+	--no-report)
+total=$(run "${args[@]}" --list | tail -1 | awk '{print $3}')
+# started directly (not through run()) so $! is the runner itself: the bash
+# entry point execs python, and SIGKILL gives it no chance to clean up
+"$root/suite/run_matrix.sh" --results "$out/results" --build-root "$build" \
+	"${no_build[@]}" "${args[@]}" >"$out/killed.out" 2>"$out/killed.err" &
+runner_pid=$!
+csv=$out/results/killed.csv
+for _ in $(seq 1 600); do
+	if [[ -f $csv ]] && (($(wc -l <"$csv") >= 4)); then break; fi
+	sleep 0.1
+done
+kill -KILL "$runner_pid" 2>/dev/null || true
+wait "$runner_pid" 2>/dev/null || true
+runner_pid=
+sleep 1
+before=$(($(wc -l <"$csv") - 1))
+check "the killed run left $before of $total rows and no server running" bash -c \
+	"(($before >= 3 && $before < $total)) && ! pgrep -f 'tlsbench-(server|load).*$TMPDIR' >/dev/null"
+rc=0
+run --resume killed >"$out/resume.out" 2>"$out/resume.err" || rc=$?
+check "--resume completes the run (exit 0)" bash -c "[[ $rc == 0 ]] || { tail -3 '$out/resume.err'; exit 1; }"
+check "--resume wrote each missing cell x repeat once: $total rows, no duplicates" \
+	py "$csv" "$total" <<'EOF'
+import collections, csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+keys = collections.Counter((r['cell'], r['repeat']) for r in rows)
+dups = [k for k, n in keys.items() if n > 1]
+if len(rows) != int(sys.argv[2]) or dups:
+    sys.exit('%d rows (want %s), duplicates %s' % (len(rows), sys.argv[2], dups[:3]))
+EOF
+
+echo "$passed passed, $failed failed"
+((failed == 0))
