@@ -183,14 +183,14 @@ add_buildinfo_facts(size_t n)
 const struct tb_tls_fact *
 tb_tls_build_facts(void)
 {
-	const char *cpu = OpenSSL_version(OPENSSL_CPU_INFO);
-	const char *libssl;
+	const char *cpu, *libssl;
 	SSL_CTX *probe;
 	size_t n = 0;
 
 	if (facts[0].key != NULL)
 		return facts;
 	ossl_init();
+	cpu = OpenSSL_version(OPENSSL_CPU_INFO);
 	if (strncmp(cpu, "CPUINFO: ", 9) == 0)
 		cpu += 9;
 	libssl = symbol_file((void *)SSL_new);
@@ -443,7 +443,9 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 	SSL_CTX_set_options(s, SSL_OP_NO_RENEGOTIATION);
 	/* The server's preference order decides.  Every backend is given
 	 * the same lists, so the first entry that the client also offers is
-	 * what a matrix cell names, whatever the client's order. */
+	 * what a matrix cell names, whatever the client's order.  (TLS 1.3
+	 * groups: OpenSSL 3.0 still takes a group the client sent a key share
+	 * for rather than ask for another with a HelloRetryRequest.) */
 	SSL_CTX_set_options(s, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	/* Return as soon as one record is sent (partial writes), and let a
 	 * retried SSL_write() come from a new address: tls.h promises the

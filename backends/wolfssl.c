@@ -346,10 +346,10 @@ set_ciphers(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 
 struct group_name {
 	const char *name;
-	int id;	    /* WOLFSSL_ECC_* */
-	int curve;  /* ecc_curve_id for wolfCrypt, 0 for X25519/X448 */
-	int usable; /* built into this wolfSSL */
-	const char *iana;
+	int id;		   /* WOLFSSL_ECC_* */
+	int curve;	   /* ecc_curve_id for wolfCrypt, 0 for X25519/X448 */
+	int usable;	   /* built into this wolfSSL */
+	const char *shown; /* the name every backend reports: X25519, P-256 */
 	const char *canon; /* the name wolfSSL's curve list parser knows */
 };
 
@@ -360,27 +360,24 @@ static const struct group_name groups[] = {
 #else
 	 0,
 #endif
-	 "x25519", "X25519"},
+	 "X25519", "X25519"},
 	{"X448", WOLFSSL_ECC_X448, 0,
 #ifdef HAVE_CURVE448
 	 1,
 #else
 	 0,
 #endif
-	 "x448", "X448"},
-	{"P-256", WOLFSSL_ECC_SECP256R1, ECC_SECP256R1, 1, "secp256r1",
+	 "X448", "X448"},
+	{"P-256", WOLFSSL_ECC_SECP256R1, ECC_SECP256R1, 1, "P-256", "P-256"},
+	{"secp256r1", WOLFSSL_ECC_SECP256R1, ECC_SECP256R1, 1, "P-256",
 	 "P-256"},
-	{"secp256r1", WOLFSSL_ECC_SECP256R1, ECC_SECP256R1, 1, "secp256r1",
+	{"prime256v1", WOLFSSL_ECC_SECP256R1, ECC_SECP256R1, 1, "P-256",
 	 "P-256"},
-	{"prime256v1", WOLFSSL_ECC_SECP256R1, ECC_SECP256R1, 1, "secp256r1",
-	 "P-256"},
-	{"P-384", WOLFSSL_ECC_SECP384R1, ECC_SECP384R1, 1, "secp384r1",
+	{"P-384", WOLFSSL_ECC_SECP384R1, ECC_SECP384R1, 1, "P-384", "P-384"},
+	{"secp384r1", WOLFSSL_ECC_SECP384R1, ECC_SECP384R1, 1, "P-384",
 	 "P-384"},
-	{"secp384r1", WOLFSSL_ECC_SECP384R1, ECC_SECP384R1, 1, "secp384r1",
-	 "P-384"},
-	{"P-521", WOLFSSL_ECC_SECP521R1, ECC_SECP521R1, 1, "secp521r1",
-	 "P-521"},
-	{"secp521r1", WOLFSSL_ECC_SECP521R1, ECC_SECP521R1, 1, "secp521r1",
+	{"P-521", WOLFSSL_ECC_SECP521R1, ECC_SECP521R1, 1, "P-521", "P-521"},
+	{"secp521r1", WOLFSSL_ECC_SECP521R1, ECC_SECP521R1, 1, "P-521",
 	 "P-521"},
 };
 
@@ -809,17 +806,17 @@ tb_tls_conn_error(const struct tb_tls_conn *c)
 	return c->err[0] ? c->err : "no error";
 }
 
-/* wolfSSL names curves its own way ("SECP256R1", "X25519"); report the
- * IANA TLS registry name so the column compares across libraries. */
+/* wolfSSL names curves its own way ("SECP256R1"); report the short names
+ * the other backends report (X25519, P-256) so the column compares. */
 static const char *
-iana_group(const char *wolf)
+shown_group(const char *wolf)
 {
 	static const struct {
-		const char *wolf, *iana;
+		const char *wolf, *shown;
 	} map[] = {
-		{"X25519", "x25519"},	    {"X448", "x448"},
-		{"SECP256R1", "secp256r1"}, {"SECP384R1", "secp384r1"},
-		{"SECP521R1", "secp521r1"},
+		{"X25519", "X25519"},	{"X448", "X448"},
+		{"SECP256R1", "P-256"}, {"SECP384R1", "P-384"},
+		{"SECP521R1", "P-521"},
 	};
 	size_t i;
 
@@ -827,7 +824,7 @@ iana_group(const char *wolf)
 		return "-";
 	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcasecmp(wolf, map[i].wolf) == 0)
-			return map[i].iana;
+			return map[i].shown;
 	return wolf;
 }
 
@@ -853,7 +850,7 @@ tb_tls_conn_info(const struct tb_tls_conn *c, struct tb_tls_info *info)
 	if (info->resumed && strcmp(info->version, "TLSv1.3") != 0)
 		info->group = "-";
 	else
-		info->group = iana_group(wolfSSL_get_curve_name(ssl));
+		info->group = shown_group(wolfSSL_get_curve_name(ssl));
 }
 
 /* ------------------------------------------------------------------ */
@@ -1299,7 +1296,7 @@ tb_tls_bench_crypto(const char *key_file, const char *group,
 	out->kex_us = (now_us() - t0) / iterations;
 
 	out->sig_alg = sig_alg_name(&key);
-	out->group = g->iana;
+	out->group = g->shown;
 	out->iterations = iterations;
 	rc = 0;
 done:

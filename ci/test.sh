@@ -42,6 +42,7 @@ QUICK=""
 PREFIX=build/
 PY=/usr/bin/python3
 LOGS=build/test-logs
+STEP_TIMEOUT=${STEP_TIMEOUT:-900} # seconds; no step comes near it
 CERTS=build/certs
 
 PACKAGES="build-essential meson ninja-build pkg-config libssl-dev
@@ -89,39 +90,67 @@ FAILED=0
 SUMMARY=()
 T_START=$SECONDS
 
+# meson_count LABEL LOG: the number after "LABEL:" in meson test's summary.
+meson_count() {
+	local n
+	n=$(sed -nE "s/^$1: +([0-9]+).*/\1/p" "$2" | tail -n 1)
+	echo "${n:-0}"
+}
+
 # step NAME CMD...: run CMD with its output in $LOGS/NAME.log and count it.
-# A step whose log ends with a runner's `N passed, N failed` line adds those
-# numbers; any other step counts as one test.  A step that exits non-zero
+# A step whose log has a runner's `N passed, N failed` line adds those
+# numbers (meson test's Ok:/Fail: summary, or PASS/FAIL lines, likewise);
+# any other step counts as one test.  A step that exits non-zero
 # without reporting a failure (a crash, a build error) counts one failure,
 # under its name, so nothing can fail quietly.
 step() {
-	local name=$1 log rc t0 took p f line
+	local name=$1 log rc t0 took p f line pid dog
 	shift
 	log="$LOGS/${name//[:\/]/-}.log"
 	t0=$SECONDS
 	printf '%-22s ' "$name"
-	# a subshell with errexit: a failing command inside a step function
-	# ends the step instead of being ignored
+	# A subshell with errexit, so a failing command inside a step function
+	# ends the step instead of being ignored; its own process group (set -m)
+	# so the watchdog can stop all of it when it hangs.
 	set +e
 	(
 		set -e
 		"$@"
-	) >"$log" 2>&1 </dev/null
+	) >"$log" 2>&1 </dev/null &
+	pid=$!
+	(
+		sleep "$STEP_TIMEOUT"
+		echo "test.sh: step $name ran over ${STEP_TIMEOUT}s: killed" >>"$log"
+		kill -TERM -- "-$pid"
+		sleep 10
+		kill -KILL -- "-$pid"
+	) >/dev/null 2>&1 &
+	dog=$!
+	wait "$pid"
 	rc=$?
+	kill -- "-$dog" 2>/dev/null
+	wait "$dog" 2>/dev/null
 	set -e
 	took=$((SECONDS - t0))
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1 || true)
-	if [[ -n $line ]]; then
+	if [[ -n $line ]]; then # a runner's summary line
 		p=${line%% passed*}
 		f=${line#*passed, }
 		f=${f%% failed*}
-		if ((rc != 0 && f == 0)); then
-			f=1 # the runner said nothing failed but exited non-zero
-		fi
+	elif grep -qE '^Ok: +[0-9]+' "$log"; then # meson test's summary
+		p=$(meson_count Ok "$log")
+		f=$(($(meson_count Fail "$log") + $(meson_count Timeout "$log") + \
+			$(meson_count 'Unexpected Pass' "$log")))
+	elif grep -qE '^(PASS|FAIL) ' "$log"; then # one line per case only
+		p=$(grep -cE '^PASS ' "$log" || true)
+		f=$(grep -cE '^FAIL ' "$log" || true)
 	elif ((rc == 0)); then
 		p=1 f=0
 	else
 		p=0 f=1
+	fi
+	if ((rc != 0 && f == 0)); then
+		f=1 # exited non-zero without reporting a failure: count the step
 	fi
 	PASSED=$((PASSED + p))
 	FAILED=$((FAILED + f))
@@ -185,7 +214,12 @@ build_dir() {
 	ninja -C "$dir"
 }
 
-build_backend() { build_dir "${PREFIX}$1" -Dtls="$1" -Dwerror=true; }
+# Options given in full, so a directory someone configured differently
+# (another buildtype, a sanitizer) is brought back to what CI tests.
+build_backend() {
+	build_dir "${PREFIX}$1" -Dtls="$1" -Dwerror=true -Dbuildtype=release \
+		-Db_sanitize=none
+}
 
 build_asan() {
 	build_dir "${PREFIX}asan-$1" -Dtls="$1" -Dwerror=true \
@@ -262,7 +296,10 @@ phase_asan() {
 
 main() {
 	install_deps
+	# job control gives each step its own process group (see step)
+	set -m
 	mkdir -p "$LOGS"
+	rm -f "$LOGS"/*.log
 	step "certs" bash suite/certs.sh "$CERTS"
 	phase_builds
 	phase_unit

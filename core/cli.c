@@ -266,7 +266,6 @@ static void
 print_version(void)
 {
 	const struct tb_tls_fact *fact;
-	const char *info = TB_BUILDINFO;
 
 	printf("tlsbench: %s\n", TB_VERSION);
 	printf("backend: %s\n", tb_tls_backend_name());
@@ -275,15 +274,7 @@ print_version(void)
 		printf("library_dir: %s\n", TB_LIB_DIR);
 	for (fact = tb_tls_build_facts(); fact->key != NULL; fact++)
 		printf("%s: %s\n", fact->key, fact->value);
-	/* BUILDINFO of a prefix build: already `key: value` lines. */
-	while (*info != '\0') {
-		size_t n = strcspn(info, "\n");
-
-		printf("%.*s\n", (int)n, info);
-		info += n;
-		if (*info == '\n')
-			info++;
-	}
+	/* A prefix build's BUILDINFO arrives as buildinfo.<key> facts. */
 	print_cpu_flags();
 }
 

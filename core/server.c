@@ -112,7 +112,7 @@ tb_listen_open(const char *spec, int count, int *fds, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "--listen %s: expected HOST:PORT or [IPV6]:PORT",
 			 spec);
-		return -1;
+		return -2;
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;

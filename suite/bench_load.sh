@@ -83,10 +83,13 @@ start_server() {
 	exit 1
 }
 
-# timed CMD...: runs CMD on CPU 1; CPU seconds in $CPU, output in $TMP/out.
+# timed CMD...: runs CMD on CPU 1, bounded; CPU seconds in $CPU, wall
+# seconds in $WALL, output in $TMP/out.
 timed() {
-	/usr/bin/time -f "%U %S" -o "$TMP/time" taskset -c 1 "$@" >"$TMP/out" 2>&1 || true
+	/usr/bin/time -f "%U %S %e" -o "$TMP/time" \
+		timeout -k 5 $((SECS * 10 + 30)) taskset -c 1 "$@" >"$TMP/out" 2>&1 || true
 	CPU=$(awk '{print $1 + $2}' "$TMP/time" | tail -1)
+	WALL=$(awk '{print $3}' "$TMP/time" | tail -1)
 }
 
 row() { # client cert mode requests seconds
@@ -117,9 +120,17 @@ for cert in rsa2048 ecdsa-p256; do
 			n=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["requests_ok"])' "$TMP/out" 2>/dev/null || echo 0)
 			row "$name" "$cert" "$mode" "$n" "$SECS"
 		done
-		timed h2load --h1 -c "$CONNS" -D "$SECS" "${hdr[@]}" "$URL/20k"
+		# h2load -D never ends once the server closes connections: with
+		# --close it gets -n (what tlsbench-load did) and its wall time.
+		if [[ $mode == close ]]; then
+			timed h2load --h1 -c "$CONNS" -n "$((n > CONNS ? n : CONNS))" "${hdr[@]}" "$URL/20k"
+			secs=$WALL
+		else
+			timed h2load --h1 -c "$CONNS" -D "$SECS" "$URL/20k"
+			secs=$SECS
+		fi
 		n=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$TMP/out")
-		row h2load "$cert" "$mode" "${n:-0}" "$SECS"
+		row h2load "$cert" "$mode" "${n:-0}" "$secs"
 		timed wrk -t 1 -c "$CONNS" -d "${SECS}s" "${hdr[@]}" "$URL/20k"
 		n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$TMP/out")
 		row wrk "$cert" "$mode" "${n:-0}" "$SECS"

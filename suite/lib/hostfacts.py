@@ -1,4 +1,4 @@
-"""Facts about the machine and the source tree that every results row carries."""
+"""Facts about the machine and the tree that every results row carries."""
 
 import os
 import platform

@@ -48,6 +48,7 @@ SETTINGS = {
 	'description': (str, ''),
 }
 
+# a mode is also a Mode in cells.MODES (how it is measured)
 MODE_NAMES = ('full', 'resumed', 'keepalive')
 
 

@@ -316,8 +316,8 @@ def mode_tables(cells):
 			if mode != 'keepalive':
 				r.append('%s / %s' % (fmt(c.median('hs_full_per_s')),
 					fmt(c.median('hs_resumed_per_s'))) +
-					(' (client)' if c['handshakes_source'] == 'client'
-					else ''))
+					(' (%s)' % c['handshakes_source'] if
+					c['handshakes_source'] != 'server' else ''))
 			p50, p99 = c.median('lat_p50_us'), c.median('lat_p99_us')
 			rss = c.median('server_peak_rss_kib')
 			share = c.median('client_cpu_share')
@@ -339,8 +339,9 @@ def headline(cells):
 	mode costs it.  The run's usual concurrency and body only."""
 	head, want = headline_slice(cells)
 	md = ['Concurrency %s, %s body, %s worker(s); median of the repeats.  '
-		'hs/s: handshakes per second of the kind the mode makes; µs: '
-		'server CPU per request.' % (want['concurrency'],
+		'hs/s: handshakes per second of the kind the mode makes '
+		'(plaintext: connections per second); µs: server CPU per '
+		'request.' % (want['concurrency'],
 		tables.body_label(want['body_bytes']) if want['body_bytes'] else
 		'?', want['workers']), '']
 	combos = sorted({(c['cert'], c['tls_version']) for c in head})
@@ -358,8 +359,8 @@ def headline(cells):
 				if c is None:
 					r += ['', '']
 					continue
-				rate = c.median('rps') if mode == 'keepalive' else \
-					c.hs_per_s()
+				rate = c.median('rps') if mode == 'keepalive' or \
+					tls == '-' else c.hs_per_s()
 				r += [fmt(rate), fmt(c.median('server_us_per_req'))]
 			rows.append(r)
 		md += ['**%s**' % title, '']
@@ -478,8 +479,10 @@ def render(paths):
 		'CPUs and always uses the system OpenSSL.  nginx is Debian\'s '
 		'binary with Debian\'s OpenSSL; the asyncio server is '
 		'`suite/reference/asyncio_server.py` on uvloop with Python\'s '
-		'`ssl` (also Debian\'s OpenSSL).  nginx exposes no handshake '
-		'counts: its full/resumed counts are the client\'s.', '']
+		'`ssl` (also Debian\'s OpenSSL).  nginx counts connections and '
+		'requests (stub_status) but not full against resumed handshakes: '
+		'its handshakes are its connections, split in the proportion the '
+		'client saw.', '']
 	md += ['## Headline', ''] + headline(cells)
 	md += ['## Libraries', ''] + libs_table(cells) + ['']
 	md += ['## Charts', '']

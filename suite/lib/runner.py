@@ -8,6 +8,7 @@ import datetime
 import json
 import os
 import resource
+import shutil
 import signal
 import sys
 import time
@@ -277,7 +278,6 @@ def main(argv):
 			file=sys.stderr)
 		return 130
 	finally:
-		import shutil
 		shutil.rmtree(ctx.tmp_root, ignore_errors=True)
 
 	rows = [r for r in results.read(csv_path)]

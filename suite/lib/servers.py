@@ -6,17 +6,20 @@ Readiness, counters and a clean stop are per kind:
 
   tlsbench  `listening URL` on stdout; counters: SIGUSR1 -> --stats-file
   asyncio   the same contract (suite/reference/asyncio_server.py)
-  nginx     port polled; no counters (handshake counts come from the client)
+  nginx     port polled; counters: stub_status on a second, plaintext port
+            (connections accepted and requests; no full/resumed split)
 """
 
 import ctypes
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REFERENCE = os.path.join(os.path.dirname(HERE), 'reference')
@@ -55,7 +58,8 @@ def _tail(path, n=3):
 
 class Server:
 	"""Base: start a command, wait for it, sample counters, stop it."""
-	handshakes_source = 'server'
+	# requests (and connections) that reading the counters adds itself
+	scrape_cost = 0
 
 	def __init__(self, cell, ctx, tmpdir):
 		self.cell = cell
@@ -203,17 +207,19 @@ class Asyncio(Server):
 
 
 class Nginx(Server):
-	handshakes_source = 'client'
+	scrape_cost = 1     # each stub_status read is a connection and request
 
 	def command(self):
 		c, s = self.cell, self.cell['settings']
 		cert, key = self.ctx.cert_files(c['cert'])
 		self.port = free_port()
+		self.status_port = free_port()
 		conf = nginx_conf.write(self.dir, port=self.port, cert=cert,
 			key=key, body_dir=self.ctx.body_dir(s['seed']),
 			tls_min=c['tls'], tls_max=c['tls'], ciphers=s['ciphers'],
 			ciphersuites=s['ciphersuites'], groups=s['groups'],
-			resumption=c['resumption'], workers=int(c['workers']))
+			resumption=c['resumption'], workers=int(c['workers']),
+			status_port=self.status_port)
 		return nginx_conf.command(self.dir, conf)
 
 	def ready(self, timeout):
@@ -238,7 +244,19 @@ class Nginx(Server):
 				dst.write(src.read())
 
 	def counters(self):
-		return None     # nginx keeps no handshake counters
+		"""{'conns_accepted', 'requests'} from stub_status."""
+		url = 'http://127.0.0.1:%d/tb_status' % self.status_port
+		try:
+			with urllib.request.urlopen(url, timeout=5) as r:
+				text = r.read().decode()
+		except OSError as e:
+			raise ServerError('cannot read nginx stub_status: %s' % e)
+		# "Active connections: N \nserver accepts handled requests\n A H R"
+		m = re.search(r'^\s*(\d+)\s+(\d+)\s+(\d+)\s*$', text, re.M)
+		if not m:
+			raise ServerError('unexpected stub_status: %r' % text[:120])
+		return {'conns_accepted': int(m.group(1)),
+			'requests': int(m.group(3))}
 
 	def stop(self, timeout=15):
 		rc, reason = Server.stop(self, timeout)

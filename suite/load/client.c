@@ -29,21 +29,21 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
-#define BUF_SIZE     16384
-#define LATE_NS	     1000000	   /* a scheduled start this late is late */
-#define UNREACH_NS   2000000000LL  /* every slot failing this long: give up */
-#define TICK_US	     100000	   /* how often a thread looks at the stop flag */
-#define BACKOFF_MIN  10		   /* ms after the first failed connect */
-#define BACKOFF_MAX  1000
+#define BUF_SIZE    16384
+#define LATE_NS	    1000000	 /* a scheduled start this late is late */
+#define UNREACH_NS  2000000000LL /* every slot failing this long: give up */
+#define TICK_US	    100000	 /* how often a thread looks at the stop flag */
+#define BACKOFF_MIN 10		 /* ms after the first failed connect */
+#define BACKOFF_MAX 1000
 
 enum slot_state {
 	S_FREE,	      /* between requests; fd may hold a kept-alive conn */
 	S_CONNECTING, /* waiting for the TCP connect */
 	S_HANDSHAKE,
 	S_WRITING,
-	S_READING,    /* status line, headers, body */
-	S_BACKOFF,    /* after a failed connect, before the next request */
-	S_RETIRED,    /* no more requests for this slot */
+	S_READING, /* status line, headers, body */
+	S_BACKOFF, /* after a failed connect, before the next request */
+	S_RETIRED, /* no more requests for this slot */
 };
 
 /* What an I/O call came to, TLS or not. */
@@ -79,7 +79,7 @@ struct slot {
 	bool in_body;
 	bool server_close;
 	int status;
-	size_t have; /* header bytes in buf */
+	size_t have;	   /* header bytes in buf */
 	int64_t clen;	   /* Content-Length; -1 when absent */
 	int64_t body_left; /* body bytes still to come */
 	int64_t body_len;  /* body bytes read */
@@ -593,8 +593,8 @@ slot_next(struct slot *s)
 {
 	struct worker *w = s->w;
 
-	if (w->done || atomic_load_explicit(&w->run->stop,
-					    memory_order_relaxed)) {
+	if (w->done ||
+	    atomic_load_explicit(&w->run->stop, memory_order_relaxed)) {
 		retire(s);
 		return;
 	}
@@ -670,8 +670,8 @@ response_done(struct slot *s)
 	}
 	if (o->expect_length >= 0 && s->clen != o->expect_length) {
 		snprintf(detail, sizeof(detail),
-			 "body length %lld, expected %lld",
-			 (long long)s->clen, (long long)o->expect_length);
+			 "body length %lld, expected %lld", (long long)s->clen,
+			 (long long)o->expect_length);
 		request_end(s, TL_ERR_BODY_MISMATCH, detail);
 		return;
 	}
@@ -710,10 +710,9 @@ read_response(struct slot *s)
 			if (!s->got_byte) {
 				s->got_byte = true;
 				if (s->counted && !s->w->done)
-					tl_hist_record(
-						&s->w->t->stats.ttfb,
-						(uint64_t)(tl_now_ns() -
-							   s->sent_ns));
+					tl_hist_record(&s->w->t->stats.ttfb,
+						       (uint64_t)(tl_now_ns() -
+								  s->sent_ns));
 			}
 			s->resp_bytes += n;
 			if (s->in_body) {
@@ -1039,8 +1038,7 @@ worker_run(struct worker *w)
 		w->interval = (int64_t)(1e9 / t->rate);
 		if (w->interval < 1)
 			w->interval = 1;
-		w->t0 = run->start_ns +
-			w->interval * t->index / run->threads;
+		w->t0 = run->start_ns + w->interval * t->index / run->threads;
 		if (t->quota) {
 			uint64_t k0 = 0;
 			if (run->window_ns > w->t0)
@@ -1066,10 +1064,10 @@ worker_run(struct worker *w)
 	struct rusage ru;
 	getrusage(RUSAGE_THREAD, &ru);
 	if (t->end_ns > run->window_ns) {
-		t->stats.cpu_user_s =
-			tv_seconds(ru.ru_utime) - tv_seconds(w->ru_start.ru_utime);
-		t->stats.cpu_sys_s =
-			tv_seconds(ru.ru_stime) - tv_seconds(w->ru_start.ru_stime);
+		t->stats.cpu_user_s = tv_seconds(ru.ru_utime) -
+				      tv_seconds(w->ru_start.ru_utime);
+		t->stats.cpu_sys_s = tv_seconds(ru.ru_stime) -
+				     tv_seconds(w->ru_start.ru_stime);
 	}
 }
 

@@ -11,7 +11,8 @@
 
 #include <stdint.h>
 
-#define TL_HIST_EXACT	256 /* values below this many ns have their own bucket */
+#define TL_HIST_EXACT 256   /* values below this many ns have their own bucket \
+			     */
 #define TL_HIST_SUB	128 /* buckets per power of two above that */
 #define TL_HIST_MAX_LOG 36  /* 2^36 ns = 68 s: values above are clamped */
 #define TL_HIST_BUCKETS (TL_HIST_EXACT + (TL_HIST_MAX_LOG - 8) * TL_HIST_SUB)

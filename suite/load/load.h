@@ -42,12 +42,12 @@ extern const char *const tl_resume_names[3];
 #define TL_MAX_CPUS 1024
 
 struct tl_url {
-	bool tls;		 /* https */
-	bool host_is_ip;	 /* no SNI for an address */
+	bool tls;	 /* https */
+	bool host_is_ip; /* no SNI for an address */
 	int port;
-	char host[256];		 /* without IPv6 brackets */
-	char authority[300];	 /* host[:port] as written: the Host header */
-	char path[4096];	 /* starts with '/' */
+	char host[256];	     /* without IPv6 brackets */
+	char authority[300]; /* host[:port] as written: the Host header */
+	char path[4096];     /* starts with '/' */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 };
@@ -86,15 +86,14 @@ struct tl_options {
 void tl_options_parse(int argc, char **argv, struct tl_options *o);
 
 /* Parses and resolves "https://host[:port]/path"; 0 or -1 with err set. */
-int tl_url_parse(const char *text, struct tl_url *u, char *err,
-		 size_t errlen);
+int tl_url_parse(const char *text, struct tl_url *u, char *err, size_t errlen);
 
 /* What a response head says. */
 struct tl_response {
 	int status;
 	bool close;		/* the server closes after this response */
 	int64_t content_length; /* -1 when absent */
-	int64_t body_length;	/* bytes of body to read (0 for HEAD, 204, 304) */
+	int64_t body_length; /* bytes of body to read (0 for HEAD, 204, 304) */
 };
 
 /* Parses buf[0..have) once it holds "\r\n\r\n" (fresh: bytes added since
@@ -153,11 +152,11 @@ struct tl_thread {
 	struct tl_run *run;
 	pthread_t tid;
 	int index;
-	int cpu;	     /* -1: not pinned */
-	int slots;	     /* connections this thread keeps */
-	uint64_t quota;	     /* requests to start in the window; 0: timed */
-	double rate;	     /* requests/s on this thread; 0: closed loop */
-	int64_t end_ns;	     /* when this thread's measurement ended */
+	int cpu;	/* -1: not pinned */
+	int slots;	/* connections this thread keeps */
+	uint64_t quota; /* requests to start in the window; 0: timed */
+	double rate;	/* requests/s on this thread; 0: closed loop */
+	int64_t end_ns; /* when this thread's measurement ended */
 	int setup_failed;
 	struct tl_stats stats;
 };
@@ -166,7 +165,7 @@ void *tl_thread_main(void *arg);
 
 /* The client TLS context every thread builds the same way; NULL with err. */
 struct ssl_ctx_st *tl_tls_context(const struct tl_options *o, char *err,
-				   size_t errlen);
+				  size_t errlen);
 /* Sessions the server hands out on ssl (TLS 1.2 handshake, TLS 1.3 tickets
  * after it) replace *keep; *keep holds a reference. */
 struct ssl_st;

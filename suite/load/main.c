@@ -61,13 +61,15 @@ judge(const struct tl_result *r, char *reason, size_t len)
 		return;
 	}
 	if (st->failed) {
-		n = (size_t)snprintf(reason, len, "%llu of %llu requests failed:",
+		n = (size_t)snprintf(reason, len,
+				     "%llu of %llu requests failed:",
 				     (unsigned long long)st->failed,
 				     (unsigned long long)(st->ok + st->failed));
 		for (int i = 0; i < TL_ERR_COUNT && n < len; i++) {
 			if (st->errors[i] == 0)
 				continue;
-			n += (size_t)snprintf(reason + n, len - n, " %s %llu (%s)",
+			n += (size_t)snprintf(reason + n, len - n,
+					      " %s %llu (%s)",
 					      tl_error_names[i],
 					      (unsigned long long)st->errors[i],
 					      st->error_detail[i]);
@@ -145,8 +147,9 @@ main(int argc, char **argv)
 	for (int i = 0; i < opt.threads; i++) {
 		if (pthread_create(&threads[i].tid, NULL, tl_thread_main,
 				   &threads[i]) != 0) {
-			fprintf(stderr, "tlsbench-load: cannot start thread "
-					"%d\n",
+			fprintf(stderr,
+				"tlsbench-load: cannot start thread "
+				"%d\n",
 				i);
 			exit(1);
 		}

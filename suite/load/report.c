@@ -75,7 +75,9 @@ tls_requested(const struct tl_options *o)
 {
 	if (!o->url.tls)
 		return "none";
-	return o->tls_version == 13 ? "1.3" : o->tls_version == 12 ? "1.2" : "any";
+	return o->tls_version == 13   ? "1.3"
+	       : o->tls_version == 12 ? "1.2"
+				      : "any";
 }
 
 static double
@@ -128,7 +130,8 @@ tl_report_text(const struct tl_result *r)
 		       st->cipher[0] ? st->cipher : "-",
 		       st->group[0] ? st->group : "-", tls_requested(o));
 	if (o->rate > 0)
-		printf("Target rate:            %.2f [#/sec], late starts %llu\n",
+		printf("Target rate:            %.2f [#/sec], late starts "
+		       "%llu\n",
 		       o->rate, (unsigned long long)st->late_starts);
 	printf("Time taken for tests:   %.3f seconds\n", r->duration_s);
 	printf("Complete requests:      %llu\n", (unsigned long long)st->ok);
@@ -154,7 +157,8 @@ tl_report_text(const struct tl_result *r)
 	bool any = false;
 	for (int i = 100; i < 600; i++)
 		if (st->status[i]) {
-			printf(" %d: %llu", i, (unsigned long long)st->status[i]);
+			printf(" %d: %llu", i,
+			       (unsigned long long)st->status[i]);
 			any = true;
 		}
 	printf("%s\n", any ? "" : " -");

@@ -93,7 +93,8 @@ tl_tls_context(const struct tl_options *o, char *err, size_t errlen)
 			 o->ciphers);
 		goto fail;
 	}
-	if (o->ciphersuites && !SSL_CTX_set_ciphersuites(ctx, o->ciphersuites)) {
+	if (o->ciphersuites &&
+	    !SSL_CTX_set_ciphersuites(ctx, o->ciphersuites)) {
 		snprintf(err, errlen, "--ciphersuites \"%s\": not a valid list",
 			 o->ciphersuites);
 		goto fail;
@@ -152,8 +153,8 @@ tl_tls_context(const struct tl_options *o, char *err, size_t errlen)
 		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	} else {
 		SSL_CTX_set_session_cache_mode(
-			ctx,
-			SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+			ctx, SSL_SESS_CACHE_CLIENT |
+				     SSL_SESS_CACHE_NO_INTERNAL_STORE);
 		SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
 		/* id: no ticket extension, so a TLS 1.2 server must resume
 		 * from its session-ID cache.  In TLS 1.3 the client cannot

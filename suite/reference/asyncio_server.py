@@ -175,7 +175,8 @@ def parse_args(argv):
 	p.add_argument('--body-dir', required=True,
 		help='directory of bodies named for their path (20k, 1k, 1m)')
 	p.add_argument('--stats-file', default='')
-	p.add_argument('--backlog', type=int, default=1024)
+	p.add_argument('--backlog', type=int, default=4096,
+		help='listen backlog (as tlsbench: the kernel caps it at somaxconn)')
 	p.add_argument('--no-uvloop', action='store_true',
 		help='plain asyncio loop (for comparison)')
 	return p.parse_args(argv)

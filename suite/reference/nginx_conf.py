@@ -27,7 +27,7 @@ RESUMPTION = {
 
 def render(dir_, port, cert, key, body_dir, tls_min='1.2', tls_max='1.3',
 		ciphers='', ciphersuites='', groups='', resumption='both',
-		workers=1):
+		workers=1, status_port=0):
 	protocols = ' '.join('TLSv' + v for v in ('1.2', '1.3')
 		if tls_min <= v <= tls_max)
 	cache, tickets = RESUMPTION[resumption]
@@ -66,8 +66,8 @@ def render(dir_, port, cert, key, body_dir, tls_min='1.2', tls_max='1.3',
 		'\tuwsgi_temp_path %s/tmp-uwsgi;' % dir_,
 		'\tscgi_temp_path %s/tmp-scgi;' % dir_,
 		'\tserver {',
-		# backlog as the asyncio server's: 1000 concurrent connects
-		'\t\tlisten 127.0.0.1:%d ssl backlog=1024;' % port,
+		# backlog as tlsbench's (both capped by net.core.somaxconn)
+		'\t\tlisten 127.0.0.1:%d ssl backlog=4096;' % port,
 		'\t\tssl_certificate %s;' % cert,
 		'\t\tssl_certificate_key %s;' % key,
 		'\t\tssl_protocols %s;' % protocols,
@@ -77,8 +77,17 @@ def render(dir_, port, cert, key, body_dir, tls_min='1.2', tls_max='1.3',
 		'\t\troot %s;' % body_dir,
 		'\t\tlocation = / { try_files /20k =404; }',
 		'\t}',
-		'}',
 	]
+	if status_port:
+		# nginx's own counts (connections accepted, requests), plaintext
+		# on a second port: the suite reads them around the window
+		lines += [
+			'\tserver {',
+			'\t\tlisten 127.0.0.1:%d;' % status_port,
+			'\t\tlocation = /tb_status { stub_status; }',
+			'\t}',
+		]
+	lines.append('}')
 	return '\n'.join(l for l in lines if l) + '\n'
 
 
@@ -110,13 +119,16 @@ def main(argv):
 	p.add_argument('--groups', default='')
 	p.add_argument('--resumption', default='both', choices=RESUMPTION)
 	p.add_argument('--workers', type=int, default=1)
+	p.add_argument('--status-port', type=int, default=0,
+		help='also serve stub_status at http://127.0.0.1:PORT/tb_status')
 	a = p.parse_args(argv)
 	dir_ = os.path.abspath(a.dir)
 	conf = write(dir_, port=a.port, cert=os.path.abspath(a.cert),
 		key=os.path.abspath(a.key), body_dir=os.path.abspath(a.body_dir),
 		tls_min=a.tls_min, tls_max=a.tls_max, ciphers=a.ciphers,
 		ciphersuites=a.ciphersuites, groups=a.groups,
-		resumption=a.resumption, workers=a.workers)
+		resumption=a.resumption, workers=a.workers,
+		status_port=a.status_port)
 	print(' '.join("'%s'" % c if ' ' in c else c
 		for c in command(dir_, conf)))
 	return 0

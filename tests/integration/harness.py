@@ -29,9 +29,11 @@ STATS_KEYS = (
 )
 
 BODY_ALPHABET = re.compile(rb"\A[A-Z0-9]*\Z")
-LISTENING = re.compile(r"\Alistening (https?)://([0-9.]+|\[[0-9a-f:]+\]):(\d+)\n\Z")
-SANITIZER = re.compile(r"ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:|"
-                       r"SUMMARY: \w+Sanitizer")
+LISTENING = re.compile(
+    r"\Alistening (https?)://([0-9.]+|\[[0-9a-f:]+\]):(\d+)\n\Z")
+SANITIZER = re.compile(
+    r"ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:|"
+    r"SUMMARY: \w+Sanitizer")
 
 START_TIMEOUT = 15.0  # a sanitizer build with a 4096-bit key starts slowly
 STOP_TIMEOUT = 10.0
@@ -191,6 +193,14 @@ def children_of(pid):
     return kids
 
 
+LIVE = set()  # servers started and not yet stopped, for run.py's last resort
+
+
+def kill_all():
+    for srv in list(LIVE):
+        srv.kill()
+
+
 class Server:
     """One tlsbench-server on 127.0.0.1:0, stopped (and checked) on exit.
 
@@ -199,11 +209,12 @@ class Server:
     thereby also checks that the server survived what the case did to it.
     """
 
-    def __init__(self, env, *args, cert="rsa2048", seed=1, listen="127.0.0.1:0",
-                 stats=True):
+    def __init__(self, env, *args, cert="rsa2048", seed=1,
+                 listen="127.0.0.1:0", stats=True):
         self.env = env
         self.dir = env.mkdtemp("server")
-        self.stats_file = os.path.join(self.dir, "stats.jsonl") if stats else None
+        self.stats_file = (os.path.join(self.dir, "stats.jsonl") if stats
+                           else None)
         certfile, keyfile = env.cert(cert)
         self.argv = [env.server_bin, "--cert", certfile, "--key", keyfile,
                      "--listen", listen]
@@ -222,10 +233,12 @@ class Server:
     def start(self):
         self.out_path = os.path.join(self.dir, "stdout")
         self.err_path = os.path.join(self.dir, "stderr")
-        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+        with open(self.out_path, "wb") as out, \
+                open(self.err_path, "wb") as err:
             self.proc = subprocess.Popen(self.argv, stdout=out, stderr=err,
                                          stdin=subprocess.DEVNULL,
                                          start_new_session=True)
+        LIVE.add(self)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             text = self._read(self.out_path)
@@ -243,8 +256,8 @@ class Server:
         m = LISTENING.match(line)
         if not m:
             self.kill()
-            raise Fail(f"first stdout line is not 'listening SCHEME://HOST:PORT':"
-                       f" {short(line)}")
+            raise Fail(f"first stdout line is not 'listening "
+                       f"SCHEME://HOST:PORT': {short(line)}")
         self.scheme, host, self.port = m.group(1), m.group(2), int(m.group(3))
         self.host = host.strip("[]")
         if self.scheme != self.env.scheme:
@@ -284,6 +297,7 @@ class Server:
 
     def kill(self):
         """Stop without checks (the case already failed)."""
+        LIVE.discard(self)
         if self.proc is None:
             return
         if self.proc.poll() is None:
@@ -320,13 +334,15 @@ class Server:
             raise Fail(f"server died during the case (exit {rc}): "
                        f"{short(err.strip()[-600:], 600)}")
         before = self._lines()
-        self.workers = sorted(set(self.workers) | set(children_of(self.proc.pid)))
+        self.workers = sorted(set(self.workers) |
+                              set(children_of(self.proc.pid)))
         self.proc.send_signal(sig)
         try:
             self.rc = self.proc.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             self.kill()
             raise Fail(f"server still running {STOP_TIMEOUT}s after SIGTERM")
+        LIVE.discard(self)
         err = self.stderr()
         lines = self._lines()
         # workers may need a moment to go after their parent
@@ -391,7 +407,8 @@ class Server:
         deadline = time.monotonic() + timeout
         while True:
             st = self.stats()
-            if st["conns_active"] == 0 and all(st[k] == v for k, v in want.items()):
+            if st["conns_active"] == 0 and all(
+                    st[k] == v for k, v in want.items()):
                 return st
             if time.monotonic() > deadline:
                 diff = {k: st[k] for k in ["conns_active", *want]}
@@ -485,7 +502,8 @@ class Conn:
         """One response: status line, headers, Content-Length body."""
         try:
             while b"\r\n\r\n" not in self.buf:
-                check(len(self.buf) < 65536, "response header block over 64 KiB")
+                check(len(self.buf) < 65536,
+                      "response header block over 64 KiB")
                 self._fill()
         except EOFError:
             raise Fail(f"connection closed before a whole response header "
@@ -569,7 +587,8 @@ def tool(name):
     """The path of a client program, or Skip when it is not installed."""
     path = shutil.which(name)
     if not path:
-        pkg = {"gnutls-cli": "gnutls-bin", "h2load": "nghttp2-client"}.get(name, name)
+        pkg = {"gnutls-cli": "gnutls-bin",
+               "h2load": "nghttp2-client"}.get(name, name)
         raise Skip(f"{name} not installed (apt-get install {pkg})")
     return path
 

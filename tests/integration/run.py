@@ -35,10 +35,15 @@ def on_alarm(_sig, _frame):
     raise CaseTimeout(f"case ran over {CASE_TIMEOUT}s")
 
 
+def on_term(sig, _frame):
+    # unwinds through every with-block, which kills the servers started
+    raise SystemExit(128 + sig)
+
+
 def parse_args():
     ap = argparse.ArgumentParser(
-        description="Integration tests for tlsbench-server (one backend per "
-                    "run: the backend is read from tlsbench-server --version).")
+        description="Integration tests for tlsbench-server (one backend "
+                    "per run, read from tlsbench-server --version).")
     ap.add_argument("--build", required=True,
                     help="meson build directory holding tlsbench-server")
     ap.add_argument("--certs", default=os.path.join(REPO, "build", "certs"),
@@ -113,18 +118,20 @@ def main():
     cases = [c for c in load_cases() if selected(c[0], args.filter)]
     if args.list:
         for name, fn, needs, _ in cases:
-            doc = (fn.__doc__ or "").strip().split("\n")[0]
-            print(f"{name:40} [{needs}] {doc}")
+            doc = " ".join((fn.__doc__ or "").split())
+            print(f"{name:38} {needs:5} {doc[:100]}")
         return 0
     ensure_certs(args.certs)
     env = harness.Env(args.build, args.certs, keep=args.keep)
     env.verbose = args.verbose
     signal.signal(signal.SIGALRM, on_alarm)
+    signal.signal(signal.SIGTERM, on_term)
     total = len(cases)
     cases = [c for c in cases if applies(env, c[2])]
-    print(f"# backend {env.backend} ({env.version.get('library_version', '?')})"
-          f", build {args.build}: {len(cases)} cases ({total - len(cases)} "
-          f"not for this backend)", flush=True)
+    libver = env.version.get("library_version", "?")
+    print(f"# backend {env.backend} ({libver}), build {args.build}: "
+          f"{len(cases)} cases ({total - len(cases)} not for this backend)",
+          flush=True)
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
     t0 = time.monotonic()
     try:
@@ -138,6 +145,7 @@ def main():
                 line += f" ({took:.1f}s)"
             print(line, flush=True)
     finally:
+        harness.kill_all()
         env.cleanup()
     print(f"# {time.monotonic() - t0:.1f}s")
     print(f"{counts['PASS']} passed, {counts['FAIL']} failed, "

@@ -21,7 +21,8 @@ def refuses(env, args, names=()):
     check_eq(p.returncode, 2, f"exit status for {' '.join(args)} "
                               f"(stderr {short(err)})")
     lines = err.strip().splitlines()
-    check_eq(len(lines), 1, f"stderr lines for {' '.join(args)} ({short(err)})")
+    check_eq(len(lines), 1,
+             f"stderr lines for {' '.join(args)} ({short(err)})")
     for n in names:
         check(n in lines[0], f"error does not name {n!r}: {short(lines[0])}")
     check_eq(p.stdout, b"", "stdout")

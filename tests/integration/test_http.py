@@ -7,6 +7,7 @@ Every status the contract names is provoked once and counted once.
 
 import socket
 import ssl
+import time
 
 from harness import (BODY_ALPHABET, Conn, Fail, case, check, check_eq,
                      check_invariant, curl, get, request, short)
@@ -99,7 +100,8 @@ def keepalive_curl(env):
                  "-w", "%{http_code} %{num_connects}\n",
                  paths=("/", "/1k", "/20k"))
         check_eq(p.returncode, 0, f"curl exit ({short(p.stderr)})")
-        check_eq(p.stdout.decode().split(), ["200", "1", "200", "0", "200", "0"],
+        check_eq(p.stdout.decode().split(),
+                 ["200", "1", "200", "0", "200", "0"],
                  "curl status and new connections per URL")
         st = srv.settled(requests=3)
         check_eq(st["conns_accepted"], 1, "conns_accepted")
@@ -131,7 +133,8 @@ def pipelining(env):
         for head in (False, True, False):
             r = c.read_response(head=head)
             check_eq(r.status, 200, "pipelined status")
-            sizes.append(len(r.body) if not head else r.header("content-length"))
+            sizes.append(r.header("content-length") if head
+                         else len(r.body))
         check_eq(sizes, [1024, "20480", 3072], "pipelined responses in order")
         st = srv.stats()
         check_eq(st["requests"], 3, "requests")
@@ -176,6 +179,36 @@ def connection_close(env):
         check_invariant(st)
 
 
+@case("conn.ipv6")
+def ipv6(env):
+    """--listen [::1]:0 serves over IPv6; curl verifies the certificate
+    for ::1 (it is in the SAN)."""
+    srv = env.server(listen="[::1]:0")
+    with srv:
+        check_eq(srv.host, "::1", "listening host")
+        p = curl(srv, "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                 "--url", srv.url("/", host="[::1]"), paths=())
+        check_eq(p.returncode, 0, f"curl exit ({short(p.stderr)})")
+        check_eq(p.stdout.decode(), "200 20480", "curl status and size")
+
+
+@case("conn.idle_timeout")
+def idle_timeout(env):
+    """--idle-timeout 1: a keep-alive connection with no next request is
+    closed by the server after about a second and counted in
+    timeouts_idle."""
+    with env.server("--idle-timeout", "1") as srv, Conn(srv) as c:
+        c.send(request("/1k"))
+        check_eq(c.read_response().status, 200, "status")
+        t0 = time.monotonic()
+        check(c.closed_by_server(timeout=4), "still open 4 s after the "
+                                             "response")
+        took = time.monotonic() - t0
+        check(0.5 <= took <= 3, f"closed after {took:.1f}s, want ~1 s")
+        st = srv.settled(timeouts_idle=1)
+        check_invariant(st)
+
+
 @case("conn.close_notify", "tls")
 def close_notify(env):
     """After Connection: close the server ends TLS properly: a close_notify
@@ -209,13 +242,13 @@ def request_body(env):
                  (200, 1024, 200, 2048), "two responses")
 
 
-# -- error statuses -------------------------------------------------------------
+# -- error statuses ---------------------------------------------------------
 
 ERRORS = {
     "400_request_line": (b"GET\r\n\r\n", 400),
     "400_header_line": (b"GET / HTTP/1.1\r\nHost localhost\r\n\r\n", 400),
-    "400_conflicting_length": (request("/", headers=["Content-Length: 5",
-                                                     "Content-Length: 6"]), 400),
+    "400_conflicting_length": (
+        request("/", headers=["Content-Length: 5", "Content-Length: 6"]), 400),
     "404_path": (request("/nope"), 404),
     "405_method": (request("/", "DELETE"), 405),
     "411_chunked": (request("/", headers=["Transfer-Encoding: chunked"]), 411),

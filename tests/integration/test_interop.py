@@ -10,8 +10,8 @@ so the client cannot quietly negotiate another.
 import os
 import re
 
-from harness import (BODY_ALPHABET, Fail, case, check, check_eq, get, run, short,
-                     tool)
+from harness import (BODY_ALPHABET, Fail, case, check, check_eq, get, run,
+                     short, tool)
 
 VERSIONS = ("1.2", "1.3")
 CERTS = ("rsa2048", "ecdsa-p256")

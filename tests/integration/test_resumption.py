@@ -6,10 +6,10 @@ handshake resumes; with none it is a full one.  The server's own counters
 must tell the same story as the client.
 """
 
-from harness import (Fail, case, check, check_eq,
-                     check_invariant, run, short, start_or_skip,
-                     tool)
 import os
+
+from harness import (Fail, case, check, check_eq, check_invariant, run,
+                     short, start_or_skip, tool)
 
 # Sent on stdin: with -ign_eof s_client keeps reading until the server
 # closes after this response, so a TLS 1.3 ticket (sent after the
@@ -63,9 +63,9 @@ def resumption(env, mode, version, no_ticket=False, want=None):
         else:
             second = s_client(srv, v, sess + ".2", sess_in=sess,
                               no_ticket=no_ticket)
+        client = ", client -no_ticket" if no_ticket else ""
         check_eq(second, want, f"second connection resumed (--resumption "
-                               f"{mode}, TLS {v}"
-                               f"{', client -no_ticket' if no_ticket else ''})")
+                               f"{mode}, TLS {v}{client})")
         st = srv.settled(requests=2)
         check_eq((st["handshakes_full"], st["handshakes_resumed"]),
                  (1, 1) if want else (2, 0),

@@ -116,8 +116,8 @@ def unknown(env):
 
 @case("tls.sni_any_name", "tls")
 def sni(env):
-    """A client connecting by IP address (no SNI) is served with the same certificate
-    (its SAN has 127.0.0.1)."""
+    """A client connecting by IP address (no SNI) is served with the same
+    certificate (its SAN has 127.0.0.1)."""
     with env.server() as srv:
         ctx = ssl.create_default_context(cafile=env.ca)
         with socket.create_connection((srv.host, srv.port), timeout=5) as raw:

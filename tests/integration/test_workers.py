@@ -11,7 +11,7 @@ import json
 import os
 import time
 
-from harness import (Conn, Fail, Skip, case, check, check_eq, check_invariant,
+from harness import (Conn, Fail, Skip, case, check_eq, check_invariant,
                      children_of, request, run, short)
 
 CONNS = 40

@@ -144,7 +144,14 @@ TLSARGS=()
 [[ $SCHEME == https ]] && TLSARGS=(--cacert "$CERTS/ca.pem")
 
 # ---- exact agreement with tlsbench-server --------------------------------
-AGREE='rc == 0 and c["requests_ok"] == N and c["requests_failed"] == 0 and s["requests"] == N and s["status_200"] == N and c["handshakes_full"] == s["handshakes_full"] and c["handshakes_resumed"] == s["handshakes_resumed"] and c["bytes_response"] == s["bytes_sent"] and c["bytes_body"] == N * 20480'
+AGREE='rc == 0 and c["requests_ok"] == N and c["requests_failed"] == 0 and s["requests"] == N and s["status_200"] == N and c["bytes_response"] == s["bytes_sent"] and c["bytes_body"] == N * 20480'
+# The none backend counts every plaintext connection as a full handshake;
+# the client counts TLS handshakes only.
+if [[ $SCHEME == https ]]; then
+	AGREE+=' and c["handshakes_full"] == s["handshakes_full"] and c["handshakes_resumed"] == s["handshakes_resumed"]'
+else
+	AGREE+=' and c["handshakes_full"] == 0'
+fi
 N=400
 if [[ $SCHEME == https ]]; then
 	for v in 1.2 1.3; do
