@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "floor.h"
 #include "tb_build.h"
 
 #define PROG "tlsbench-server"
@@ -46,6 +47,14 @@ static const char usage_text[] =
 	"  --help                 this text\n"
 	"  --version              backend, library and build facts\n"
 	"\n"
+	"  --bench-crypto         print the crypto floor and exit: the time "
+	"of\n"
+	"                         one signature with --key plus one key share\n"
+	"                         and shared secret for the first of --groups\n"
+	"                         (X25519 by default), through the library\n"
+	"  --iterations N         operations timed by --bench-crypto (default\n"
+	"                         200)\n"
+	"\n"
 	"Prints `listening SCHEME://HOST:PORT` when ready.  SIGUSR1 writes a\n"
 	"stats line; SIGTERM or SIGINT stops gracefully and writes a final "
 	"one.\n"
@@ -71,6 +80,8 @@ enum {
 	OPT_MAX_CONNS,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_BENCH_CRYPTO,
+	OPT_ITERATIONS,
 };
 
 static const struct option long_options[] = {
@@ -93,6 +104,8 @@ static const struct option long_options[] = {
 	{"max-conns", required_argument, NULL, OPT_MAX_CONNS},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
+	{"bench-crypto", no_argument, NULL, OPT_BENCH_CRYPTO},
+	{"iterations", required_argument, NULL, OPT_ITERATIONS},
 	{NULL, 0, NULL, 0},
 };
 
@@ -349,7 +362,8 @@ apply(int opt, const char *arg, struct tb_options *o)
 enum tb_cli_result
 tb_cli_parse(int argc, char **argv, struct tb_options *o)
 {
-	int opt, want_version = 0;
+	int opt, want_version = 0, want_floor = 0;
+	long iterations = 200;
 
 	memset(o, 0, sizeof(*o));
 	o->listen = "127.0.0.1:8443";
@@ -371,6 +385,16 @@ tb_cli_parse(int argc, char **argv, struct tb_options *o)
 		}
 		if (opt == OPT_VERSION) {
 			want_version = 1;
+			continue;
+		}
+		if (opt == OPT_BENCH_CRYPTO) {
+			want_floor = 1;
+			continue;
+		}
+		if (opt == OPT_ITERATIONS) {
+			if (parse_count("--iterations", optarg, 1, 1000000,
+					&iterations) != 0)
+				return TB_CLI_EXIT_USAGE;
 			continue;
 		}
 		if (opt == '?' || opt == ':') {
@@ -398,6 +422,19 @@ tb_cli_parse(int argc, char **argv, struct tb_options *o)
 			PROG ": unexpected argument '%s' (see --help)\n",
 			argv[optind]);
 		return TB_CLI_EXIT_USAGE;
+	}
+	/* Only the key and the group matter to the floor; no server runs. */
+	if (want_floor) {
+		if (o->tls.key_file == NULL) {
+			fprintf(stderr,
+				PROG ": --bench-crypto needs --key FILE "
+				     "(the certificate's private key)\n");
+			return TB_CLI_EXIT_USAGE;
+		}
+		return tb_floor_run(o->tls.key_file, o->tls.groups,
+				    (unsigned)iterations) == 0
+			       ? TB_CLI_EXIT_OK
+			       : TB_CLI_EXIT_USAGE;
 	}
 	if (o->tls.min_version > o->tls.max_version) {
 		fprintf(stderr, PROG ": --tls-min is above --tls-max\n");

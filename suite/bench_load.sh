@@ -9,7 +9,7 @@ usage() {
 usage: suite/bench_load.sh [--build DIR] [--secs S] [--conns N] [--help]
 
   --build DIR   meson build dir with tlsbench-server and
-                suite/load/tlsbench-load (default: build/openssl)
+                tlsbench-load (default: build/openssl)
   --secs S      seconds per run (default 3)
   --conns N     concurrent connections for every client (default 32)
 
@@ -40,7 +40,7 @@ while [[ $# -gt 0 ]]; do
 	esac
 done
 SERVER=$BUILD/tlsbench-server
-LOAD=$BUILD/suite/load/tlsbench-load
+LOAD=$BUILD/tlsbench-load
 for f in "$SERVER" "$LOAD"; do
 	[[ -x $f ]] || { echo "bench_load.sh: $f missing: meson setup $BUILD -Dtls=openssl && ninja -C $BUILD" >&2; exit 2; }
 done

@@ -11,10 +11,12 @@
 
 #include <stdint.h>
 
-#define TL_HIST_EXACT 256   /* values below this many ns have their own bucket \
-			     */
-#define TL_HIST_SUB	128 /* buckets per power of two above that */
-#define TL_HIST_MAX_LOG 36  /* 2^36 ns = 68 s: values above are clamped */
+/* Values below TL_HIST_EXACT ns have a bucket each; above, TL_HIST_SUB
+ * buckets per power of two; values from 2^TL_HIST_MAX_LOG ns (68 s) up are
+ * clamped into the last bucket. */
+#define TL_HIST_EXACT	256
+#define TL_HIST_SUB	128
+#define TL_HIST_MAX_LOG 36
 #define TL_HIST_BUCKETS (TL_HIST_EXACT + (TL_HIST_MAX_LOG - 8) * TL_HIST_SUB)
 
 struct tl_hist {

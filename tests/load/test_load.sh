@@ -9,7 +9,7 @@ usage() {
 usage: tests/load/test_load.sh BUILD_DIR CERT_DIR
 
 BUILD_DIR  a meson build dir holding tlsbench-server and
-           suite/load/tlsbench-load (e.g. build/openssl)
+           tlsbench-load (e.g. build/openssl)
 CERT_DIR   made by suite/certs.sh (ca.pem, ecdsa-p256.pem/.key, ...)
 
 Prints one "PASS name" or "FAIL name: why" line per case; exits 1 when any
@@ -29,7 +29,7 @@ if [[ $# -ne 2 ]]; then
 fi
 BUILD=$(cd "$1" && pwd)
 CERTS=$(cd "$2" && pwd)
-LOAD=$BUILD/suite/load/tlsbench-load
+LOAD=$BUILD/tlsbench-load
 SERVER=$BUILD/tlsbench-server
 for f in "$LOAD" "$SERVER" "$CERTS/ca.pem" "$CERTS/ecdsa-p256.pem"; do
 	if [[ ! -e $f ]]; then
@@ -272,7 +272,6 @@ start_server
 SRV=$SRV_PID
 (sleep 1 && kill -9 "$SRV" 2>/dev/null) &
 PIDS+=($!)
-STATS_SAVE=$STATS
 STATS=
 run_load -c 4 -d 30 --close "${TLSARGS[@]}" "$URL/20k"
 wait "$SRV" 2>/dev/null || true
