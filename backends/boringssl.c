@@ -25,25 +25,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
-#include <openssl/aead.h>
-#include <openssl/bio.h>
 #include <openssl/crypto.h>
-#include <openssl/curve25519.h>
-#include <openssl/digest.h>
-#include <openssl/ec.h>
-#include <openssl/ec_key.h>
-#include <openssl/ecdh.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/nid.h>
-#include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <openssl/rsa.h>
 #include <openssl/ssl.h>
 
+#include "boringssl_names.h"
 #include "tb_build.h"
 #include "tls.h"
 
@@ -51,8 +40,13 @@ struct tb_tls_ctx {
 	SSL_CTX *ssl_ctx;
 };
 
+/* Session cache entries per process and the lifetime of a session or
+ * ticket: the same numbers as openssl.c (wolfSSL: see wolfssl.c). */
+enum { SESSION_CACHE_SIZE = 20480, SESSION_LIFETIME_S = 7200 };
+
 struct tb_tls_conn {
 	SSL *ssl;
+	int shutdown_sent;
 	char err[192];
 };
 
@@ -88,7 +82,7 @@ tb_tls_library_version(void)
 
 enum { MAX_BUILDINFO_LINES = 32 };
 
-static struct tb_tls_fact facts[8 + MAX_BUILDINFO_LINES + 1];
+static struct tb_tls_fact facts[12 + MAX_BUILDINFO_LINES + 1];
 static char buildinfo_text[sizeof(TB_BUILDINFO)];
 static char buildinfo_keys[MAX_BUILDINFO_LINES][64];
 
@@ -139,25 +133,34 @@ add_buildinfo_facts(size_t *n)
 	}
 }
 
+/* Facts: flavor, header_version, runtime_version, prefix (the keys every
+ * backend has), then what moves BoringSSL's numbers, then one
+ * buildinfo.<key> per "key: value" line of a prefix build's BUILDINFO. */
 const struct tb_tls_fact *
 tb_tls_build_facts(void)
 {
-	static char api[16];
+	static char header[32], cache[16];
 	static int filled;
 	int aes_hw = EVP_has_aes_hardware();
 	size_t n = 0;
 
 	if (filled)
 		return facts;
-	snprintf(api, sizeof(api), "%d", BORINGSSL_API_VERSION);
+	snprintf(header, sizeof(header), "BoringSSL API %d",
+		 BORINGSSL_API_VERSION);
+	snprintf(cache, sizeof(cache), "%d", SESSION_CACHE_SIZE);
 	add_fact(&n, "flavor", TB_LIB_FLAVOR);
-	add_fact(&n, "api_version", api);
+	add_fact(&n, "header_version", header);
+	/* No release number at run time either: "BoringSSL". */
+	add_fact(&n, "runtime_version", OpenSSL_version(OPENSSL_VERSION));
 	add_fact(&n, "prefix",
-		 TB_LIB_PREFIX[0] != '\0' ? TB_LIB_PREFIX : "debian android");
+		 TB_LIB_PREFIX[0] != '\0' ? TB_LIB_PREFIX : "system");
+	add_fact(&n, "aesni", aes_hw ? "yes" : "no");
+	add_fact(&n, "session_cache_size", cache);
+	add_fact(&n, "idle_buffers", "released (always)");
 	add_fact(&n, "opensmall", small_build());
 	add_fact(&n, "fips", FIPS_mode() ? "yes" : "no");
-	/* Decides BoringSSL's TLS 1.3 cipher choice (see tls13_suites_ok). */
-	add_fact(&n, "aes_hw", aes_hw ? "yes" : "no");
+	/* Decided by AES hardware (see tls13_suites_ok). */
 	add_fact(&n, "tls13_suite_choice",
 		 aes_hw ? "client order (not configurable)"
 			: "chacha20 first (not configurable)");
@@ -217,20 +220,6 @@ tb_tls_check_runtime(char *err, size_t errlen)
 /* ------------------------------------------------------------------------
  * Context. */
 
-/* The oldest queued library error as text, or "no library error". */
-static const char *
-lib_error(char *buf, size_t len)
-{
-	uint32_t e = ERR_get_error();
-
-	if (e == 0)
-		snprintf(buf, len, "no library error");
-	else
-		ERR_error_string_n(e, buf, len);
-	ERR_clear_error();
-	return buf;
-}
-
 static int
 proto_version(int v)
 {
@@ -271,7 +260,8 @@ tls13_suites_ok(const char *list, char *err, size_t errlen)
 				break;
 		if (i == 3) {
 			snprintf(err, errlen,
-				 "TLS 1.3 suite \"%.*s\" unknown to BoringSSL "
+				 "TLS 1.3 ciphersuite \"%.*s\" unknown to "
+				 "BoringSSL "
 				 "(it has only TLS_AES_128_GCM_SHA256, "
 				 "TLS_AES_256_GCM_SHA384, "
 				 "TLS_CHACHA20_POLY1305_SHA256)",
@@ -328,6 +318,11 @@ set_resumption(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 	}
 	SSL_CTX_set_session_cache_mode(ssl_ctx, cache ? SSL_SESS_CACHE_SERVER
 						      : SSL_SESS_CACHE_OFF);
+	/* The same cache size and session lifetime as the other backends
+	 * (BoringSSL's own: 20480, 2 hours for 1.2 but 2 days for 1.3). */
+	SSL_CTX_sess_set_cache_size(ssl_ctx, SESSION_CACHE_SIZE);
+	SSL_CTX_set_timeout(ssl_ctx, SESSION_LIFETIME_S);
+	SSL_CTX_set_session_psk_dhe_timeout(ssl_ctx, SESSION_LIFETIME_S);
 	if (!tickets) {
 		SSL_CTX_set_options(ssl_ctx, SSL_OP_NO_TICKET);
 		return 1;
@@ -348,6 +343,42 @@ set_resumption(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 	return 1;
 }
 
+/* Sets a name list with setter, which refuses a bad list without saying
+ * which name is wrong: each plain entry is tried alone first, so the
+ * error names it.  Operators (!x, -x, +x, @x) and equal-preference
+ * groups ([a|b]) are left to the call on the whole list. */
+static int
+set_list(SSL_CTX *ssl_ctx, int (*setter)(SSL_CTX *, const char *),
+	 const char *list, const char *seps, const char *what, char *err,
+	 size_t errlen)
+{
+	char lib[160], copy[1024], *tok, *save = NULL;
+
+	if (strlen(list) >= sizeof(copy)) {
+		snprintf(err, errlen, "%s list too long: \"%.40s...\"", what,
+			 list);
+		return 0;
+	}
+	strcpy(copy, list);
+	for (tok = strtok_r(copy, seps, &save); tok != NULL;
+	     tok = strtok_r(NULL, seps, &save)) {
+		if (strchr("!-+@", tok[0]) != NULL || strpbrk(tok, "[|]"))
+			continue;
+		if (!setter(ssl_ctx, tok)) {
+			ERR_clear_error();
+			snprintf(err, errlen, "%s \"%s\" unknown to BoringSSL",
+				 what, tok);
+			return 0;
+		}
+	}
+	if (!setter(ssl_ctx, list)) {
+		snprintf(err, errlen, "%s list \"%s\" rejected: %s", what, list,
+			 lib_error(lib, sizeof(lib)));
+		return 0;
+	}
+	return 1;
+}
+
 static int
 configure(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 	  size_t errlen)
@@ -357,7 +388,9 @@ configure(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 	int max = proto_version(cfg->max_version);
 
 	if (min == 0 || max == 0 || min > max) {
-		snprintf(err, errlen, "bad TLS version range %d..%d",
+		snprintf(err, errlen,
+			 "TLS version range %d..%d unsupported (12 or 13, "
+			 "min <= max)",
 			 cfg->min_version, cfg->max_version);
 		return 0;
 	}
@@ -372,25 +405,18 @@ configure(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 	/* The "strict" setter is BoringSSL's recommended one: an unknown
 	 * name or stray separator fails instead of being skipped. */
 	if (cfg->ciphers != NULL &&
-	    !SSL_CTX_set_strict_cipher_list(ssl_ctx, cfg->ciphers)) {
-		snprintf(err, errlen, "TLS 1.2 cipher list \"%s\" rejected: %s",
-			 cfg->ciphers, lib_error(lib, sizeof(lib)));
+	    !set_list(ssl_ctx, SSL_CTX_set_strict_cipher_list, cfg->ciphers,
+		      ":, ", "TLS 1.2 cipher", err, errlen))
 		return 0;
-	}
 	if (cfg->ciphersuites != NULL &&
 	    !tls13_suites_ok(cfg->ciphersuites, err, errlen))
 		return 0;
 	/* SSL_CTX_set1_groups_list arrived in API 19; the curves name works
 	 * in 13 and 14 alike and takes the same names (X25519, P-256). */
 	if (cfg->groups != NULL &&
-	    !SSL_CTX_set1_curves_list(ssl_ctx, cfg->groups)) {
-		snprintf(err, errlen,
-			 "group list \"%s\" rejected (BoringSSL knows X25519, "
-			 "P-256, P-384, P-521)",
-			 cfg->groups);
-		ERR_clear_error();
+	    !set_list(ssl_ctx, SSL_CTX_set1_curves_list, cfg->groups, ":",
+		      "group", err, errlen))
 		return 0;
-	}
 	/* The configured order decides, as nginx's ssl_prefer_server_ciphers
 	 * does: in BoringSSL this covers the TLS 1.2 cipher and the group
 	 * (1.2 and 1.3), not the 1.3 suite.  A 1.3 client whose key share is
@@ -402,6 +428,10 @@ configure(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 	 * same buffer; this makes a copy harmless, not required). */
 	SSL_CTX_set_mode(ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 					  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* Memory per connection: BoringSSL always frees its record buffers
+	 * once they are empty (SSL_MODE_RELEASE_BUFFERS is a no-op there),
+	 * so an idle connection holds none; OpenSSL keeps them (see
+	 * openssl.c, fact idle_buffers). */
 	if (!SSL_CTX_use_certificate_chain_file(ssl_ctx, cfg->cert_file)) {
 		snprintf(err, errlen, "cannot load certificate chain %s: %s",
 			 cfg->cert_file, lib_error(lib, sizeof(lib)));
@@ -546,6 +576,8 @@ tb_tls_read(struct tb_tls_conn *c, void *buf, size_t len, size_t *n)
 	int ret;
 
 	*n = 0;
+	if (len == 0)
+		return TB_OK; /* SSL_read(…, 0) would look like a close */
 	ERR_clear_error();
 	errno = 0;
 	ret = SSL_read(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
@@ -575,18 +607,25 @@ tb_tls_write(struct tb_tls_conn *c, const void *buf, size_t len, size_t *n)
 
 /* One SSL_shutdown: it queues and flushes our close_notify and returns 0
  * ("peer's not seen yet"), which is all we want; we never wait for the
- * peer's.  Quiet shutdown stays off so close_notify is really sent. */
+ * peer's.  Quiet shutdown stays off so close_notify is really sent.  As
+ * in the other backends: nothing before the handshake is done, nothing
+ * twice, and a full socket buffer drops the alert rather than wait. */
 enum tb_status
 tb_tls_shutdown(struct tb_tls_conn *c)
 {
+	enum tb_status st;
 	int ret;
 
+	if (c->shutdown_sent || !SSL_is_init_finished(c->ssl))
+		return TB_OK;
+	c->shutdown_sent = 1;
 	ERR_clear_error();
 	errno = 0;
 	ret = SSL_shutdown(c->ssl);
 	if (ret >= 0)
 		return TB_OK;
-	return conn_status(c, "shutdown", ret);
+	st = conn_status(c, "shutdown", ret);
+	return st == TB_WANT_READ || st == TB_WANT_WRITE ? TB_OK : st;
 }
 
 const char *
@@ -599,7 +638,12 @@ void
 tb_tls_conn_info(const struct tb_tls_conn *c, struct tb_tls_info *info)
 {
 	const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
-	uint16_t group = SSL_get_curve_id(c->ssl);
+	int resumed = SSL_session_reused(c->ssl) ? 1 : 0;
+	/* A resumed TLS 1.2 handshake exchanges no key; BoringSSL would
+	 * still name the group of the original session (the others say -). */
+	uint16_t group = resumed && SSL_version(c->ssl) < TLS1_3_VERSION
+				 ? 0
+				 : SSL_get_curve_id(c->ssl);
 	const char *group_name = group != 0 ? SSL_get_curve_name(group) : NULL;
 	const char *cipher_name =
 		cipher != NULL ? SSL_CIPHER_standard_name(cipher) : NULL;
@@ -608,299 +652,5 @@ tb_tls_conn_info(const struct tb_tls_conn *c, struct tb_tls_info *info)
 	/* IANA names, comparable with the other backends. */
 	info->cipher = cipher_name != NULL ? cipher_name : "-";
 	info->group = group_name != NULL ? group_name : "-";
-	info->resumed = SSL_session_reused(c->ssl) ? 1 : 0;
-}
-
-/* ------------------------------------------------------------------------
- * The public-key floor of one full handshake, through BoringSSL itself. */
-
-enum { WARMUP_ITERATIONS = 8 };
-
-static double
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-/* How a TLS 1.3 server signs with this key (CertificateVerify). */
-struct signer {
-	EVP_PKEY *pkey;
-	EVP_PKEY_CTX *pctx; /* RSA-PSS and ECDSA: sign a digest */
-	EVP_MD_CTX *md_ctx; /* Ed25519: sign the message itself */
-	uint8_t digest[64];
-	size_t digest_len;
-	uint8_t *sig;
-	size_t sig_cap;
-};
-
-static int
-signer_init(struct signer *s, const char *key_file, const char **alg, char *err,
-	    size_t errlen)
-{
-	char lib[160];
-	const EVP_MD *md = EVP_sha256();
-	BIO *bio = BIO_new_file(key_file, "r");
-	int type;
-
-	if (bio != NULL)
-		s->pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	BIO_free(bio);
-	if (s->pkey == NULL) {
-		snprintf(err, errlen, "cannot read private key %s: %s",
-			 key_file, lib_error(lib, sizeof(lib)));
-		return 0;
-	}
-	type = EVP_PKEY_id(s->pkey);
-	s->sig_cap = (size_t)EVP_PKEY_size(s->pkey);
-	s->sig = malloc(s->sig_cap);
-	RAND_bytes(s->digest, sizeof(s->digest));
-	s->digest_len = 32;
-	if (s->sig == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return 0;
-	}
-	if (type == EVP_PKEY_ED25519) {
-		*alg = "ed25519";
-		s->md_ctx = EVP_MD_CTX_new();
-		if (s->md_ctx == NULL)
-			snprintf(err, errlen, "out of memory");
-		return s->md_ctx != NULL;
-	}
-	if (type == EVP_PKEY_RSA) {
-		*alg = "rsa_pss_rsae_sha256";
-	} else if (type == EVP_PKEY_EC) {
-		const EC_GROUP *g =
-			EC_KEY_get0_group(EVP_PKEY_get0_EC_KEY(s->pkey));
-		unsigned bits = EC_GROUP_get_degree(g);
-
-		/* TLS 1.3 ties the hash to the curve. */
-		if (bits <= 256) {
-			*alg = "ecdsa_secp256r1_sha256";
-		} else if (bits <= 384) {
-			*alg = "ecdsa_secp384r1_sha384";
-			md = EVP_sha384();
-			s->digest_len = 48;
-		} else {
-			*alg = "ecdsa_secp521r1_sha512";
-			md = EVP_sha512();
-			s->digest_len = 64;
-		}
-	} else {
-		snprintf(err, errlen, "%s: key type %d has no TLS 1.3 scheme",
-			 key_file, type);
-		return 0;
-	}
-	s->pctx = EVP_PKEY_CTX_new(s->pkey, NULL);
-	if (s->pctx == NULL || EVP_PKEY_sign_init(s->pctx) <= 0 ||
-	    EVP_PKEY_CTX_set_signature_md(s->pctx, md) <= 0 ||
-	    (type == EVP_PKEY_RSA &&
-	     (EVP_PKEY_CTX_set_rsa_padding(s->pctx, RSA_PKCS1_PSS_PADDING) <=
-		      0 ||
-	      /* -1: salt as long as the hash, as TLS 1.3 requires */
-	      EVP_PKEY_CTX_set_rsa_pss_saltlen(s->pctx, -1) <= 0))) {
-		snprintf(err, errlen, "cannot set up signing with %s: %s",
-			 key_file, lib_error(lib, sizeof(lib)));
-		return 0;
-	}
-	return 1;
-}
-
-static int
-signer_sign(struct signer *s)
-{
-	size_t len = s->sig_cap;
-
-	if (s->md_ctx != NULL)
-		return EVP_DigestSignInit(s->md_ctx, NULL, NULL, NULL,
-					  s->pkey) == 1 &&
-		       EVP_DigestSign(s->md_ctx, s->sig, &len, s->digest,
-				      s->digest_len) == 1;
-	return EVP_PKEY_sign(s->pctx, s->sig, &len, s->digest, s->digest_len) ==
-	       1;
-}
-
-static void
-signer_free(struct signer *s)
-{
-	EVP_MD_CTX_free(s->md_ctx);
-	EVP_PKEY_CTX_free(s->pctx);
-	EVP_PKEY_free(s->pkey);
-	free(s->sig);
-}
-
-/* A key exchange group as the server meets it: the client's share arrives
- * as bytes, one per handshake and never repeated (a repeated peer point
- * flatters libraries that cache it). */
-struct kex {
-	const char *name;
-	int nid; /* NID_undef for X25519 */
-	size_t share_len;
-	uint8_t *peers; /* iterations * share_len */
-	EC_GROUP *group;
-};
-
-static int
-kex_lookup(struct kex *k, const char *name)
-{
-	static const struct {
-		const char *alias;
-		const char *name;
-		int nid;
-		size_t share_len;
-	} table[] = {
-		{"X25519", "X25519", NID_undef, 32},
-		{"P-256", "P-256", NID_X9_62_prime256v1, 65},
-		{"prime256v1", "P-256", NID_X9_62_prime256v1, 65},
-		{"secp256r1", "P-256", NID_X9_62_prime256v1, 65},
-		{"P-384", "P-384", NID_secp384r1, 97},
-		{"secp384r1", "P-384", NID_secp384r1, 97},
-	};
-
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-		if (strcasecmp(name, table[i].alias) == 0) {
-			k->name = table[i].name;
-			k->nid = table[i].nid;
-			k->share_len = table[i].share_len;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-/* A public key share in wire form. */
-static int
-ec_share(const EC_KEY *key, uint8_t *out, size_t len)
-{
-	return EC_POINT_point2oct(
-		       EC_KEY_get0_group(key), EC_KEY_get0_public_key(key),
-		       POINT_CONVERSION_UNCOMPRESSED, out, len, NULL) == len;
-}
-
-static int
-kex_make_peers(struct kex *k, unsigned count)
-{
-	uint8_t priv[32];
-
-	k->peers = malloc((size_t)count * k->share_len);
-	if (k->peers == NULL)
-		return 0;
-	for (unsigned i = 0; i < count; i++) {
-		uint8_t *share = k->peers + (size_t)i * k->share_len;
-		EC_KEY *key;
-		int ok;
-
-		if (k->nid == NID_undef) {
-			X25519_keypair(share, priv);
-			continue;
-		}
-		key = EC_KEY_new_by_curve_name(k->nid);
-		ok = key != NULL && EC_KEY_generate_key(key) &&
-		     ec_share(key, share, k->share_len);
-		if (ok && k->group == NULL)
-			k->group = EC_GROUP_new_by_curve_name(k->nid);
-		EC_KEY_free(key);
-		if (!ok || k->group == NULL)
-			return 0;
-	}
-	return 1;
-}
-
-/* One server key share plus the shared secret against peer share i. */
-static int
-kex_once(const struct kex *k, unsigned i)
-{
-	const uint8_t *peer = k->peers + (size_t)i * k->share_len;
-	uint8_t share[97], secret[48];
-	EC_POINT *point;
-	EC_KEY *key;
-	int ok;
-
-	if (k->nid == NID_undef) {
-		uint8_t priv[32];
-
-		X25519_keypair(share, priv);
-		return X25519(secret, priv, peer);
-	}
-	point = EC_POINT_new(k->group);
-	key = EC_KEY_new_by_curve_name(k->nid);
-	ok = point != NULL && key != NULL &&
-	     EC_POINT_oct2point(k->group, point, peer, k->share_len, NULL) &&
-	     EC_KEY_generate_key(key) && ec_share(key, share, k->share_len) &&
-	     ECDH_compute_key(secret, sizeof(secret), point, key, NULL) > 0;
-	EC_KEY_free(key);
-	EC_POINT_free(point);
-	return ok;
-}
-
-int
-tb_tls_bench_crypto(const char *key_file, const char *group,
-		    unsigned iterations, struct tb_crypto_floor *out, char *err,
-		    size_t errlen)
-{
-	struct signer s = {0};
-	struct kex k = {0};
-	const char *alg = "-";
-	char lib[160];
-	double t0;
-	int ok = 0;
-	unsigned i;
-
-	if (iterations == 0) {
-		snprintf(err, errlen, "bench_crypto: iterations must be > 0");
-		return -1;
-	}
-	if (!kex_lookup(&k, group != NULL ? group : "X25519")) {
-		snprintf(err, errlen,
-			 "group \"%s\" not benchmarked "
-			 "(X25519, P-256, P-384)",
-			 group);
-		return -1;
-	}
-	ERR_clear_error();
-	if (!signer_init(&s, key_file, &alg, err, errlen))
-		goto done;
-	if (!kex_make_peers(&k, iterations)) {
-		snprintf(err, errlen, "cannot generate %u %s peer keys: %s",
-			 iterations, k.name, lib_error(lib, sizeof(lib)));
-		goto done;
-	}
-	for (i = 0; i < WARMUP_ITERATIONS; i++)
-		if (!signer_sign(&s) || !kex_once(&k, i % iterations))
-			break;
-	if (i < WARMUP_ITERATIONS) {
-		snprintf(err, errlen, "%s / %s failed: %s", alg, k.name,
-			 lib_error(lib, sizeof(lib)));
-		goto done;
-	}
-
-	t0 = now_us();
-	for (i = 0; i < iterations && signer_sign(&s); i++)
-		;
-	out->sign_us = (now_us() - t0) / iterations;
-	if (i < iterations) {
-		snprintf(err, errlen, "signing with %s failed: %s", key_file,
-			 lib_error(lib, sizeof(lib)));
-		goto done;
-	}
-	t0 = now_us();
-	for (i = 0; i < iterations && kex_once(&k, i); i++)
-		;
-	out->kex_us = (now_us() - t0) / iterations;
-	if (i < iterations) {
-		snprintf(err, errlen, "%s key exchange failed: %s", k.name,
-			 lib_error(lib, sizeof(lib)));
-		goto done;
-	}
-	out->sig_alg = alg;
-	out->group = k.name;
-	out->iterations = iterations;
-	ok = 1;
-done:
-	signer_free(&s);
-	free(k.peers);
-	EC_GROUP_free(k.group);
-	return ok ? 0 : -1;
+	info->resumed = resumed;
 }

@@ -9,13 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
 #include <openssl/ssl.h>
 
 #include "tb_build.h"
@@ -27,6 +24,8 @@
 	OPENSSL_VERSION_NUMBER < 0x30000000L
 #error "backends/openssl.c needs OpenSSL 3 headers (-Dtls=openssl)"
 #endif
+
+#include "openssl_names.h"
 
 struct tb_tls_ctx {
 	SSL_CTX *ssl_ctx;
@@ -46,6 +45,11 @@ struct tb_tls_conn {
  * sits next to the other backends' and cannot drift with a release). */
 enum { SESSION_CACHE_SIZE = 20480 };
 
+/* How long a cached session or a ticket stays valid (OpenSSL's own is
+ * 300 s, shorter than a long run): the same in BoringSSL; wolfSSL keeps
+ * its 500 s (see wolfssl.c). */
+enum { SESSION_LIFETIME_S = 7200 };
+
 /* Ties cached sessions to this server; OpenSSL refuses to resume a
  * cached session whose context differs. */
 static const unsigned char session_id_context[] = "tlsbench";
@@ -63,31 +67,6 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-/* The first queued OpenSSL error as text, then an empty queue. */
-static const char *
-ossl_reason(char *buf, size_t len)
-{
-	unsigned long code = ERR_get_error();
-
-	if (code == 0)
-		snprintf(buf, len, "no reason given by OpenSSL");
-	else
-		ERR_error_string_n(code, buf, len);
-	ERR_clear_error();
-	return buf;
-}
-
-/* What is measured comes from the command line alone: neither
- * /etc/ssl/openssl.cnf nor a prefix's openssl.cnf may change ciphers,
- * security level or providers behind the benchmark's back (wolfSSL and
- * BoringSSL read no configuration file either).  Must run before any
- * other OpenSSL call that initialises the library. */
-static void
-ossl_init(void)
-{
-	OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -137,13 +116,15 @@ aesni_from_cpu_info(const char *cpu)
 	return (caps >> 57) & 1 ? "yes" : "no";
 }
 
-/* Facts: flavor, header_version, runtime_version, prefix, libssl (the
+/* Facts: flavor, header_version, runtime_version, prefix (the keys every
+ * backend has), aesni, session_cache_size, idle_buffers, libssl (the
  * file loaded), security_level (Debian builds default to 2, upstream to
  * 1), cpu_info (OpenSSL's capability vector: which assembly paths run),
- * aesni, and one buildinfo.<key> per "key: value" line of a prefix
- * build's BUILDINFO.  CFLAGS, build date and platform are left out: they
- * are noise next to these. */
-static struct tb_tls_fact facts[10 + sizeof(TB_BUILDINFO)];
+ * and one buildinfo.<key> per "key: value" line of a prefix build's
+ * BUILDINFO.  CFLAGS, build date and platform are left out: they are
+ * noise next to these. */
+static struct tb_tls_fact facts[12 + sizeof(TB_BUILDINFO)];
+static char cache_size[16];
 static char buildinfo_store[sizeof(TB_BUILDINFO) * 4 + 16];
 static char security_level[16];
 
@@ -210,11 +191,15 @@ tb_tls_build_facts(void)
 					  OpenSSL_version(OPENSSL_VERSION)};
 	facts[n++] = (struct tb_tls_fact){
 		"prefix", TB_LIB_PREFIX[0] != '\0' ? TB_LIB_PREFIX : "system"};
+	facts[n++] = (struct tb_tls_fact){"aesni", aesni_from_cpu_info(cpu)};
+	snprintf(cache_size, sizeof(cache_size), "%d", SESSION_CACHE_SIZE);
+	facts[n++] = (struct tb_tls_fact){"session_cache_size", cache_size};
+	facts[n++] = (struct tb_tls_fact){"idle_buffers",
+					  "kept (no SSL_MODE_RELEASE_BUFFERS)"};
 	facts[n++] = (struct tb_tls_fact){"libssl",
 					  libssl != NULL ? libssl : "unknown"};
 	facts[n++] = (struct tb_tls_fact){"security_level", security_level};
 	facts[n++] = (struct tb_tls_fact){"cpu_info", cpu};
-	facts[n++] = (struct tb_tls_fact){"aesni", aesni_from_cpu_info(cpu)};
 	n = add_buildinfo_facts(n);
 	facts[n] = (struct tb_tls_fact){NULL, NULL};
 	return facts;
@@ -309,9 +294,8 @@ set_tls12_ciphers(SSL_CTX *ssl_ctx, const char *list, char *err, size_t errlen)
 		if (!SSL_CTX_set_cipher_list(ssl_ctx, tok)) {
 			ERR_clear_error();
 			set_err(err, errlen,
-				"TLS 1.2 cipher \"%s\" (in \"%s\") matches no "
-				"OpenSSL cipher",
-				tok, list);
+				"TLS 1.2 cipher \"%s\" unknown to OpenSSL",
+				tok);
 			return -1;
 		}
 	}
@@ -323,23 +307,8 @@ set_tls12_ciphers(SSL_CTX *ssl_ctx, const char *list, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-has_cipher(SSL_CTX *ssl_ctx, const char *iana_name)
-{
-	STACK_OF(SSL_CIPHER) *all = SSL_CTX_get_ciphers(ssl_ctx);
-
-	for (int i = 0; i < sk_SSL_CIPHER_num(all); i++) {
-		const char *name =
-			SSL_CIPHER_standard_name(sk_SSL_CIPHER_value(all, i));
-
-		if (name != NULL && strcmp(name, iana_name) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* SSL_CTX_set_ciphersuites() skips unknown names, and a list of only
- * unknown names leaves TLS 1.3 with no suite at all; check each one. */
+/* SSL_CTX_set_ciphersuites() skips unknown names, and fails only when
+ * none is known; try each one alone so any unknown name fails loudly. */
 static int
 set_tls13_suites(SSL_CTX *ssl_ctx, const char *list, char *err, size_t errlen)
 {
@@ -351,15 +320,11 @@ set_tls13_suites(SSL_CTX *ssl_ctx, const char *list, char *err, size_t errlen)
 			list);
 		return -1;
 	}
-	if (!SSL_CTX_set_ciphersuites(ssl_ctx, list)) {
-		set_err(err, errlen, "TLS 1.3 ciphersuites \"%s\" rejected: %s",
-			list, ossl_reason(lib, sizeof(lib)));
-		return -1;
-	}
 	strcpy(copy, list);
 	for (tok = strtok_r(copy, ":", &save); tok != NULL;
 	     tok = strtok_r(NULL, ":", &save), count++) {
-		if (!has_cipher(ssl_ctx, tok)) {
+		if (!SSL_CTX_set_ciphersuites(ssl_ctx, tok)) {
+			ERR_clear_error();
 			set_err(err, errlen,
 				"TLS 1.3 ciphersuite \"%s\" unknown to OpenSSL "
 				"(use IANA names, e.g. TLS_AES_128_GCM_SHA256)",
@@ -369,6 +334,40 @@ set_tls13_suites(SSL_CTX *ssl_ctx, const char *list, char *err, size_t errlen)
 	}
 	if (count == 0) {
 		set_err(err, errlen, "empty TLS 1.3 ciphersuite list");
+		return -1;
+	}
+	if (!SSL_CTX_set_ciphersuites(ssl_ctx, list)) {
+		set_err(err, errlen, "TLS 1.3 ciphersuites \"%s\" rejected: %s",
+			list, ossl_reason(lib, sizeof(lib)));
+		return -1;
+	}
+	return 0;
+}
+
+/* SSL_CTX_set1_groups_list() refuses a list without saying which name
+ * is wrong; try each one alone first so the error names it. */
+static int
+set_groups(SSL_CTX *ssl_ctx, const char *list, char *err, size_t errlen)
+{
+	char lib[160], copy[1024], *tok, *save = NULL;
+
+	if (strlen(list) >= sizeof(copy)) {
+		set_err(err, errlen, "group list too long: \"%.40s...\"", list);
+		return -1;
+	}
+	strcpy(copy, list);
+	for (tok = strtok_r(copy, ":", &save); tok != NULL;
+	     tok = strtok_r(NULL, ":", &save)) {
+		if (!SSL_CTX_set1_groups_list(ssl_ctx, tok)) {
+			ERR_clear_error();
+			set_err(err, errlen, "group \"%s\" unknown to OpenSSL",
+				tok);
+			return -1;
+		}
+	}
+	if (!SSL_CTX_set1_groups_list(ssl_ctx, list)) {
+		set_err(err, errlen, "group list \"%s\" rejected: %s", list,
+			ossl_reason(lib, sizeof(lib)));
 		return -1;
 	}
 	return 0;
@@ -385,6 +384,7 @@ set_resumption(SSL_CTX *ssl_ctx, enum tb_resumption mode)
 	SSL_CTX_set_session_cache_mode(ssl_ctx, cache ? SSL_SESS_CACHE_SERVER
 						      : SSL_SESS_CACHE_OFF);
 	SSL_CTX_sess_set_cache_size(ssl_ctx, SESSION_CACHE_SIZE);
+	SSL_CTX_set_timeout(ssl_ctx, SESSION_LIFETIME_S);
 	SSL_CTX_set_session_id_context(ssl_ctx, session_id_context,
 				       sizeof(session_id_context) - 1);
 
@@ -419,7 +419,7 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 
 	if (min == 0 || max == 0 || min > max) {
 		set_err(err, errlen,
-			"unsupported TLS version range %d..%d (12 or 13, "
+			"TLS version range %d..%d unsupported (12 or 13, "
 			"min <= max)",
 			cfg->min_version, cfg->max_version);
 		return NULL;
@@ -456,8 +456,10 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 	 * ~34 KiB of record buffers whenever a connection goes idle and
 	 * mallocs them again on the next record, trading speed for memory.
 	 * OpenSSL's default keeps them, and so do we; nginx sets it, and
-	 * BoringSSL always releases (its flag is a no-op), so memory per
-	 * connection (max_rss_kib) differs between backends for that. */
+	 * BoringSSL always releases (its flag is a no-op), as does wolfSSL
+	 * (record buffers grown per record, shrunk when flushed), so memory
+	 * per connection differs between backends for that (fact
+	 * idle_buffers). */
 
 	/* No 0-RTT: max_early_data 0 is OpenSSL's default, set here so it is
 	 * visibly off.  Anti-replay (which deletes cache entries on resume)
@@ -477,11 +479,8 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 	if (cfg->ciphersuites != NULL &&
 	    set_tls13_suites(s, cfg->ciphersuites, err, errlen) != 0)
 		goto fail;
-	if (cfg->groups != NULL && !SSL_CTX_set1_groups_list(s, cfg->groups)) {
-		set_err(err, errlen, "group list \"%s\" rejected: %s",
-			cfg->groups, ossl_reason(lib, sizeof(lib)));
+	if (cfg->groups != NULL && set_groups(s, cfg->groups, err, errlen) != 0)
 		goto fail;
-	}
 	set_resumption(s, cfg->resumption);
 
 	if (!SSL_CTX_use_certificate_chain_file(s, cfg->cert_file)) {
@@ -657,23 +656,13 @@ tb_tls_conn_error(const struct tb_tls_conn *c)
 	return c->err[0] != '\0' ? c->err : "no error recorded";
 }
 
-/* OpenSSL names groups after the IANA registry ("secp256r1"); report the
- * short names the other backends use so result files compare. */
+/* OpenSSL's group name ("secp256r1") as every backend reports it. */
 static const char *
 group_short_name(const char *name)
 {
-	static const struct {
-		const char *ossl, *name;
-	} table[] = {
-		{"x25519", "X25519"},	{"x448", "X448"},
-		{"secp256r1", "P-256"}, {"prime256v1", "P-256"},
-		{"secp384r1", "P-384"}, {"secp521r1", "P-521"},
-	};
+	const struct ossl_group *g = ossl_group_find(name);
 
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (strcasecmp(name, table[i].ossl) == 0)
-			return table[i].name;
-	return name;
+	return g != NULL ? g->name : name;
 }
 
 void
@@ -698,362 +687,4 @@ tb_tls_conn_info(const struct tb_tls_conn *c, struct tb_tls_info *info)
 	info->cipher = cipher_name != NULL ? cipher_name : "-";
 	info->group = group != NULL ? group_short_name(group) : "-";
 	info->resumed = resumed;
-}
-
-/* ------------------------------------------------------------------ */
-/* Crypto floor: the public-key work of one full TLS 1.3 handshake */
-
-enum { WARMUP_ITERATIONS = 8 };
-
-static double
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-/* CertificateVerify: RSA-PSS and ECDSA sign a digest through a context
- * set up once (the primitive, not OpenSSL 3's per-call setup); EdDSA
- * has no prehash form and signs the 32 bytes as its message. */
-struct signer {
-	const char *alg;
-	EVP_PKEY *pkey;
-	EVP_PKEY_CTX *pctx;
-	EVP_MD_CTX *md_ctx;
-	unsigned char digest[64];
-	size_t digest_len;
-	unsigned char *sig;
-	size_t sig_cap;
-};
-
-static int
-signer_plan(struct signer *s, const EVP_MD **md, int *pss, char *err,
-	    size_t errlen)
-{
-	char curve[64] = "";
-
-	*md = EVP_sha256();
-	*pss = 0;
-	s->digest_len = 32;
-	if (EVP_PKEY_is_a(s->pkey, "RSA")) {
-		s->alg = "rsa_pss_rsae_sha256";
-		*pss = 1;
-	} else if (EVP_PKEY_is_a(s->pkey, "RSA-PSS")) {
-		s->alg = "rsa_pss_pss_sha256";
-		*pss = 1;
-	} else if (EVP_PKEY_is_a(s->pkey, "ED25519")) {
-		s->alg = "ed25519";
-	} else if (EVP_PKEY_is_a(s->pkey, "ED448")) {
-		s->alg = "ed448";
-	} else if (EVP_PKEY_is_a(s->pkey, "EC")) {
-		EVP_PKEY_get_group_name(s->pkey, curve, sizeof(curve), NULL);
-		/* TLS 1.3 ties the hash to the curve. */
-		if (strcmp(curve, "prime256v1") == 0) {
-			s->alg = "ecdsa_secp256r1_sha256";
-		} else if (strcmp(curve, "secp384r1") == 0) {
-			s->alg = "ecdsa_secp384r1_sha384";
-			*md = EVP_sha384();
-			s->digest_len = 48;
-		} else if (strcmp(curve, "secp521r1") == 0) {
-			s->alg = "ecdsa_secp521r1_sha512";
-			*md = EVP_sha512();
-			s->digest_len = 64;
-		} else {
-			set_err(err, errlen,
-				"ECDSA key on curve %s has no TLS 1.3 "
-				"signature scheme",
-				curve[0] ? curve : "(unknown)");
-			return -1;
-		}
-	} else {
-		set_err(err, errlen, "key type %s has no TLS 1.3 scheme",
-			EVP_PKEY_get0_type_name(s->pkey));
-		return -1;
-	}
-	return 0;
-}
-
-static int
-signer_init(struct signer *s, const char *key_file, char *err, size_t errlen)
-{
-	char lib[160];
-	const EVP_MD *md;
-	int pss;
-	BIO *bio = BIO_new_file(key_file, "r");
-
-	if (bio != NULL)
-		s->pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	BIO_free(bio);
-	if (s->pkey == NULL) {
-		set_err(err, errlen, "cannot read private key %s: %s", key_file,
-			ossl_reason(lib, sizeof(lib)));
-		return -1;
-	}
-	if (signer_plan(s, &md, &pss, err, errlen) != 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(s->digest); i++)
-		s->digest[i] = (unsigned char)(i * 7 + 1);
-	s->sig_cap = (size_t)EVP_PKEY_get_size(s->pkey);
-	s->sig = malloc(s->sig_cap);
-	if (s->sig == NULL) {
-		set_err(err, errlen, "out of memory");
-		return -1;
-	}
-	if (EVP_PKEY_is_a(s->pkey, "ED25519") ||
-	    EVP_PKEY_is_a(s->pkey, "ED448")) {
-		s->md_ctx = EVP_MD_CTX_new();
-		if (s->md_ctx == NULL) {
-			set_err(err, errlen, "out of memory");
-			return -1;
-		}
-		return 0;
-	}
-	s->pctx = EVP_PKEY_CTX_new_from_pkey(NULL, s->pkey, NULL);
-	if (s->pctx == NULL || EVP_PKEY_sign_init(s->pctx) <= 0 ||
-	    EVP_PKEY_CTX_set_signature_md(s->pctx, md) <= 0 ||
-	    (pss && (EVP_PKEY_CTX_set_rsa_padding(s->pctx,
-						  RSA_PKCS1_PSS_PADDING) <= 0 ||
-		     /* TLS 1.3: salt as long as the hash */
-		     EVP_PKEY_CTX_set_rsa_pss_saltlen(
-			     s->pctx, RSA_PSS_SALTLEN_DIGEST) <= 0))) {
-		set_err(err, errlen, "cannot set up %s with %s: %s", s->alg,
-			key_file, ossl_reason(lib, sizeof(lib)));
-		return -1;
-	}
-	return 0;
-}
-
-static int
-signer_sign(struct signer *s, unsigned i)
-{
-	size_t len = s->sig_cap;
-
-	s->digest[0] = (unsigned char)i; /* a different digest each time */
-	if (s->md_ctx != NULL)
-		return EVP_DigestSignInit(s->md_ctx, NULL, NULL, NULL,
-					  s->pkey) == 1 &&
-		       EVP_DigestSign(s->md_ctx, s->sig, &len, s->digest,
-				      s->digest_len) == 1;
-	return EVP_PKEY_sign(s->pctx, s->sig, &len, s->digest, s->digest_len) ==
-	       1;
-}
-
-static void
-signer_free(struct signer *s)
-{
-	EVP_MD_CTX_free(s->md_ctx);
-	EVP_PKEY_CTX_free(s->pctx);
-	EVP_PKEY_free(s->pkey);
-	free(s->sig);
-}
-
-/* Key exchange as the server meets it, the calls libssl itself makes:
- * the client's share arrives as bytes (decoded and validated), the
- * server generates its key, encodes its share and derives the secret.
- * Every client share is distinct and made outside the timing, so no
- * library is flattered by a repeated peer point. */
-struct kex {
-	const char *name;      /* reported: X25519, P-256, ... */
-	const char *algorithm; /* OpenSSL key type */
-	const char *ossl_group;
-	EVP_PKEY_CTX *keygen;
-	EVP_PKEY_CTX *paramgen; /* an empty key of the group, for a share */
-	unsigned char *peers;	/* count * share_len bytes */
-	size_t share_len;
-};
-
-static int
-kex_lookup(struct kex *k, const char *name)
-{
-	static const struct {
-		const char *alias, *name, *algorithm, *group;
-	} table[] = {
-		{"X25519", "X25519", "X25519", NULL},
-		{"X448", "X448", "X448", NULL},
-		{"P-256", "P-256", "EC", "P-256"},
-		{"prime256v1", "P-256", "EC", "P-256"},
-		{"secp256r1", "P-256", "EC", "P-256"},
-		{"P-384", "P-384", "EC", "P-384"},
-		{"secp384r1", "P-384", "EC", "P-384"},
-		{"P-521", "P-521", "EC", "P-521"},
-		{"secp521r1", "P-521", "EC", "P-521"},
-		{"ffdhe2048", "ffdhe2048", "DH", "ffdhe2048"},
-		{"ffdhe3072", "ffdhe3072", "DH", "ffdhe3072"},
-		{"ffdhe4096", "ffdhe4096", "DH", "ffdhe4096"},
-	};
-
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-		if (strcasecmp(name, table[i].alias) == 0) {
-			k->name = table[i].name;
-			k->algorithm = table[i].algorithm;
-			k->ossl_group = table[i].group;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static int
-kex_init(struct kex *k)
-{
-	k->keygen = EVP_PKEY_CTX_new_from_name(NULL, k->algorithm, NULL);
-	k->paramgen = EVP_PKEY_CTX_new_from_name(NULL, k->algorithm, NULL);
-	return k->keygen != NULL && k->paramgen != NULL &&
-	       EVP_PKEY_keygen_init(k->keygen) > 0 &&
-	       EVP_PKEY_paramgen_init(k->paramgen) > 0 &&
-	       (k->ossl_group == NULL ||
-		(EVP_PKEY_CTX_set_group_name(k->keygen, k->ossl_group) > 0 &&
-		 EVP_PKEY_CTX_set_group_name(k->paramgen, k->ossl_group) > 0));
-}
-
-/* A fresh key pair and its share in wire form (caller frees both). */
-static EVP_PKEY *
-kex_keygen(struct kex *k, unsigned char **share, size_t *len)
-{
-	EVP_PKEY *key = NULL;
-
-	if (EVP_PKEY_keygen(k->keygen, &key) <= 0)
-		return NULL;
-	*len = EVP_PKEY_get1_encoded_public_key(key, share);
-	if (*len == 0) {
-		EVP_PKEY_free(key);
-		return NULL;
-	}
-	return key;
-}
-
-static int
-kex_make_peers(struct kex *k, unsigned count)
-{
-	for (unsigned i = 0; i < count; i++) {
-		unsigned char *share;
-		size_t len;
-		EVP_PKEY *key = kex_keygen(k, &share, &len);
-
-		if (key == NULL)
-			return -1;
-		EVP_PKEY_free(key);
-		if (k->peers == NULL) {
-			k->share_len = len;
-			k->peers = malloc((size_t)count * len);
-		}
-		if (k->peers == NULL || len != k->share_len) {
-			OPENSSL_free(share);
-			return -1;
-		}
-		memcpy(k->peers + (size_t)i * len, share, len);
-		OPENSSL_free(share);
-	}
-	return 0;
-}
-
-/* One server key share plus the shared secret against client share i. */
-static int
-kex_once(struct kex *k, unsigned i)
-{
-	EVP_PKEY *peer = NULL, *own = NULL;
-	EVP_PKEY_CTX *derive = NULL;
-	unsigned char *share = NULL, secret[512];
-	size_t share_len, secret_len = sizeof(secret);
-	int ok;
-
-	ok = EVP_PKEY_paramgen(k->paramgen, &peer) > 0 &&
-	     EVP_PKEY_set1_encoded_public_key(
-		     peer, k->peers + (size_t)i * k->share_len, k->share_len) &&
-	     (own = kex_keygen(k, &share, &share_len)) != NULL &&
-	     (derive = EVP_PKEY_CTX_new_from_pkey(NULL, own, NULL)) != NULL &&
-	     EVP_PKEY_derive_init(derive) > 0 &&
-	     EVP_PKEY_derive_set_peer(derive, peer) > 0 &&
-	     EVP_PKEY_derive(derive, secret, &secret_len) > 0;
-	EVP_PKEY_CTX_free(derive);
-	OPENSSL_free(share);
-	EVP_PKEY_free(own);
-	EVP_PKEY_free(peer);
-	return ok;
-}
-
-static void
-kex_free(struct kex *k)
-{
-	EVP_PKEY_CTX_free(k->keygen);
-	EVP_PKEY_CTX_free(k->paramgen);
-	free(k->peers);
-}
-
-int
-tb_tls_bench_crypto(const char *key_file, const char *group,
-		    unsigned iterations, struct tb_crypto_floor *out, char *err,
-		    size_t errlen)
-{
-	struct signer s = {0};
-	struct kex k = {0};
-	char lib[160];
-	double t0, sign_us, kex_us;
-	unsigned i;
-	int rc = -1;
-
-	/* NULL group: X25519, first in OpenSSL's default list. */
-	if (group == NULL)
-		group = "X25519";
-	if (iterations == 0) {
-		set_err(err, errlen, "crypto bench: iterations must be > 0");
-		return -1;
-	}
-	if (kex_lookup(&k, group) != 0) {
-		set_err(err, errlen,
-			"group \"%s\" not benchmarked (X25519, X448, P-256, "
-			"P-384, P-521, ffdhe2048..4096)",
-			group);
-		return -1;
-	}
-	ossl_init();
-	ERR_clear_error();
-	if (signer_init(&s, key_file, err, errlen) != 0)
-		goto done;
-	if (!kex_init(&k) || kex_make_peers(&k, iterations) != 0) {
-		set_err(err, errlen, "cannot generate %u %s keys: %s",
-			iterations, k.name, ossl_reason(lib, sizeof(lib)));
-		goto done;
-	}
-
-	for (i = 0; i < WARMUP_ITERATIONS; i++)
-		if (!signer_sign(&s, i) || !kex_once(&k, i % iterations))
-			break;
-	if (i < WARMUP_ITERATIONS) {
-		set_err(err, errlen, "%s / %s failed: %s", s.alg, k.name,
-			ossl_reason(lib, sizeof(lib)));
-		goto done;
-	}
-
-	t0 = now_us();
-	for (i = 0; i < iterations && signer_sign(&s, i); i++)
-		;
-	sign_us = (now_us() - t0) / iterations;
-	if (i < iterations) {
-		set_err(err, errlen, "%s with %s failed: %s", s.alg, key_file,
-			ossl_reason(lib, sizeof(lib)));
-		goto done;
-	}
-	t0 = now_us();
-	for (i = 0; i < iterations && kex_once(&k, i); i++)
-		;
-	kex_us = (now_us() - t0) / iterations;
-	if (i < iterations) {
-		set_err(err, errlen, "%s key exchange failed: %s", k.name,
-			ossl_reason(lib, sizeof(lib)));
-		goto done;
-	}
-
-	out->sig_alg = s.alg;
-	out->group = k.name;
-	out->sign_us = sign_us;
-	out->kex_us = kex_us;
-	out->iterations = iterations;
-	rc = 0;
-done:
-	signer_free(&s);
-	kex_free(&k);
-	return rc;
 }

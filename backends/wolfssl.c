@@ -5,20 +5,6 @@
 #include <wolfssl/ssl.h>
 #include <wolfssl/error-ssl.h>
 #include <wolfssl/version.h>
-#include <wolfssl/wolfcrypt/asn_public.h>
-#include <wolfssl/wolfcrypt/ecc.h>
-#include <wolfssl/wolfcrypt/error-crypt.h>
-#include <wolfssl/wolfcrypt/random.h>
-#include <wolfssl/wolfcrypt/rsa.h>
-#ifdef HAVE_CURVE25519
-#include <wolfssl/wolfcrypt/curve25519.h>
-#endif
-#ifdef HAVE_CURVE448
-#include <wolfssl/wolfcrypt/curve448.h>
-#endif
-#ifdef HAVE_ED25519
-#include <wolfssl/wolfcrypt/ed25519.h>
-#endif
 
 #ifndef LIBWOLFSSL_VERSION_HEX
 #error "backends/wolfssl.c needs wolfSSL's headers (wolfssl/version.h)"
@@ -34,10 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "tls.h"
 #include "tb_build.h"
+#include "tls.h"
+#include "wolfssl_names.h"
 
 /* wolfSSL 5.6.2 made TLS 1.3 tickets stateful (a session ID into the
  * server's cache) when WOLFSSL_OP_NO_TICKET is set; before that a 1.3
@@ -47,6 +33,10 @@
 struct tb_tls_ctx {
 	WOLFSSL_CTX *ctx;
 };
+
+/* Sessions and tickets keep wolfSSL's own lifetime, 500 s (the other
+ * backends set 7200 s): wolfSSL_CTX_set_timeout() on 5.5.4 with the
+ * compatibility layer left every handshake after the first failing. */
 
 struct tb_tls_conn {
 	WOLFSSL *ssl;
@@ -116,7 +106,34 @@ tb_tls_url_scheme(void)
 #define TB_F_X25519 "no"
 #endif
 
-#define TB_FIXED_FACTS	 12
+/* wolfSSL's server session cache is one static table per process, sized
+ * when the library is compiled (ssl_sess.c): 33 sessions unless built
+ * with a bigger cache.  Far below the 20480 of OpenSSL and BoringSSL, so
+ * session-ID resumption ("cache") with many clients can miss here. */
+#if defined(HUGE_SESSION_CACHE)
+#define TB_F_CACHE "65791"
+#elif defined(BIG_SESSION_CACHE)
+#define TB_F_CACHE "20027"
+#elif defined(MEDIUM_SESSION_CACHE)
+#define TB_F_CACHE "1055"
+#elif defined(SMALL_SESSION_CACHE)
+#define TB_F_CACHE "6"
+#elif defined(NO_SESSION_CACHE)
+#define TB_F_CACHE "0"
+#else
+#define TB_F_CACHE "33"
+#endif
+/* Memory per connection: without LARGE_STATIC_BUFFERS (Debian's build)
+ * wolfSSL allocates a record buffer when a record needs it and frees it
+ * once the record is consumed or flushed, so an idle connection holds
+ * none, as with BoringSSL; OpenSSL keeps its buffers (see openssl.c). */
+#if defined(LARGE_STATIC_BUFFERS)
+#define TB_F_IDLE_BUFFERS "kept (LARGE_STATIC_BUFFERS)"
+#else
+#define TB_F_IDLE_BUFFERS "released (per record)"
+#endif
+
+#define TB_FIXED_FACTS	 15
 #define TB_MAX_BUILDINFO 32
 
 static struct tb_tls_fact facts[TB_FIXED_FACTS + TB_MAX_BUILDINFO + 1];
@@ -154,11 +171,16 @@ add_buildinfo_facts(size_t n)
 const struct tb_tls_fact *
 tb_tls_build_facts(void)
 {
-	static const struct tb_tls_fact fixed[TB_FIXED_FACTS] = {
+	/* flavor, header_version, runtime_version, prefix: the keys every
+	 * backend has; then what moves wolfSSL's numbers. */
+	const struct tb_tls_fact fixed[TB_FIXED_FACTS] = {
 		{"flavor", TB_LIB_FLAVOR},
 		{"header_version", LIBWOLFSSL_VERSION_STRING},
+		{"runtime_version", wolfSSL_lib_version()},
 		{"prefix", TB_LIB_PREFIX[0] ? TB_LIB_PREFIX : "system"},
 		{"aesni", TB_F_AESNI},
+		{"session_cache_size", TB_F_CACHE},
+		{"idle_buffers", TB_F_IDLE_BUFFERS},
 		{"intel_speedup", TB_F_INTEL},
 		{"sp_math", TB_F_SP},
 		{"sp_asm", TB_F_SP_ASM},
@@ -288,11 +310,14 @@ append_suites(char *out, size_t outlen, const char *list, int tls13, char *err,
 				use = tls13_names[i].wolf;
 		is13 = suite_is_tls13(use);
 		if (is13 < 0) {
-			snprintf(err, errlen,
-				 "unknown cipher \"%s\" (this wolfSSL has no "
-				 "such "
-				 "suite; give suite names, not keywords)",
-				 name);
+			snprintf(
+				err, errlen,
+				tls13 ? "TLS 1.3 ciphersuite \"%s\" unknown to "
+					"wolfSSL"
+				      : "TLS 1.2 cipher \"%s\" unknown to "
+					"wolfSSL "
+					"(give suite names, not keywords)",
+				name);
 			return -1;
 		}
 		if (is13 != tls13) {
@@ -344,55 +369,6 @@ set_ciphers(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 	return 0;
 }
 
-struct group_name {
-	const char *name;
-	int id;		   /* WOLFSSL_ECC_* */
-	int curve;	   /* ecc_curve_id for wolfCrypt, 0 for X25519/X448 */
-	int usable;	   /* built into this wolfSSL */
-	const char *shown; /* the name every backend reports: X25519, P-256 */
-	const char *canon; /* the name wolfSSL's curve list parser knows */
-};
-
-static const struct group_name groups[] = {
-	{"X25519", WOLFSSL_ECC_X25519, 0,
-#ifdef HAVE_CURVE25519
-	 1,
-#else
-	 0,
-#endif
-	 "X25519", "X25519"},
-	{"X448", WOLFSSL_ECC_X448, 0,
-#ifdef HAVE_CURVE448
-	 1,
-#else
-	 0,
-#endif
-	 "X448", "X448"},
-	{"P-256", WOLFSSL_ECC_SECP256R1, ECC_SECP256R1, 1, "P-256", "P-256"},
-	{"secp256r1", WOLFSSL_ECC_SECP256R1, ECC_SECP256R1, 1, "P-256",
-	 "P-256"},
-	{"prime256v1", WOLFSSL_ECC_SECP256R1, ECC_SECP256R1, 1, "P-256",
-	 "P-256"},
-	{"P-384", WOLFSSL_ECC_SECP384R1, ECC_SECP384R1, 1, "P-384", "P-384"},
-	{"secp384r1", WOLFSSL_ECC_SECP384R1, ECC_SECP384R1, 1, "P-384",
-	 "P-384"},
-	{"P-521", WOLFSSL_ECC_SECP521R1, ECC_SECP521R1, 1, "P-521", "P-521"},
-	{"secp521r1", WOLFSSL_ECC_SECP521R1, ECC_SECP521R1, 1, "P-521",
-	 "P-521"},
-};
-
-static const struct group_name *
-find_group(const char *name, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
-		if (strlen(groups[i].name) == len &&
-		    strncasecmp(groups[i].name, name, len) == 0)
-			return &groups[i];
-	return NULL;
-}
-
 /* The config's groups, in order, as the server's ranking.  In TLS 1.3 a
  * wolfSSL server takes the client's key share when its group is in this
  * list (the best ranked among the shares offered) and sends a
@@ -421,8 +397,9 @@ set_groups(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 		len = end ? (size_t)(end - p) : strlen(p);
 		g = find_group(p, len);
 		if (!g) {
-			snprintf(err, errlen, "unknown group \"%.*s\"",
-				 (int)len, p);
+			snprintf(err, errlen,
+				 "group \"%.*s\" unknown to wolfSSL", (int)len,
+				 p);
 			return -1;
 		}
 		if (!g->usable) {
@@ -496,9 +473,10 @@ set_resumption(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 	if (mode == TB_RESUME_CACHE && cfg->max_version >= TB_TLS13 &&
 	    !TB_WOLF_STATEFUL_TLS13) {
 		snprintf(err, errlen,
-			 "wolfSSL %s resumes TLS 1.3 only with tickets "
-			 "(stateful 1.3 needs >= 5.6.2): use --tls-max 1.2 or "
-			 "--resumption tickets|both",
+			 "--resumption cache with TLS 1.3 enabled: wolfSSL %s "
+			 "resumes TLS 1.3 only with tickets (stateful PSK "
+			 "needs >= 5.6.2); use --tls-max 1.2 or --resumption "
+			 "tickets|both",
 			 LIBWOLFSSL_VERSION_STRING);
 		return -1;
 	}
@@ -537,7 +515,9 @@ new_wolf_ctx(const struct tb_tls_config *cfg, char *err, size_t errlen)
 
 	if (cfg->min_version > cfg->max_version ||
 	    cfg->min_version < TB_TLS12 || cfg->max_version > TB_TLS13) {
-		snprintf(err, errlen, "bad TLS version range %d..%d",
+		snprintf(err, errlen,
+			 "TLS version range %d..%d unsupported (12 or 13, "
+			 "min <= max)",
 			 cfg->min_version, cfg->max_version);
 		return NULL;
 	}
@@ -760,6 +740,8 @@ tb_tls_read(struct tb_tls_conn *c, void *buf, size_t len, size_t *n)
 	int ret;
 
 	*n = 0;
+	if (len == 0)
+		return TB_OK;
 	errno = 0;
 	ret = wolfSSL_read(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
 	if (ret > 0) {
@@ -775,6 +757,8 @@ tb_tls_write(struct tb_tls_conn *c, const void *buf, size_t len, size_t *n)
 	int ret;
 
 	*n = 0;
+	if (len == 0)
+		return TB_OK;
 	errno = 0;
 	ret = wolfSSL_write(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
 	if (ret > 0) {
@@ -851,459 +835,4 @@ tb_tls_conn_info(const struct tb_tls_conn *c, struct tb_tls_info *info)
 		info->group = "-";
 	else
 		info->group = shown_group(wolfSSL_get_curve_name(ssl));
-}
-
-/* ------------------------------------------------------------------ */
-/* Crypto floor */
-
-static double
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-enum key_kind { KEY_NONE, KEY_RSA, KEY_ECC, KEY_ED25519 };
-
-struct bench_key {
-	enum key_kind kind;
-	RsaKey rsa;
-	ecc_key ecc;
-#ifdef HAVE_ED25519
-	ed25519_key ed;
-#endif
-};
-
-static int
-read_file(const char *path, unsigned char **buf, size_t *len, char *err,
-	  size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	long sz;
-
-	if (!f) {
-		snprintf(err, errlen, "cannot open %s: %s", path,
-			 strerror(errno));
-		return -1;
-	}
-	if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) <= 0 ||
-	    sz > 1 << 20 || fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		snprintf(err, errlen, "cannot read %s", path);
-		return -1;
-	}
-	*buf = malloc((size_t)sz);
-	if (!*buf || fread(*buf, 1, (size_t)sz, f) != (size_t)sz) {
-		fclose(f);
-		free(*buf);
-		*buf = NULL;
-		snprintf(err, errlen, "cannot read %s", path);
-		return -1;
-	}
-	fclose(f);
-	*len = (size_t)sz;
-	return 0;
-}
-
-#ifdef HAVE_ED25519
-/* A PKCS#8 Ed25519 key holds only the private half; signing needs both. */
-static int
-ed25519_add_public(ed25519_key *ed)
-{
-	unsigned char priv[ED25519_KEY_SIZE], pub[ED25519_PUB_KEY_SIZE];
-	word32 len = sizeof(priv);
-	int ret;
-
-	if (ed->pubKeySet)
-		return 0;
-	ret = wc_ed25519_export_private_only(ed, priv, &len);
-	if (ret == 0)
-		ret = wc_ed25519_make_public(ed, pub, sizeof(pub));
-	if (ret == 0)
-		ret = wc_ed25519_import_private_key(priv, len, pub, sizeof(pub),
-						    ed);
-	memset(priv, 0, sizeof(priv));
-	return ret;
-}
-#endif
-
-/* Decode the PEM key as RSA, then ECC, then Ed25519. */
-static int
-load_bench_key(struct bench_key *k, const char *path, char *err, size_t errlen)
-{
-	unsigned char *pem = NULL, *der = NULL;
-	size_t pemlen = 0;
-	word32 idx;
-	int derlen, ok = 0;
-
-	if (read_file(path, &pem, &pemlen, err, errlen) < 0)
-		return -1;
-	der = malloc(pemlen);
-	derlen = der ? wc_KeyPemToDer(pem, (int)pemlen, der, (int)pemlen, NULL)
-		     : -1;
-	free(pem);
-	if (derlen <= 0) {
-		free(der);
-		snprintf(err, errlen, "%s is not a PEM private key", path);
-		return -1;
-	}
-	idx = 0;
-	if (wc_InitRsaKey(&k->rsa, NULL) == 0) {
-		if (wc_RsaPrivateKeyDecode(der, &idx, &k->rsa,
-					   (word32)derlen) == 0) {
-			k->kind = KEY_RSA;
-			ok = 1;
-		} else {
-			wc_FreeRsaKey(&k->rsa);
-		}
-	}
-	idx = 0;
-	if (!ok && wc_ecc_init(&k->ecc) == 0) {
-		if (wc_EccPrivateKeyDecode(der, &idx, &k->ecc,
-					   (word32)derlen) == 0) {
-			k->kind = KEY_ECC;
-			ok = 1;
-		} else {
-			wc_ecc_free(&k->ecc);
-		}
-	}
-#ifdef HAVE_ED25519
-	idx = 0;
-	if (!ok && wc_ed25519_init(&k->ed) == 0) {
-		if (wc_Ed25519PrivateKeyDecode(der, &idx, &k->ed,
-					       (word32)derlen) == 0 &&
-		    ed25519_add_public(&k->ed) == 0) {
-			k->kind = KEY_ED25519;
-			ok = 1;
-		} else {
-			wc_ed25519_free(&k->ed);
-		}
-	}
-#endif
-	free(der);
-	if (!ok) {
-		snprintf(err, errlen,
-			 "%s: not an RSA, ECDSA or Ed25519 key this wolfSSL "
-			 "can use",
-			 path);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-free_bench_key(struct bench_key *k)
-{
-	if (k->kind == KEY_RSA)
-		wc_FreeRsaKey(&k->rsa);
-	else if (k->kind == KEY_ECC)
-		wc_ecc_free(&k->ecc);
-#ifdef HAVE_ED25519
-	else if (k->kind == KEY_ED25519)
-		wc_ed25519_free(&k->ed);
-#endif
-	k->kind = KEY_NONE;
-}
-
-/* One TLS 1.3 CertificateVerify signature. */
-static int
-sign_once(struct bench_key *k, WC_RNG *rng, const unsigned char *digest)
-{
-	unsigned char sig[1024];
-	word32 siglen = sizeof(sig);
-
-	switch (k->kind) {
-	case KEY_RSA:
-#ifdef WC_RSA_PSS
-		return wc_RsaPSS_Sign(digest, 32, sig, siglen,
-				      WC_HASH_TYPE_SHA256, WC_MGF1SHA256,
-				      &k->rsa, rng) > 0
-			       ? 0
-			       : -1;
-#else
-		return -1;
-#endif
-	case KEY_ECC:
-		return wc_ecc_sign_hash(digest, 32, sig, &siglen, rng, &k->ecc);
-#ifdef HAVE_ED25519
-	case KEY_ED25519:
-		return wc_ed25519_sign_msg(digest, 32, sig, &siglen, &k->ed);
-#endif
-	default:
-		return -1;
-	}
-}
-
-static const char *
-sig_alg_name(const struct bench_key *k)
-{
-	if (k->kind == KEY_RSA)
-		return "rsa_pss_rsae_sha256";
-	if (k->kind == KEY_ED25519)
-		return "ed25519";
-	switch (wc_ecc_get_curve_id(k->ecc.idx)) {
-	case ECC_SECP256R1:
-		return "ecdsa_secp256r1_sha256";
-	case ECC_SECP384R1:
-		return "ecdsa_secp384r1_sha384";
-	case ECC_SECP521R1:
-		return "ecdsa_secp521r1_sha512";
-	default:
-		return "ecdsa";
-	}
-}
-
-/* Peer public keys as the wire carries them, one per iteration, made
- * before timing: a repeated peer point would hit FP_ECC's cache. */
-#define TB_PUB_MAX 133
-
-static int
-make_peer_keys(const struct group_name *g, WC_RNG *rng, unsigned char *pubs,
-	       unsigned count)
-{
-	unsigned i;
-	word32 len;
-	int ret = 0;
-
-	for (i = 0; i < count && ret == 0; i++) {
-		len = TB_PUB_MAX;
-		if (g->curve) {
-			ecc_key k;
-
-			if ((ret = wc_ecc_init(&k)) != 0)
-				break;
-			ret = wc_ecc_make_key_ex(rng, 0, &k, g->curve);
-			if (ret == 0)
-				ret = wc_ecc_export_x963(
-					&k, pubs + i * TB_PUB_MAX, &len);
-			wc_ecc_free(&k);
-		}
-#ifdef HAVE_CURVE25519
-		else if (g->id == WOLFSSL_ECC_X25519) {
-			curve25519_key k;
-
-			if ((ret = wc_curve25519_init(&k)) != 0)
-				break;
-			ret = wc_curve25519_make_key(rng, CURVE25519_KEYSIZE,
-						     &k);
-			if (ret == 0)
-				ret = wc_curve25519_export_public_ex(
-					&k, pubs + i * TB_PUB_MAX, &len,
-					EC25519_LITTLE_ENDIAN);
-			wc_curve25519_free(&k);
-		}
-#endif
-#ifdef HAVE_CURVE448
-		else if (g->id == WOLFSSL_ECC_X448) {
-			curve448_key k;
-
-			if ((ret = wc_curve448_init(&k)) != 0)
-				break;
-			ret = wc_curve448_make_key(rng, CURVE448_KEY_SIZE, &k);
-			if (ret == 0)
-				ret = wc_curve448_export_public_ex(
-					&k, pubs + i * TB_PUB_MAX, &len,
-					EC448_LITTLE_ENDIAN);
-			wc_curve448_free(&k);
-		}
-#endif
-		else {
-			ret = -1;
-		}
-	}
-	return ret;
-}
-
-/* What a TLS server does per full handshake: import the client's share,
- * make its own key, derive the shared secret. */
-static int
-kex_once(const struct group_name *g, WC_RNG *rng, const unsigned char *pub)
-{
-	unsigned char secret[80];
-	word32 slen = sizeof(secret);
-	int ret;
-
-	if (g->curve) {
-		ecc_key mine, peer;
-		int size = wc_ecc_get_curve_size_from_id(g->curve);
-
-		if ((ret = wc_ecc_init(&mine)) != 0)
-			return ret;
-		if ((ret = wc_ecc_init(&peer)) != 0) {
-			wc_ecc_free(&mine);
-			return ret;
-		}
-		ret = wc_ecc_import_x963_ex(pub, (word32)(2 * size + 1), &peer,
-					    g->curve);
-		if (ret == 0)
-			ret = wc_ecc_make_key_ex(rng, size, &mine, g->curve);
-#if defined(ECC_TIMING_RESISTANT) && !defined(HAVE_SELFTEST)
-		if (ret == 0)
-			ret = wc_ecc_set_rng(&mine, rng);
-#endif
-		if (ret == 0)
-			ret = wc_ecc_shared_secret(&mine, &peer, secret, &slen);
-		wc_ecc_free(&peer);
-		wc_ecc_free(&mine);
-		return ret;
-	}
-#ifdef HAVE_CURVE25519
-	if (g->id == WOLFSSL_ECC_X25519) {
-		curve25519_key mine, peer;
-
-		if ((ret = wc_curve25519_init(&mine)) != 0)
-			return ret;
-		if ((ret = wc_curve25519_init(&peer)) != 0) {
-			wc_curve25519_free(&mine);
-			return ret;
-		}
-		ret = wc_curve25519_import_public_ex(
-			pub, CURVE25519_KEYSIZE, &peer, EC25519_LITTLE_ENDIAN);
-		if (ret == 0)
-			ret = wc_curve25519_make_key(rng, CURVE25519_KEYSIZE,
-						     &mine);
-		if (ret == 0)
-			ret = wc_curve25519_shared_secret_ex(
-				&mine, &peer, secret, &slen,
-				EC25519_LITTLE_ENDIAN);
-		wc_curve25519_free(&peer);
-		wc_curve25519_free(&mine);
-		return ret;
-	}
-#endif
-#ifdef HAVE_CURVE448
-	if (g->id == WOLFSSL_ECC_X448) {
-		curve448_key mine, peer;
-
-		if ((ret = wc_curve448_init(&mine)) != 0)
-			return ret;
-		if ((ret = wc_curve448_init(&peer)) != 0) {
-			wc_curve448_free(&mine);
-			return ret;
-		}
-		ret = wc_curve448_import_public_ex(pub, CURVE448_KEY_SIZE,
-						   &peer, EC448_LITTLE_ENDIAN);
-		if (ret == 0)
-			ret = wc_curve448_make_key(rng, CURVE448_KEY_SIZE,
-						   &mine);
-		if (ret == 0)
-			ret = wc_curve448_shared_secret_ex(&mine, &peer, secret,
-							   &slen,
-							   EC448_LITTLE_ENDIAN);
-		wc_curve448_free(&peer);
-		wc_curve448_free(&mine);
-		return ret;
-	}
-#endif
-	return -1;
-}
-
-#define TB_WARMUP 5
-
-int
-tb_tls_bench_crypto(const char *key_file, const char *group,
-		    unsigned iterations, struct tb_crypto_floor *out, char *err,
-		    size_t errlen)
-{
-	unsigned char digest[32], *pubs = NULL;
-	struct bench_key key = {.kind = KEY_NONE};
-	const struct group_name *g;
-	WC_RNG rng;
-	unsigned i;
-	double t0;
-	int rng_ok = 0, rc = -1;
-
-	g = find_group(group, strlen(group));
-	if (!g || !g->usable) {
-		snprintf(err, errlen, "group \"%s\" is %s", group,
-			 g ? "not built into this wolfSSL" : "unknown");
-		return -1;
-	}
-	if (iterations == 0) {
-		snprintf(err, errlen, "iterations must be at least 1");
-		return -1;
-	}
-	if (wolfSSL_Init() != WOLFSSL_SUCCESS) {
-		snprintf(err, errlen, "wolfSSL_Init failed");
-		return -1;
-	}
-	if (wc_InitRng(&rng) != 0) {
-		snprintf(err, errlen, "wc_InitRng failed");
-		goto done;
-	}
-	rng_ok = 1;
-	if (load_bench_key(&key, key_file, err, errlen) < 0)
-		goto done;
-#ifndef WC_RSA_PSS
-	if (key.kind == KEY_RSA) {
-		snprintf(err, errlen,
-			 "this wolfSSL has no RSA-PSS "
-			 "(WC_RSA_PSS), which TLS 1.3 needs");
-		goto done;
-	}
-#endif
-	if (key.kind == KEY_RSA && wc_RsaSetRNG(&key.rsa, &rng) != 0) {
-		snprintf(err, errlen, "wc_RsaSetRNG failed");
-		goto done;
-	}
-	if (wc_RNG_GenerateBlock(&rng, digest, sizeof(digest)) != 0) {
-		snprintf(err, errlen, "wc_RNG_GenerateBlock failed");
-		goto done;
-	}
-	pubs = malloc((size_t)(iterations + TB_WARMUP) * TB_PUB_MAX);
-	if (!pubs) {
-		snprintf(err, errlen, "out of memory for %u peer keys",
-			 iterations);
-		goto done;
-	}
-	if (make_peer_keys(g, &rng, pubs, iterations + TB_WARMUP) != 0) {
-		snprintf(err, errlen, "cannot generate %s peer keys", group);
-		goto done;
-	}
-
-	for (i = 0; i < TB_WARMUP; i++) {
-		if (sign_once(&key, &rng, digest) != 0) {
-			snprintf(err, errlen, "signing with %s failed",
-				 key_file);
-			goto done;
-		}
-	}
-	t0 = now_us();
-	for (i = 0; i < iterations; i++)
-		if (sign_once(&key, &rng, digest) != 0) {
-			snprintf(err, errlen, "signing with %s failed",
-				 key_file);
-			goto done;
-		}
-	out->sign_us = (now_us() - t0) / iterations;
-
-	for (i = 0; i < TB_WARMUP; i++) {
-		if (kex_once(g, &rng,
-			     pubs + (size_t)(iterations + i) * TB_PUB_MAX) !=
-		    0) {
-			snprintf(err, errlen, "%s key exchange failed", group);
-			goto done;
-		}
-	}
-	t0 = now_us();
-	for (i = 0; i < iterations; i++)
-		if (kex_once(g, &rng, pubs + (size_t)i * TB_PUB_MAX) != 0) {
-			snprintf(err, errlen, "%s key exchange failed", group);
-			goto done;
-		}
-	out->kex_us = (now_us() - t0) / iterations;
-
-	out->sig_alg = sig_alg_name(&key);
-	out->group = g->shown;
-	out->iterations = iterations;
-	rc = 0;
-done:
-	free(pubs);
-	free_bench_key(&key);
-	if (rng_ok)
-		wc_FreeRng(&rng);
-	wolfSSL_Cleanup();
-	return rc;
 }
