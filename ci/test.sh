@@ -17,8 +17,9 @@ Runs, from the repository root (build output under build/):
   unit         meson test (the unit tests, once)
   it:<b>       tests/integration/run.py against each backend
   load:<b>     tests/load/test_load.sh for one TLS backend and none
-  asan:<b>     an ASan+UBSan build per backend (build/asan-<b>) running the
-               integration tests
+  asan-build:<b>, asan-it:<b>
+               an ASan+UBSan build per backend (build/asan-<b>) and the
+               integration tests against it
 Each step's log is in build/test-logs/<step>.log; a failing step prints its
 tail.  The last line is `N passed, N failed`; exit status 1 when anything
 failed, 2 for a usage or setup error.
@@ -29,6 +30,7 @@ failed, 2 for a usage or setup error.
   --quick          integration tests in --quick mode everywhere
   --prefix P       build directories are P<b> and Pasan-<b> (default build/)
   --help           this text
+A step running over STEP_TIMEOUT seconds (default 900) is killed and fails.
 EOF
 }
 

@@ -201,6 +201,22 @@ def kill_all():
         srv.kill()
 
 
+def leftovers(tmp):
+    """Pids of processes whose command line names our temporary directory:
+    servers a case failed to stop.  None may survive a run."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                if tmp.encode() in f.read():
+                    pids.append(int(d))
+        except OSError:
+            pass
+    return pids
+
+
 class Server:
     """One tlsbench-server on 127.0.0.1:0, stopped (and checked) on exit.
 
@@ -231,6 +247,7 @@ class Server:
 
     # -- life cycle -------------------------------------------------------
     def start(self):
+        check(self.proc is None, "Server.start called twice")
         self.out_path = os.path.join(self.dir, "stdout")
         self.err_path = os.path.join(self.dir, "stderr")
         with open(self.out_path, "wb") as out, \
@@ -268,6 +285,8 @@ class Server:
         return self
 
     def __enter__(self):
+        if self.proc is not None:  # started already (start_or_skip)
+            return self
         try:
             return self.start()
         except BaseException:

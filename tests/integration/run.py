@@ -144,6 +144,15 @@ def main():
             if result != "SKIP" and took >= 1.0:
                 line += f" ({took:.1f}s)"
             print(line, flush=True)
+        # the harness itself under test: every server started was stopped
+        left = harness.leftovers(env.tmp)
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        result = "FAIL" if left else "PASS"
+        counts[result] += 1
+        print(f"{result} run.no_servers_left" +
+              (f": killed leftover server pids {left}" if left else ""),
+              flush=True)
     finally:
         harness.kill_all()
         env.cleanup()

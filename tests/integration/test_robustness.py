@@ -150,7 +150,9 @@ def mid_response(env):
             c.send(request("/64m"))
             got = 0
             while got < 65536:
-                got += len(c.sock.recv(65536))
+                chunk = c.sock.recv(65536)
+                check(chunk, f"server closed after {got} bytes of /64m")
+                got += len(chunk)
             if rst:
                 abort(c.raw if c.sock is c.raw else c.sock)
             else:

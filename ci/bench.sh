@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# bench.sh: the CI benchmark job, the same locally: the matrix, the cost
+# (instruction counts + crypto floor) and memory runs, and the report.
+set -euo pipefail
+
+usage() {
+	cat <<'USAGE'
+usage: ci/bench.sh [--profile NAME] [--run-id ID] [--out DIR] [options]
+
+Runs, into DIR (default build/ci/results; ci/publish.sh copies a run into
+results/):
+  1. suite/run_matrix.sh --profile NAME      -> DIR/ID.csv, DIR/ID/report.md
+  2. suite/cost/run_cost.sh --floor          -> DIR/ID/cost/cost.csv, top/
+  3. suite/memory/run_memory.sh              -> DIR/ID/memory/memory.csv
+  4. the cost, memory and cost-over-floor sections appended to the report
+     (DIR/ID/cost-memory.md as well)
+The last line on stdout is the run id.
+
+  --profile NAME   matrix profile (default quick).  quick: cost for TLS 1.3
+                   ECDSA P-256, memory with 1000 connections; any other
+                   profile: cost for TLS 1.2 and 1.3 x RSA-2048 and ECDSA
+                   P-256, memory with 1000 and 10000 connections
+  --run-id ID      default: UTC time and short commit
+  --out DIR        results directory (default build/ci/results)
+  --build-root D   builds, certificates (default build)
+  --no-matrix      skip step 1 (cost and memory only)
+  --no-cost        skip step 2
+  --no-memory      skip step 3
+  --help           this text
+
+Exit: 0 when every step produced its rows, 1 when some rows are errors
+(the run is still complete and publishable), 2 on a usage error or a step
+that could not run at all.
+USAGE
+}
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+profile=quick
+run_id=
+out=$root/build/ci/results
+build_root=$root/build
+do_matrix=1 do_cost=1 do_memory=1
+
+die() {
+	echo "bench.sh: $*" >&2
+	exit 2
+}
+
+while (($#)); do
+	case "$1" in
+	--help | -h)
+		usage
+		exit 0
+		;;
+	--profile) profile=${2:?--profile needs a name} && shift ;;
+	--run-id) run_id=${2:?--run-id needs an id} && shift ;;
+	--out) out=${2:?--out needs a directory} && shift ;;
+	--build-root) build_root=${2:?--build-root needs a directory} && shift ;;
+	--no-matrix) do_matrix=0 ;;
+	--no-cost) do_cost=0 ;;
+	--no-memory) do_memory=0 ;;
+	*) die "unknown argument $1 (see --help)" ;;
+	esac
+	shift
+done
+[[ $out == /* ]] || out=$PWD/$out
+[[ $build_root == /* ]] || build_root=$PWD/$build_root
+[[ -f $root/suite/matrix/$profile.matrix ]] ||
+	die "no profile $profile (suite/matrix/*.matrix)"
+if [[ -z $run_id ]]; then
+	commit=$(git -C "$root" rev-parse --short=9 HEAD 2>/dev/null || echo nogit)
+	run_id=$(date -u +%Y%m%dT%H%M%SZ)-$commit
+fi
+mkdir -p "$out/$run_id"
+status=0
+
+step() { echo "bench.sh: $*" >&2; }
+
+if ((do_matrix)); then
+	step "matrix, profile $profile"
+	rc=0
+	"$root/suite/run_matrix.sh" --profile "$profile" --run-id "$run_id" \
+		--results "$out" --build-root "$build_root" >&2 || rc=$?
+	case $rc in
+	0) ;;
+	1) status=1 ;;
+	*) die "suite/run_matrix.sh failed (exit $rc)" ;;
+	esac
+	no_build=--no-build # the cost and memory runs use the matrix's builds
+else
+	no_build=
+fi
+
+if [[ $profile == quick ]]; then
+	cost_scope=(--tls 1.3 --cert ecdsa-p256 --counts full=20:60
+		--counts resumed=20:60 --counts keepalive=50:200)
+	mem_scope=(--tls 1.3 --cert ecdsa-p256 --conns 1000)
+else
+	cost_scope=(--tls 1.2,1.3 --cert ecdsa-p256,rsa2048)
+	mem_scope=(--tls 1.3 --cert ecdsa-p256,rsa2048 --conns 1000,10000)
+fi
+
+if ((do_cost)); then
+	step "cost: instructions per operation and the crypto floor"
+	rc=0
+	"$root/suite/cost/run_cost.sh" --builds "$build_root/{backend}" \
+		--certs "$build_root/certs" --floor ${no_build:+"$no_build"} \
+		"${cost_scope[@]}" --out "$out/$run_id/cost" >/dev/null || rc=$?
+	case $rc in
+	0) ;;
+	1) status=1 ;;
+	*) die "suite/cost/run_cost.sh failed (exit $rc)" ;;
+	esac
+fi
+
+if ((do_memory)); then
+	step "memory per connection"
+	rc=0
+	"$root/suite/memory/run_memory.sh" --builds "$build_root/{backend}" \
+		--certs "$build_root/certs" "${mem_scope[@]}" \
+		--out "$out/$run_id/memory" >/dev/null || rc=$?
+	case $rc in
+	0) ;;
+	1) status=1 ;;
+	*) die "suite/memory/run_memory.sh failed (exit $rc)" ;;
+	esac
+fi
+
+if [[ -f $out/$run_id/cost/cost.csv ]]; then
+	matrix=()
+	[[ -f $out/$run_id.csv ]] && matrix=(--matrix "$out/$run_id.csv")
+	memory=()
+	[[ -f $out/$run_id/memory/memory.csv ]] &&
+		memory=(--memory "$out/$run_id/memory/memory.csv")
+	python3 "$root/suite/cost/summary.py" --cost "$out/$run_id/cost/cost.csv" \
+		"${memory[@]}" "${matrix[@]}" --top-base cost \
+		--out "$out/$run_id/cost-memory.md"
+	# The matrix report gains the sections until suite/report renders
+	# them itself.
+	if [[ -f $out/$run_id/report.md ]] &&
+		! grep -q '^## Instructions per operation' "$out/$run_id/report.md"; then
+		{
+			echo
+			cat "$out/$run_id/cost-memory.md"
+		} >>"$out/$run_id/report.md"
+	fi
+fi
+step "run $run_id in $out (exit $status)"
+echo "$run_id"
+exit $status

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# fuzz.sh: build the libFuzzer targets (tests/fuzz) and run each for a
+# bounded time on a copy of its seed corpus.  One `PASS fuzz:<target>` or
+# `FAIL fuzz:<target>` line per target, then `N passed, N failed`.
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+usage: ci/fuzz.sh [--seconds N] [--quick] [--target http|conn] [--build DIR]
+                  [--jobs N]
+
+Builds DIR (default build/fuzz) with
+  CC=clang meson setup DIR -Dtls=none -Dfuzz=true -Db_lundef=false
+and runs each libFuzzer target for N seconds (-max_total_time) on a working
+copy of tests/fuzz/corpus/<target> kept in build/fuzz-work/<target>, so the
+repository's seed corpus is never written to.  New inputs stay in the work
+copy between runs; crashes, leaks and timeouts are written there as
+crash-*, leak-*, timeout-* (with the log in build/fuzz-work/<target>.log).
+Reproduce one with: DIR/tests/fuzz/fuzz_<target> build/fuzz-work/crash-...
+
+  --seconds N   time per target (default 300)
+  --quick       20 s per target (what ci/test.sh runs)
+  --target T    only this target (repeatable; default: http and conn)
+  --build DIR   build directory (default build/fuzz)
+  --jobs N      parallel fuzzing processes per target (default 1)
+  --help        this text
+EOF
+}
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+SECONDS_PER=300
+TARGETS=()
+BUILD=build/fuzz
+JOBS=1
+WORK=build/fuzz-work
+
+need_arg() {
+	[[ $2 -ge 2 ]] || {
+		echo "fuzz.sh: $1 needs a value (see ci/fuzz.sh --help)" >&2
+		exit 2
+	}
+}
+
+while (($#)); do
+	case "$1" in
+	--help | -h)
+		usage
+		exit 0
+		;;
+	--seconds)
+		need_arg "$1" $#
+		SECONDS_PER=$2
+		shift
+		;;
+	--quick) SECONDS_PER=20 ;;
+	--target)
+		need_arg "$1" $#
+		TARGETS+=("$2")
+		shift
+		;;
+	--build)
+		need_arg "$1" $#
+		BUILD=$2
+		shift
+		;;
+	--jobs)
+		need_arg "$1" $#
+		JOBS=$2
+		shift
+		;;
+	*)
+		echo "fuzz.sh: unknown option $1 (see ci/fuzz.sh --help)" >&2
+		exit 2
+		;;
+	esac
+	shift
+done
+[[ $SECONDS_PER =~ ^[0-9]+$ && $SECONDS_PER -gt 0 ]] || {
+	echo "fuzz.sh: --seconds wants a positive whole number" >&2
+	exit 2
+}
+[[ $JOBS =~ ^[0-9]+$ && $JOBS -gt 0 ]] || {
+	echo "fuzz.sh: --jobs wants a positive whole number" >&2
+	exit 2
+}
+((${#TARGETS[@]})) || TARGETS=(http conn)
+for t in "${TARGETS[@]}"; do
+	[[ -d tests/fuzz/corpus/$t ]] || {
+		echo "fuzz.sh: unknown target $t (have: http conn)" >&2
+		exit 2
+	}
+done
+
+command -v clang >/dev/null || {
+	echo "fuzz.sh: clang not found: apt-get install clang libclang-rt-14-dev" >&2
+	exit 2
+}
+
+# A directory configured with another compiler cannot be switched to
+# clang: start it over.
+if [[ -f $BUILD/build.ninja ]] &&
+	! grep -q '"clang"' "$BUILD/meson-info/intro-compilers.json" 2>/dev/null; then
+	echo "fuzz.sh: $BUILD was not configured with clang: setting it up again"
+	rm -rf "$BUILD"
+fi
+if [[ -f $BUILD/build.ninja ]]; then
+	meson configure "$BUILD" -Dtls=none -Dfuzz=true -Db_lundef=false \
+		-Dwerror=true
+else
+	CC=clang meson setup "$BUILD" -Dtls=none -Dfuzz=true \
+		-Db_lundef=false -Dwerror=true
+fi
+ninja -C "$BUILD" "${TARGETS[@]/#/tests/fuzz/fuzz_}"
+
+passed=0
+failed=0
+mkdir -p "$WORK"
+for t in "${TARGETS[@]}"; do
+	bin=$ROOT/$BUILD/tests/fuzz/fuzz_$t
+	corpus=$WORK/$t
+	log=$WORK/$t.log
+	mkdir -p "$corpus"
+	cp -n tests/fuzz/corpus/"$t"/* "$corpus"/
+	rm -f "$WORK"/crash-"$t"-* "$WORK"/leak-"$t"-* "$WORK"/timeout-"$t"-* \
+		"$WORK"/oom-"$t"-*
+	echo "fuzz:$t: ${SECONDS_PER}s on $corpus ($(ls "$corpus" | wc -l) inputs)"
+	par=()
+	((JOBS > 1)) && par=(-jobs="$JOBS" -workers="$JOBS")
+	set +e
+	# -timeout: one input taking seconds is a hang in a loop this bounded;
+	# -max_len: room for an over-size header block and some pipelining.
+	# The outer timeout is a last resort if libFuzzer itself hangs.
+	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		timeout --kill-after=10 $((SECONDS_PER + 60)) \
+		"$bin" -max_total_time="$SECONDS_PER" -timeout=10 \
+		-max_len=20000 -rss_limit_mb=2048 -print_final_stats=1 \
+		"${par[@]}" -artifact_prefix="$WORK/crash-$t-" "$corpus" >"$log" 2>&1
+	rc=$?
+	set -e
+	# With -jobs libFuzzer writes fuzz-N.log files in the working dir.
+	if ((JOBS > 1)); then
+		cat fuzz-*.log >>"$log" 2>/dev/null || true
+		rm -f fuzz-*.log
+	fi
+	execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' \
+		"$log" | awk '{s += $1} END {print s + 0}')
+	cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 || true)
+	artifacts=$(ls "$WORK"/crash-"$t"-* 2>/dev/null || true)
+	if ((rc == 0)) && [[ -z $artifacts ]]; then
+		echo "PASS fuzz:$t  ($execs execs, ${cov:-cov: ?}, corpus $(ls "$corpus" | wc -l))"
+		passed=$((passed + 1))
+	else
+		echo "FAIL fuzz:$t  (exit $rc, $execs execs; log $log)"
+		grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' "$log" |
+			head -n 5 | sed 's/^/    /' || true
+		for a in $artifacts; do
+			echo "    artifact: $a"
+		done
+		failed=$((failed + 1))
+	fi
+done
+echo "$passed passed, $failed failed"
+((failed == 0))

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# publish.sh: copy one benchmark run into results/ and index it; in CI,
+# also commit it to the results branch and push.
+set -euo pipefail
+
+usage() {
+	cat <<'USAGE'
+usage: ci/publish.sh RUN_ID [--from DIR] [--to DIR] [--profile NAME]
+                    [--branch BRANCH]
+
+Copies the run made by ci/bench.sh (FROM/RUN_ID.csv and FROM/RUN_ID/:
+report, charts, cost/, memory/) into TO (default results/) and appends one
+row to TO/index.csv:
+  run_id,utc,git_commit,profile,host,cpu_model,rows,errors,csv,report,
+  cost_csv,memory_csv
+(paths relative to TO).  Publishing the same run again changes nothing.
+
+  --from DIR       where ci/bench.sh wrote the run (default build/ci/results)
+  --to DIR         the published results tree (default results/)
+  --profile NAME   recorded in the index (default: from the run's run.json)
+  --branch B       also commit TO to branch B and push it, only when
+                   CI=true and GITHUB_TOKEN is set (GitHub Actions): TO is
+                   then a checkout of B made by `ci/publish.sh --checkout`
+  --checkout B DIR clone branch B of the origin into DIR (an empty orphan
+                   branch when B does not exist yet) and exit; ci/regress.sh
+                   reads the last published run from DIR/index.csv
+  --help           this text
+
+Locally (no CI=true) it only updates the working tree: nothing is committed
+or pushed.
+USAGE
+}
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+from=$root/build/ci/results
+to=$root/results
+profile=
+branch=
+run_id=
+
+die() {
+	echo "publish.sh: $*" >&2
+	exit 2
+}
+
+origin_url() {
+	local url
+	url=$(git -C "$root" remote get-url origin 2>/dev/null) ||
+		die "no git remote 'origin' to publish to"
+	# CI: authenticate with the job's token, never printed
+	if [[ -n ${GITHUB_TOKEN:-} && $url == https://* ]]; then
+		url="https://x-access-token:${GITHUB_TOKEN}@${url#https://}"
+	fi
+	echo "$url"
+}
+
+checkout() {
+	local b=$1 dir=$2 url
+	url=$(origin_url)
+	rm -rf "$dir"
+	if git clone -q --depth 1 --branch "$b" "$url" "$dir" 2>/dev/null; then
+		echo "publish.sh: checked out $b into $dir" >&2
+	else
+		git init -q "$dir"
+		git -C "$dir" checkout -q --orphan "$b"
+		git -C "$dir" remote add origin "$url"
+		echo "publish.sh: branch $b does not exist yet: new orphan in $dir" >&2
+	fi
+}
+
+while (($#)); do
+	case "$1" in
+	--help | -h)
+		usage
+		exit 0
+		;;
+	--from) from=${2:?--from needs a directory} && shift ;;
+	--to) to=${2:?--to needs a directory} && shift ;;
+	--profile) profile=${2:?--profile needs a name} && shift ;;
+	--branch) branch=${2:?--branch needs a name} && shift ;;
+	--checkout)
+		[[ $# -ge 3 ]] || die "--checkout needs BRANCH DIR"
+		checkout "$2" "$3"
+		exit 0
+		;;
+	-*) die "unknown option $1 (see --help)" ;;
+	*)
+		[[ -z $run_id ]] || die "one RUN_ID only (got $run_id and $1)"
+		run_id=$1
+		;;
+	esac
+	shift
+done
+[[ -n $run_id ]] || die "RUN_ID missing (see --help; runs in $from: $(
+	ls "$from" 2>/dev/null | sed -n 's/\.csv$//p' | tr '\n' ' '))"
+[[ -d $from/$run_id || -f $from/$run_id.csv ]] ||
+	die "no run $run_id in $from (make one with ci/bench.sh)"
+mkdir -p "$to"
+
+# the run itself
+[[ -f $from/$run_id.csv ]] && cp "$from/$run_id.csv" "$to/"
+if [[ -d $from/$run_id ]]; then
+	rm -rf "${to:?}/$run_id"
+	cp -r "$from/$run_id" "$to/$run_id"
+fi
+
+# one index row
+python3 - "$to" "$run_id" "$profile" <<'PY'
+import csv, datetime, json, os, socket, sys
+
+to, run_id, profile = sys.argv[1:4]
+cols = ['run_id', 'utc', 'git_commit', 'profile', 'host', 'cpu_model',
+	'rows', 'errors', 'csv', 'report', 'cost_csv', 'memory_csv']
+index = os.path.join(to, 'index.csv')
+have = []
+if os.path.exists(index):
+	with open(index, newline='') as f:
+		have = list(csv.DictReader(f))
+if any(r['run_id'] == run_id for r in have):
+	print('publish.sh: %s is already in %s' % (run_id, index), file=sys.stderr)
+	sys.exit(0)
+
+def rel(p):
+	return p if os.path.exists(os.path.join(to, p)) else ''
+
+rows = []
+main_csv = rel(run_id + '.csv')
+if main_csv:
+	with open(os.path.join(to, main_csv), newline='') as f:
+		rows = list(csv.DictReader(f))
+extra = []
+for p in (run_id + '/cost/cost.csv', run_id + '/memory/memory.csv'):
+	if rel(p):
+		with open(os.path.join(to, p), newline='') as f:
+			extra += list(csv.DictReader(f))
+meta = {}
+try:
+	with open(os.path.join(to, run_id, 'run.json')) as f:
+		meta = json.load(f)
+except (OSError, ValueError):
+	pass
+first = rows[0] if rows else {}
+cpu = first.get('cpu_model', '')
+if not cpu:
+	with open('/proc/cpuinfo') as f:
+		cpu = next((l.split(':', 1)[1].strip() for l in f
+			if l.startswith('model name')), '')
+commit = first.get('git_commit') or meta.get('git_commit') or ''
+if not commit:
+	commit = os.popen('git rev-parse HEAD 2>/dev/null').read().strip()
+utc = first.get('utc') or meta.get('started') or \
+	datetime.datetime.utcnow().strftime('%Y-%m-%dT%H:%M:%SZ')
+row = {'run_id': run_id, 'utc': utc, 'git_commit': commit,
+	'profile': profile or meta.get('profile') or '',
+	'host': first.get('host') or socket.gethostname(), 'cpu_model': cpu,
+	'rows': len(rows) + len(extra),
+	'errors': sum(r.get('status') != 'ok' for r in rows + extra),
+	'csv': main_csv, 'report': rel(run_id + '/report.md'),
+	'cost_csv': rel(run_id + '/cost/cost.csv'),
+	'memory_csv': rel(run_id + '/memory/memory.csv')}
+new = not have and not os.path.exists(index)
+with open(index, 'a', newline='') as f:
+	w = csv.DictWriter(f, fieldnames=cols)
+	if new:
+		w.writeheader()
+	w.writerow(row)
+print('publish.sh: %s: %d rows, %d errors -> %s' % (run_id, row['rows'],
+	row['errors'], index), file=sys.stderr)
+PY
+
+if [[ -n $branch ]]; then
+	if [[ ${CI:-} != true || -z ${GITHUB_TOKEN:-} ]]; then
+		echo "publish.sh: not in CI (CI=true and GITHUB_TOKEN): $to updated, nothing pushed" >&2
+		exit 0
+	fi
+	git -C "$to" rev-parse --git-dir >/dev/null 2>&1 ||
+		die "$to is not a checkout of $branch (run ci/publish.sh --checkout $branch $to first)"
+	git -C "$to" add -A .
+	git -C "$to" -c user.name="tlsbench CI" \
+		-c user.email="tlsbench-ci@users.noreply.github.com" \
+		commit -q -m "results: $run_id" || true
+	git -C "$to" push -q origin "HEAD:refs/heads/$branch"
+	echo "publish.sh: pushed $run_id to $branch" >&2
+fi

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# regress.sh: the regression check: a run's instruction counts against the
+# last published run's.
+set -euo pipefail
+
+usage() {
+	cat <<'USAGE'
+usage: ci/regress.sh RUN_ID [--from DIR] [--published DIR] [--fail-over PCT%]
+       ci/regress.sh --new COST.csv --old COST.csv [--fail-over PCT%]
+
+Compares the instructions per operation of RUN_ID (FROM/RUN_ID/cost/cost.csv,
+FROM default build/ci/results) with the last run in PUBLISHED/index.csv
+(default results/) that has a cost CSV and another run id, per backend,
+TLS version, certificate and operation (suite/cost/compare.py).  Anything
+more than PCT% (default 2%) more expensive is marked WORSE; with
+--fail-over the exit status is then 1.  No published run yet: says so,
+exit 0.
+
+  --help   this text
+USAGE
+}
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+from=$root/build/ci/results
+published=$root/results
+run_id= new= old=
+gate=()
+
+die() {
+	echo "regress.sh: $*" >&2
+	exit 2
+}
+
+while (($#)); do
+	case "$1" in
+	--help | -h)
+		usage
+		exit 0
+		;;
+	--from) from=${2:?--from needs a directory} && shift ;;
+	--published) published=${2:?--published needs a directory} && shift ;;
+	--new) new=${2:?--new needs a CSV} && shift ;;
+	--old) old=${2:?--old needs a CSV} && shift ;;
+	--fail-over) gate=(--fail-over "${2:?--fail-over needs a percentage}") && shift ;;
+	-*) die "unknown option $1 (see --help)" ;;
+	*) run_id=$1 ;;
+	esac
+	shift
+done
+
+if [[ -z $new ]]; then
+	[[ -n $run_id ]] || die "RUN_ID or --new CSV needed (see --help)"
+	new=$from/$run_id/cost/cost.csv
+	[[ -f $new ]] || new=$published/$run_id/cost/cost.csv
+	[[ -f $new ]] || die "no cost CSV for $run_id in $from or $published (ci/bench.sh makes it)"
+fi
+if [[ -z $old ]]; then
+	index=$published/index.csv
+	if [[ ! -f $index ]]; then
+		echo "regress.sh: no published runs ($index missing): nothing to compare"
+		exit 0
+	fi
+	last=$(python3 - "$index" "$run_id" <<'PY'
+import csv, os, sys
+index, run_id = sys.argv[1:3]
+with open(index, newline='') as f:
+	rows = [r for r in csv.DictReader(f) if r['run_id'] != run_id and
+		r.get('cost_csv') and os.path.exists(os.path.join(
+		os.path.dirname(index), r['cost_csv']))]
+print(os.path.join(os.path.dirname(index), rows[-1]['cost_csv']) if rows
+	else '')
+PY
+)
+	if [[ -z $last ]]; then
+		echo "regress.sh: no earlier published run with instruction counts in $index: nothing to compare"
+		exit 0
+	fi
+	old=$last
+fi
+echo "regress.sh: $new against $old"
+exec python3 "$root/suite/cost/compare.py" "$new" "$old" "${gate[@]}"
