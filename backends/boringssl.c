@@ -96,6 +96,8 @@ small_build(void)
 		return "yes (debian build)";
 	if (strstr(TB_BUILDINFO, "-DOPENSSL_SMALL") != NULL)
 		return "yes (buildinfo)";
+	if (strstr(TB_BUILDINFO, "openssl_small: no") != NULL)
+		return "no (buildinfo)";
 	return "unknown";
 }
 
@@ -158,7 +160,7 @@ tb_tls_build_facts(void)
 	add_fact(&n, "aesni", aes_hw ? "yes" : "no");
 	add_fact(&n, "session_cache_size", cache);
 	add_fact(&n, "idle_buffers", "released (always)");
-	add_fact(&n, "opensmall", small_build());
+	add_fact(&n, "openssl_small", small_build());
 	add_fact(&n, "fips", FIPS_mode() ? "yes" : "no");
 	/* Decided by AES hardware (see tls13_suites_ok). */
 	add_fact(&n, "tls13_suite_choice",

@@ -167,9 +167,14 @@ archive_fetch() {
 archive_unpack() {
 	local dir=$1 dest=$2 dsc orig
 	rm -rf "$dest"
+	mkdir -p "$(dirname "$dest")"
 	dsc=$(compgen -G "$dir/*.dsc" | head -n 1 || true)
 	if [[ -n "$dsc" && -n "$(compgen -G "$dir/*.debian.tar.*" || true)" ]]; then
-		dpkg-source -q -x "$dsc" "$dest" >"$dir/dpkg-source.log" 2>&1 ||
+		# The .dsc's OpenPGP signature needs the uploader's key (package
+		# debian-keyring); apt has already matched the file against the
+		# signed index, so dpkg-source's "No public key" is only a notice.
+		dpkg-source -q --no-copy -x "$dsc" "$dest" \
+			>"$dir/dpkg-source.log" 2>&1 ||
 			die "dpkg-source -x $dsc failed (log: $dir/dpkg-source.log)"
 		UNPACKED_WITH="dpkg-source -x (Debian's patches applied)"
 		return 0

@@ -19,6 +19,7 @@ RECIPE_SOURCE_PACKAGE=android-platform-external-boringssl
 RECIPE_DEBIAN_PACKAGE=android-libboringssl-dev
 RECIPE_NEEDS_DEBIAN_DIR=yes
 RECIPE_TOOLS="clang:clang clang++:clang make:make readelf:binutils nm:binutils"
+RECIPE_CC=clang
 
 BORINGSSL_CPPFLAGS="-DNDEBUG -UDEBUG -DBORINGSSL_ANDROID_SYSTEM
 -DBORINGSSL_IMPLEMENTATION -DBORINGSSL_SHARED_LIBRARY -fmessage-length=0
@@ -30,9 +31,10 @@ BORINGSSL_CXXFLAGS="-O3 -fPIC -std=gnu++2a"
 recipe_build() {
 	local src=$1 prefix=$2 ldflags
 	ldflags="-fPIC -Wl,-rpath,$prefix/lib -Wl,--disable-new-dtags"
-	RECIPE_CONFIGURE="make -f debian/libcrypto.mk; make -f debian/libssl.mk (DEB_HOST_ARCH=amd64, no -DOPENSSL_SMALL)"
-	RECIPE_CC=clang
-	RECIPE_CFLAGS="CFLAGS=$BORINGSSL_CFLAGS CXXFLAGS=$BORINGSSL_CXXFLAGS CPPFLAGS=$BORINGSSL_CPPFLAGS LDFLAGS=$ldflags"
+	fact configure "make -f debian/libcrypto.mk; make -f debian/libssl.mk (DEB_HOST_ARCH=amd64)"
+	fact cflags "CFLAGS=$BORINGSSL_CFLAGS CXXFLAGS=$BORINGSSL_CXXFLAGS CPPFLAGS=$BORINGSSL_CPPFLAGS LDFLAGS=$ldflags"
+	# Invisible in the headers, so said here for the server's --version.
+	fact openssl_small no
 	# debian/out/ from an earlier run would be linked as is: start clean.
 	[[ ! -e "$src/debian/out" ]] ||
 		die "$src/debian/out exists: the source tree is not fresh"

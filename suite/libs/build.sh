@@ -156,8 +156,8 @@ fi
 if ((${#CANDIDATES[@]} == 0)); then
 	have=$(for v in $(archive_versions "$RECIPE_SOURCE_PACKAGE"); do
 		upstream_of "$v"
-	done | sort -uV | tr '\n' ' ')
-	die "$LIB $WANT is not in Debian's source archive (bookworm, trixie, sid); $RECIPE_SOURCE_PACKAGE has: ${have:-nothing (is the mirror reachable?)}"
+	done | sort -uV | paste -sd ' ')
+	die "$LIB $WANT is not in Debian's source archive (bookworm, bookworm-security, trixie, sid); $RECIPE_SOURCE_PACKAGE has: ${have:-nothing (is the mirror reachable?)}"
 fi
 
 # The newest matching version already built wins; a cached series is not
@@ -194,22 +194,38 @@ fi
 
 TREE=$WORK/build/$NAME
 LOG=$WORK/$NAME.log
-finished=
+FACTS=$WORK/$NAME.facts
+finished='' BUILD_PID=''
 cleanup() {
+	# make and configure run in their own process group: stop them too,
+	# or they keep writing into a prefix that is being removed.
+	[[ -z "$BUILD_PID" ]] || kill -TERM -- "-$BUILD_PID" 2>/dev/null || true
 	# A prefix without BUILDINFO must never be mistaken for a build.
 	[[ -n "$finished" ]] || rm -rf "$PREFIX"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+# The recipe's BUILDINFO lines (configure, cflags, ...), one `key: value` each.
+fact() { echo "$1: $(tr -s ' \n' '  ' <<<"$2" | sed 's/^ //; s/ $//')" >>"$FACTS"; }
 
 say "building $LIB $RESOLVED_UPSTREAM ($RECIPE_SOURCE_PACKAGE $RESOLVED) into $PREFIX; log: $LOG"
 start=$(date +%s)
 archive_unpack "$SRC_DIR" "$TREE"
 say "source: $UNPACKED_WITH"
 mkdir -p "$PREFIX"
-if ! recipe_build "$TREE" "$PREFIX" >"$LOG" 2>&1; then
+: >"$FACTS"
+set -m # the build gets a process group of its own (see cleanup)
+recipe_build "$TREE" "$PREFIX" </dev/null >"$LOG" 2>&1 &
+BUILD_PID=$!
+set +m
+if ! wait "$BUILD_PID"; then
+	BUILD_PID=''
 	tail -n 25 "$LOG" >&2
 	die "building $LIB $RESOLVED_UPSTREAM failed (full log: $LOG)"
 fi
+BUILD_PID=''
 version=$(recipe_verify "$PREFIX")
 seconds=$(($(date +%s) - start))
 
@@ -221,9 +237,8 @@ seconds=$(($(date +%s) - start))
 	echo "source_version: $RESOLVED"
 	echo "source: $UNPACKED_WITH"
 	echo "flavor: $FLAVOR"
-	echo "configure: $RECIPE_CONFIGURE"
 	echo "compiler: $("$RECIPE_CC" --version | head -n 1)"
-	echo "cflags: $(tr -s ' ' <<<"$RECIPE_CFLAGS" | sed 's/^ //; s/ $//')"
+	cat "$FACTS"
 	echo "build_seconds: $seconds"
 	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } >"$PREFIX/BUILDINFO.tmp"

@@ -11,6 +11,7 @@ RECIPE_SOURCE_PACKAGE=openssl
 RECIPE_DEBIAN_PACKAGE=libssl-dev
 RECIPE_NEEDS_DEBIAN_DIR=
 RECIPE_TOOLS="perl:perl make:make gcc:gcc"
+RECIPE_CC=gcc
 
 recipe_build() {
 	local src=$1 prefix=$2 opts
@@ -18,10 +19,9 @@ recipe_build() {
 	# no-docs exists from 3.2 on; older releases build no manuals in build_sw
 	grep -q '"docs"' "$src/Configure" && opts+=(no-docs)
 	opts+=("-Wl,-rpath,$prefix/lib" "-Wl,--disable-new-dtags")
-	RECIPE_CONFIGURE="./Configure ${opts[*]}"
-	RECIPE_CC=gcc
+	fact configure "./Configure ${opts[*]}"
 	(cd "$src" && CC=gcc ./Configure "${opts[@]}") || return 1
-	RECIPE_CFLAGS=$(sed -n 's/^CFLAGS=//p' "$src/Makefile" | head -n 1)
+	fact cflags "$(sed -n 's/^CFLAGS=//p' "$src/Makefile" | head -n 1)"
 	make -C "$src" -j"$JOBS" build_sw || return 1
 	make -C "$src" install_sw
 }

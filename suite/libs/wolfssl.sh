@@ -17,6 +17,7 @@ RECIPE_SOURCE_PACKAGE=wolfssl
 RECIPE_DEBIAN_PACKAGE=libwolfssl-dev
 RECIPE_NEEDS_DEBIAN_DIR=
 RECIPE_TOOLS="autoconf:autoconf automake:automake libtoolize:libtool make:make gcc:gcc pkg-config:pkg-config"
+RECIPE_CC=gcc
 
 WOLFSSL_CONFIGURE_FLAGS=(
 	--enable-intelasm --enable-aesni
@@ -41,16 +42,15 @@ WOLFSSL_ASM_MACROS="WOLFSSL_SP_X86_64_ASM USE_INTEL_SPEEDUP"
 
 recipe_build() {
 	local src=$1 prefix=$2 flags
-	RECIPE_CONFIGURE="./configure --prefix=$prefix ${WOLFSSL_CONFIGURE_FLAGS[*]}"
-	RECIPE_CC=gcc
+	fact configure "./configure --prefix=$prefix ${WOLFSSL_CONFIGURE_FLAGS[*]}"
 	(cd "$src" && ./autogen.sh &&
 		CC=gcc ./configure --prefix="$prefix" "${WOLFSSL_CONFIGURE_FLAGS[@]}") ||
 		return 1
 	# configure picks the optimisation and -m flags itself (CFLAGS and
 	# AM_CFLAGS, among many warnings and -D feature macros): keep those.
 	flags=$(sed -n 's/^\(AM_\)\{0,1\}CFLAGS = //p' "$src/Makefile")
-	RECIPE_CFLAGS=$(tr ' ' '\n' <<<"$flags" | grep -E '^-(O|m|f|g$)' |
-		awk '!seen[$0]++' | tr '\n' ' ')
+	fact cflags "$(tr ' ' '\n' <<<"$flags" | grep -E '^-(O|m|f|g$)' |
+		awk '!seen[$0]++' | paste -sd ' ')"
 	make -C "$src" -j"$JOBS" || return 1
 	make -C "$src" install
 }
