@@ -145,8 +145,8 @@ def measure_window(ctx, cell, repeat, row):
 		try:
 			url = server.start()
 		finally:
-			row['server_command'] = ' '.join(
-				shlex.quote(a) for a in getattr(server, 'cmdline', []))
+			row['server_command'] = ctx.shown(' '.join(
+				shlex.quote(a) for a in getattr(server, 'cmdline', [])))
 		# the body bytes first, on one connection: every server must send
 		# the suite's bytes (a digest per response would load the client)
 		sha = ctx.body_sha256(s['seed'], cell['body'])
@@ -160,7 +160,7 @@ def measure_window(ctx, cell, repeat, row):
 		window = ('-n', s['requests']) if s['requests'] > 0 else \
 			('-d', '%g' % s['duration'])
 		cmd = _load_command(ctx, cell, url, window, s['warmup'])
-		row['command'] = ' '.join(shlex.quote(a) for a in cmd)
+		row['command'] = ctx.shown(' '.join(shlex.quote(a) for a in cmd))
 		started = time.monotonic()
 		p = _start_load(cmd)
 		if s['warmup'] > 0:
@@ -168,11 +168,14 @@ def measure_window(ctx, cell, repeat, row):
 				p.wait(timeout=s['warmup'])
 			except subprocess.TimeoutExpired:
 				pass
-		cpu0 = procstat.cpu(server.pid())
+		# counters first, CPU right after they arrive: an overloaded
+		# server may take seconds to answer SIGUSR1, and both must
+		# describe the same moment
 		c0 = server.counters()
+		cpu0 = procstat.cpu(server.pid())
 		rc, out, err = _finish_load(ctx, cmd, p, started)
-		cpu1 = procstat.cpu(server.pid())
 		c1 = server.counters()
+		cpu1 = procstat.cpu(server.pid())
 		rss = procstat.peak_rss_kib(server.pid())
 	except (CellError, servers.ServerError) as e:
 		_kill(p)

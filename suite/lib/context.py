@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import ssl
 import subprocess
 import sys
@@ -60,6 +61,7 @@ class Context:
 		self.bodies_problem = ''
 		self.load_binary = None
 		self.cell_times = []
+		self.originals = {}     # snapshot path -> the build's path
 		self._sha = {}
 
 	# ---- CPUs --------------------------------------------------------
@@ -187,11 +189,31 @@ class Context:
 							or have['flavor'] != want[2]:
 						info['problem'] = '%s is %s, not %s' % (
 							binary, have['lib'], lib)
+			if binary and not info['problem']:
+				info['binary'] = self._snapshot(binary)
 			self.builds[name] = info
 			state = 'ok' if not info['problem'] else info['problem']
 			log('build %s: %s (%.0fs)' % (name, state,
 				time.monotonic() - t))
-		self.load_binary = self._find_load()
+		load = self._find_load()
+		self.load_binary = self._snapshot(load) if load else None
+
+	def _snapshot(self, binary):
+		"""A private copy of a binary for the rest of the run: a rebuild
+		of the tree during a run must not change or remove what is being
+		measured.  Rows show the original path (see shown())."""
+		d = os.path.join(self.tmp_root, 'bin', str(len(self.originals)))
+		os.makedirs(d)
+		copy = os.path.join(d, os.path.basename(binary))
+		shutil.copy2(binary, copy)
+		self.originals[copy] = binary
+		return copy
+
+	def shown(self, text):
+		"""text with snapshot paths replaced by the binaries' real paths."""
+		for copy, orig in self.originals.items():
+			text = text.replace(copy, orig)
+		return text
 
 	def _find_load(self):
 		names = [n for n in BACKENDS_LOAD_ORDER if n in self.builds] + \
