@@ -197,6 +197,10 @@ run_loop(struct server *s, int index, int single, const sigset_t *unblock)
 		close(s->listen_fds[index]);
 		return 1;
 	}
+	/* Two priorities: signals (0) run before connection work (1, the
+	 * default), so a stats request or a stop is answered within one loop
+	 * turn even when a thousand handshakes are queued. */
+	event_base_priority_init(base, 2);
 	if (tb_worker_init(&l.w, base, &s->opt, s->tls,
 			   tb_stats_slot(s->stats, index),
 			   s->listen_fds[index]) != 0) {
@@ -210,8 +214,10 @@ run_loop(struct server *s, int index, int single, const sigset_t *unblock)
 		sigs[2] = evsignal_new(base, SIGUSR1, loop_stats_cb, &l);
 	}
 	for (i = 0; i < 3; i++)
-		if (sigs[i] != NULL)
+		if (sigs[i] != NULL) {
+			event_priority_set(sigs[i], 0);
 			evsignal_add(sigs[i], NULL);
+		}
 	if (unblock != NULL)
 		sigprocmask(SIG_SETMASK, unblock, NULL);
 
