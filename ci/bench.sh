@@ -10,7 +10,7 @@ usage: ci/bench.sh [--profile NAME] [--run-id ID] [--out DIR] [options]
 Runs, into DIR (default build/ci/results; ci/publish.sh copies a run into
 results/):
   1. suite/run_matrix.sh --profile NAME      -> DIR/ID.csv, DIR/ID/report.md
-  2. suite/cost/run_cost.sh --floor          -> DIR/ID/cost/cost.csv, top/
+  2. suite/cost/run_cost.sh --floor --nginx  -> DIR/ID/cost/cost.csv, top/
   3. suite/memory/run_memory.sh              -> DIR/ID/memory/memory.csv
   4. the cost, memory and cost-over-floor sections appended to the report
      (DIR/ID/cost-memory.md as well)
@@ -92,11 +92,11 @@ else
 fi
 
 if [[ $profile == quick ]]; then
-	cost_scope=(--tls 1.3 --cert ecdsa-p256 --counts full=20:60
+	cost_scope=(--nginx --tls 1.3 --cert ecdsa-p256 --counts full=32:96
 		--counts resumed=20:60 --counts keepalive=50:200)
 	mem_scope=(--tls 1.3 --cert ecdsa-p256 --conns 1000)
 else
-	cost_scope=(--tls 1.2,1.3 --cert ecdsa-p256,rsa2048)
+	cost_scope=(--nginx --tls 1.2,1.3 --cert ecdsa-p256,rsa2048)
 	mem_scope=(--tls 1.3 --cert ecdsa-p256,rsa2048 --conns 1000,10000)
 fi
 
@@ -135,14 +135,20 @@ if [[ -f $out/$run_id/cost/cost.csv ]]; then
 	python3 "$root/suite/cost/summary.py" --cost "$out/$run_id/cost/cost.csv" \
 		"${memory[@]}" "${matrix[@]}" --top-base cost \
 		--out "$out/$run_id/cost-memory.md"
-	# The matrix report gains the sections until suite/report renders
-	# them itself.
+	# The matrix report gains these sections; its own floor section (from
+	# the full rows, wall clock only) gives way to the one with the
+	# instruction counts.
 	if [[ -f $out/$run_id/report.md ]] &&
 		! grep -q '^## Instructions per operation' "$out/$run_id/report.md"; then
-		{
-			echo
-			cat "$out/$run_id/cost-memory.md"
-		} >>"$out/$run_id/report.md"
+		python3 - "$out/$run_id/report.md" "$out/$run_id/cost-memory.md" <<'PY'
+import re, sys
+report, extra = sys.argv[1:3]
+text = open(report).read()
+text = re.sub(r'^## Cost over the crypto floor\n.*?(?=^## |\Z)', '', text,
+	flags=re.S | re.M)
+with open(report, 'w') as f:
+	f.write(text.rstrip('\n') + '\n\n' + open(extra).read())
+PY
 	fi
 fi
 step "run $run_id in $out (exit $status)"

@@ -126,8 +126,8 @@ for t in "${TARGETS[@]}"; do
 	rm -f "$WORK"/crash-"$t"-* "$WORK"/leak-"$t"-* "$WORK"/timeout-"$t"-* \
 		"$WORK"/oom-"$t"-*
 	echo "fuzz:$t: ${SECONDS_PER}s on $corpus ($(ls "$corpus" | wc -l) inputs)"
-	par=()
-	((JOBS > 1)) && par=(-jobs="$JOBS" -workers="$JOBS")
+	par=(-dict="$ROOT/tests/fuzz/http.dict")
+	((JOBS > 1)) && par+=(-jobs="$JOBS" -workers="$JOBS")
 	set +e
 	# -timeout: one input taking seconds is a hang in a loop this bounded;
 	# -max_len: room for an over-size header block and some pipelining.

@@ -5,12 +5,14 @@ set -euo pipefail
 
 usage() {
 	cat <<'USAGE'
-usage: ci/regress.sh RUN_ID [--from DIR] [--published DIR] [--fail-over PCT%]
+usage: ci/regress.sh RUN_ID [--from DIR] [--published DIR] [--profile P]
+                    [--fail-over PCT%]
        ci/regress.sh --new COST.csv --old COST.csv [--fail-over PCT%]
 
 Compares the instructions per operation of RUN_ID (FROM/RUN_ID/cost/cost.csv,
 FROM default build/ci/results) with the last run in PUBLISHED/index.csv
-(default results/) that has a cost CSV and another run id, per backend,
+(default results/) that has a cost CSV and another run id (and, with
+--profile, that profile: quick and default count different cells), per backend,
 TLS version, certificate and operation (suite/cost/compare.py).  Anything
 more than PCT% (default 2%) more expensive is marked WORSE; with
 --fail-over the exit status is then 1.  No published run yet: says so,
@@ -23,7 +25,7 @@ USAGE
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 from=$root/build/ci/results
 published=$root/results
-run_id= new= old=
+run_id= new= old= profile=
 gate=()
 
 die() {
@@ -40,6 +42,7 @@ while (($#)); do
 	--from) from=${2:?--from needs a directory} && shift ;;
 	--published) published=${2:?--published needs a directory} && shift ;;
 	--new) new=${2:?--new needs a CSV} && shift ;;
+	--profile) profile=${2:?--profile needs a name} && shift ;;
 	--old) old=${2:?--old needs a CSV} && shift ;;
 	--fail-over) gate=(--fail-over "${2:?--fail-over needs a percentage}") && shift ;;
 	-*) die "unknown option $1 (see --help)" ;;
@@ -60,11 +63,12 @@ if [[ -z $old ]]; then
 		echo "regress.sh: no published runs ($index missing): nothing to compare"
 		exit 0
 	fi
-	last=$(python3 - "$index" "$run_id" <<'PY'
+	last=$(python3 - "$index" "$run_id" "$profile" <<'PY'
 import csv, os, sys
-index, run_id = sys.argv[1:3]
+index, run_id, profile = sys.argv[1:4]
 with open(index, newline='') as f:
 	rows = [r for r in csv.DictReader(f) if r['run_id'] != run_id and
+		(not profile or r.get('profile') == profile) and
 		r.get('cost_csv') and os.path.exists(os.path.join(
 		os.path.dirname(index), r['cost_csv']))]
 print(os.path.join(os.path.dirname(index), rows[-1]['cost_csv']) if rows

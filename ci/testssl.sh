@@ -6,7 +6,7 @@ set -euo pipefail
 usage() {
 	cat <<'EOF'
 usage: ci/testssl.sh [--backend B]... [--full] [--prefix build/] [--certs DIR]
-                     [--server-arg ARG]...
+                     [--server-arg ARG]... [--out DIR]
 
 For each TLS backend (default: openssl wolfssl boringssl) this starts
 build/<b>/tlsbench-server with its DEFAULT settings (certificate rsa2048
@@ -38,6 +38,7 @@ Output: one `PASS testssl:<b>:<check>` / `FAIL ...` line per check
                    list: --server-arg --ciphers --server-arg LIST
   --prefix P       build directories are P<b> (default build/)
   --certs DIR      certificates (default build/certs)
+  --out DIR        where the JSON and log go (default build/testssl)
   --help           this text
 EOF
 }
@@ -92,6 +93,11 @@ while (($#)); do
 	--certs)
 		need_arg "$1" $#
 		CERTS=$2
+		shift
+		;;
+	--out)
+		need_arg "$1" $#
+		OUT=$2
 		shift
 		;;
 	*)

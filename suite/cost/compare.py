@@ -17,7 +17,7 @@ PCT% more expensive are marked WORSE (default 2%); with --fail-over the exit
 status is 1 when any is.  Exit 2 on a usage error or unreadable file.
 """
 
-KEY = ('backend', 'lib', 'tls_version', 'cert', 'op')
+KEY = ('server', 'backend', 'lib', 'tls_version', 'cert', 'op')
 
 
 def read(path):
@@ -29,7 +29,8 @@ def read(path):
 				continue
 			# matrix rows call the operation `mode`; cost rows `op`
 			op = r.get('op') or r.get('mode', '')
-			key = (r.get('backend', ''), r.get('lib', '') or '-',
+			key = (r.get('server') or 'tlsbench', r.get('backend', ''),
+				r.get('lib', '') or '-',
 				r.get('tls_version', ''), r.get('cert', ''), op)
 			try:
 				out[key] = (float(r['instr_per_op']),
@@ -66,7 +67,7 @@ def main(argv):
 	if not keys:
 		print('compare: no cost row is in both runs', file=sys.stderr)
 		return 2
-	header = ['backend', 'lib', 'tls', 'cert', 'op', 'new instr/op',
+	header = ['server', 'backend', 'lib', 'tls', 'cert', 'op', 'new instr/op',
 		'old instr/op', 'ratio', '']
 	rows, worse = [], 0
 	for k in keys:
@@ -82,8 +83,10 @@ def main(argv):
 	for line in [header] + rows:
 		print('  '.join(str(x).ljust(w) for x, w in zip(line, widths)).rstrip())
 	gone = sorted(k for k in old if k not in new)
-	for k in gone:
+	for k in gone[:10]:
 		print('missing in NEW (error or not run): %s' % ' '.join(k))
+	if len(gone) > 10:
+		print('... and %d more' % (len(gone) - 10))
 	print('%d comparisons, %d more expensive by more than %g%%%s' % (
 		len(rows), worse, threshold * 100,
 		', %d cells missing' % len(gone) if gone else ''))

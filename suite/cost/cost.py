@@ -285,9 +285,7 @@ class CallgrindServer:
 				'--listen', '127.0.0.1:0', '--workers', '1',
 				'--seed', str(args.seed),
 				'--stats-file', os.path.join(work, 'stats.json')]
-		if cell['server'] == 'nginx':
-			pass
-		elif cell['backend'] != 'none':
+		if cell['server'] != 'nginx' and cell['backend'] != 'none':
 			cmd += ['--cert', os.path.join(args.certs, cell['cert'] + '.pem'),
 				'--key', os.path.join(args.certs, cell['cert'] + '.key'),
 				'--tls-min', cell['tls'], '--tls-max', cell['tls'],

@@ -165,16 +165,39 @@ def cost_over(values, floor):
 	return ['%.1f' % m, '%.2f' % (m / floor)]
 
 
-def render(cost_csv, memory_csv=None, matrix_csv=None, top_base=''):
-	cost, mem, matrix = read(cost_csv), read(memory_csv), read(matrix_csv)
+def sections(cost, mem, matrix, top_base='', floor_rows=()):
+	"""Markdown lines.  cost: cost rows (cost.csv's, or matrix rows with
+	an `op`); mem: memory rows; matrix: matrix rows for µs per full
+	request; floor_rows: more rows carrying floor columns (matrix `full`
+	rows), overridden by the cost rows' own."""
 	lines = []
 	if cost:
 		lines += cost_section(cost, top_base)
 	if mem:
 		lines += memory_section(mem)
-	if cost:
-		lines += floor_section(cost, matrix)
-	return '\n'.join(lines) + '\n'
+	if cost or any(r.get('floor_us') for r in floor_rows):
+		lines += floor_section(list(floor_rows) + list(cost), matrix)
+	return lines
+
+
+def from_matrix(rows):
+	"""(cost, memory, floor) rows of a matrix CSV in this module's terms."""
+	cost, mem, floor = [], [], []
+	for r in rows:
+		if r.get('mode', '').startswith('cost-'):
+			c = dict(r, op=r['mode'][len('cost-'):],
+				top_file=r.get('cost_top_file', ''))
+			cost.append(c)
+		elif r.get('mode') == 'memory':
+			mem.append(r)
+		elif r.get('mode') == 'full' and r.get('floor_us'):
+			floor.append(dict(r, op='full'))
+	return cost, mem, floor
+
+
+def render(cost_csv, memory_csv=None, matrix_csv=None, top_base=''):
+	cost, mem, matrix = read(cost_csv), read(memory_csv), read(matrix_csv)
+	return '\n'.join(sections(cost, mem, matrix, top_base)) + '\n'
 
 
 def main(argv):

@@ -19,15 +19,21 @@ writes the row and moves on.
 """
 
 import json
+import os
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 
 import matrixfile
 import procstat
 import servers
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+	os.path.abspath(__file__))), 'cost'))
+import matrix_modes  # noqa: E402
 
 
 class CellError(Exception):
@@ -281,6 +287,12 @@ MODES = {
 	'resumed': Mode('resumed', ['--close', '--resume', 'ticket'],
 		measure_window),
 	'keepalive': Mode('keepalive', [], measure_window),
+	# instructions per operation under callgrind, and memory per idle
+	# connection (suite/cost/matrix_modes.py)
+	'cost-full': Mode('cost-full', [], matrix_modes.measure_cost),
+	'cost-resumed': Mode('cost-resumed', [], matrix_modes.measure_cost),
+	'cost-keepalive': Mode('cost-keepalive', [], matrix_modes.measure_cost),
+	'memory': Mode('memory', [], matrix_modes.measure_memory),
 }
 
 
@@ -295,5 +307,8 @@ def run(ctx, cell, repeat, base_row):
 		return row
 	started = time.monotonic()
 	row = MODES[cell['mode']].measure(ctx, cell, repeat, row)
+	if cell['mode'] == 'full' and row.get('status') == 'ok':
+		# the crypto floor of this server's library, and cost over it
+		matrix_modes.add_floor(ctx, cell, row)
 	ctx.note_cell_time(time.monotonic() - started)
 	return row

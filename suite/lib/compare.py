@@ -13,10 +13,20 @@ Prints, for each cell in both runs, NEW / OLD ratios of requests/s,
 handshakes/s and server CPU per request (medians) with their spread.
 --fail-over 5%: exit 1 when a metric got worse by more than 5% with its
 whole spread on the bad side (default threshold 5%, exit 0 regardless).
+--cost: compare instructions per operation instead (cost-* rows of two
+runs, or two suite/cost/run_cost.sh CSVs; default threshold 2%; see
+suite/cost/compare.py --help).
 """
 
 
 def main(argv):
+	if '--cost' in argv:
+		# instructions per operation (cost modes, suite/cost/cost.py rows)
+		import os
+		sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+			os.path.abspath(__file__))), 'cost'))
+		import compare as cost_compare  # suite/cost/compare.py
+		return cost_compare.main([a for a in argv if a != '--cost'])
 	if '-h' in argv or '--help' in argv:
 		print(USAGE, end='')
 		return 0

@@ -48,8 +48,10 @@ SETTINGS = {
 	'description': (str, ''),
 }
 
-# a mode is also a Mode in cells.MODES (how it is measured)
-MODE_NAMES = ('full', 'resumed', 'keepalive')
+# a mode is also a Mode in cells.MODES (how it is measured); the cost and
+# memory modes are suite/cost/matrix_modes.py's
+COST_MODES = ('cost-full', 'cost-resumed', 'cost-keepalive')
+MODE_NAMES = ('full', 'resumed', 'keepalive') + COST_MODES + ('memory',)
 
 
 class MatrixError(Exception):
@@ -206,12 +208,23 @@ def _normalise(cell, cores):
 		c['lib'] = '-'
 		if c['server'] == 'asyncio' and c['workers'] != '1':
 			return None   # one event loop, one process
+	if c['mode'] in COST_MODES:
+		# one operation at a time: concurrency is always 1; the reference
+		# servers under callgrind: nginx only (as one process)
+		if c['server'] == 'asyncio':
+			return None
+		c['concurrency'] = '1'
+	if c['mode'] == 'memory' and c['server'] != 'tlsbench':
+		return None   # the holder measures tlsbench's worker
+	if c['mode'] in COST_MODES + ('memory',) and c['workers'] != '1':
+		return None   # one worker: one process to count or weigh
 	if c['backend'] == 'none':
 		# plaintext: no TLS version, certificate or resumption
-		if c['mode'] == 'resumed':
+		if c['mode'] in ('resumed', 'cost-resumed'):
 			return None
 		c['tls'] = c['cert'] = c['resumption'] = '-'
-	if c['mode'] == 'resumed' and c['resumption'] in ('none', 'cache'):
+	if c['mode'] in ('resumed', 'cost-resumed') and \
+			c['resumption'] in ('none', 'cache'):
 		return None   # the client resumes with tickets only
 	if int(c['workers']) >= cores and cores > 1:
 		return None   # the load generator needs a core of its own

@@ -17,6 +17,10 @@ import results
 import tables
 from tables import fmt, fmt_spread, server_label
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+	os.path.abspath(__file__))), 'cost'))
+import summary  # noqa: E402  (suite/cost/summary.py)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
@@ -457,8 +461,12 @@ def render(paths):
 			meta = json.load(f)
 	except (OSError, ValueError):
 		pass
+	# the cost and memory modes have their own sections (suite/cost/)
+	all_rows = rows
+	rows = [r for r in all_rows if r['mode'] in ('full', 'resumed',
+		'keepalive')]
 	cells = tables.group(rows)
-	first = rows[0]
+	first = all_rows[0]
 	md = ['# tlsbench run %s' % run_id, '']
 	cmd = 'suite/run_matrix.sh ' + ' '.join(meta.get('argv') or
 		['--profile', meta.get('profile') or 'default'])
@@ -469,8 +477,8 @@ def render(paths):
 		'| host | %s, %s, %s cores, kernel %s |' % (first['host'],
 			first['cpu_model'], first['cores'], first['kernel']),
 		'| CPU crypto features | %s |' % (first['cpu_flags'] or 'none'),
-		'| rows | %d (%d cells), %d error rows |' % (len(rows), len(cells),
-			sum(r['status'] != 'ok' for r in rows)),
+		'| rows | %d (%d load cells), %d error rows |' % (len(all_rows),
+			len(cells), sum(r['status'] != 'ok' for r in all_rows)),
 		'']
 	md += ['How each row is measured, and what every column means: '
 		'[results/README.md](../README.md).  Figures are the median over '
@@ -483,15 +491,18 @@ def render(paths):
 		'requests (stub_status) but not full against resumed handshakes: '
 		'its handshakes are its connections, split in the proportion the '
 		'client saw.', '']
-	md += ['## Headline', ''] + headline(cells)
-	md += ['## Libraries', ''] + libs_table(cells) + ['']
-	md += ['## Charts', '']
 	charts = Charts(outdir)
-	md += charts_for(cells, charts)
-	if charts.failed:
-		md += ['Charts that failed: ' + '; '.join(charts.failed), '']
-	md += ['## Results by mode', ''] + mode_tables(cells)
-	errs = [r for r in rows if r['status'] != 'ok' or r['reason']]
+	if cells:
+		md += ['## Headline', ''] + headline(cells)
+		md += ['## Libraries', ''] + libs_table(cells) + ['']
+		md += ['## Charts', '']
+		md += charts_for(cells, charts)
+		if charts.failed:
+			md += ['Charts that failed: ' + '; '.join(charts.failed), '']
+		md += ['## Results by mode', ''] + mode_tables(cells)
+	cost, mem, floor = summary.from_matrix(all_rows)
+	md += summary.sections(cost, mem, all_rows, '..', floor)
+	errs = [r for r in all_rows if r['status'] != 'ok' or r['reason']]
 	if errs:
 		md += ['## Errors and warnings', '']
 		md += md_table(['server', 'cell', 'repeat', 'status', 'reason'],

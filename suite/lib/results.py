@@ -27,6 +27,12 @@ COLUMNS = (
 	'server_cpu_user_s', 'server_cpu_sys_s', 'server_us_per_req',
 	'server_peak_rss_kib', 'client_cpu_s', 'client_cpu_share',
 	'client_saturated',
+	# cost and memory modes, and the crypto floor (suite/cost/)
+	'ops_n1', 'ops_n2', 'instr_n1', 'instr_n2', 'instr_per_op',
+	'cost_top_file', 'mem_conns', 'rss_base_kib', 'rss_held_kib',
+	'rss_after_kib', 'kib_per_conn', 'floor_sig_alg', 'floor_group',
+	'floor_sign_us', 'floor_kex_us', 'floor_us', 'cost_over_floor',
+	'floor_instr', 'cost_over_floor_instr',
 	# how to reproduce it, and whether it worked
 	'server_command', 'command', 'status', 'reason',
 )

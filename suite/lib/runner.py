@@ -112,6 +112,10 @@ def load_matrix(spec):
 
 def estimate_repeat_s(cell):
 	s = cell['settings']
+	if cell['mode'].startswith('cost-'):
+		return 60.0     # two runs under callgrind (~50x slower)
+	if cell['mode'] == 'memory':
+		return 10.0 + int(cell['concurrency']) / 150.0
 	# a request-bounded window: assume full handshakes at a few hundred/s
 	window = s['duration'] if s['requests'] <= 0 else \
 		max(1.0, s['requests'] / 300.0)
@@ -242,6 +246,7 @@ def main(argv):
 		', %d already done' % len(done) if done else '', hms(est)))
 	ctx = context.Context(ROOT, os.path.abspath(args.build_root),
 		no_build=args.no_build)
+	ctx.results_dir = os.path.abspath(args.results)  # cost top files
 	try:
 		ctx.prepare_builds(cells)
 		ctx.prepare_certs(cells)
@@ -267,8 +272,14 @@ def main(argv):
 				errors += row['status'] != 'ok'
 				per = (time.monotonic() - t_cells) / ran
 				left = per * (total - n)
-				what = '%s rps' % row['rps'] if row['status'] == 'ok' \
-					else 'ERROR %s' % row['reason'][:90]
+				if row['status'] != 'ok':
+					what = 'ERROR %s' % row['reason'][:90]
+				elif row.get('instr_per_op'):
+					what = '%s instructions/op' % row['instr_per_op']
+				elif row.get('kib_per_conn'):
+					what = '%s KiB/connection' % row['kib_per_conn']
+				else:
+					what = '%s rps' % row['rps']
 				print('[%d/%d] %s elapsed, ~%s left  %s #%d: %s' % (n,
 					total, hms(time.monotonic() - t0), hms(left),
 					cell_title(c), rep, what), file=sys.stderr, flush=True)
