@@ -239,6 +239,37 @@ load_tests() {
 	bash tests/load/test_load.sh "${PREFIX}$1" "$CERTS"
 }
 
+# The tuned libraries (issue: each library at its best) build once per
+# machine: as root into /var/cache/tlsbench/libs, so a fresh clone (CI) finds
+# them; otherwise into <repo>/libs.  TLSBENCH_LIBS_DIR overrides both.
+if [[ -z ${TLSBENCH_LIBS_DIR:-} ]]; then
+	if ((EUID == 0)); then
+		TLSBENCH_LIBS_DIR=/var/cache/tlsbench/libs
+	else
+		TLSBENCH_LIBS_DIR=$ROOT/libs
+	fi
+fi
+export TLSBENCH_LIBS_DIR
+TUNED="openssl:3.6 wolfssl:5.9 boringssl:14"
+
+tuned_prefix() { bash suite/libs/build.sh "$1" "$2" tuned | tail -n 1; }
+
+build_tuned() {
+	local prefix
+	prefix=$(tuned_prefix "$1" "$2")
+	build_dir "${PREFIX}$1-$2-tuned" -Dtls="$1" -D"$1"_prefix="$prefix" \
+		-Dwerror=true -Dbuildtype=release -Db_sanitize=none
+}
+
+tuned_checks() {
+	bash tests/libs/test_tuned.sh "${PREFIX}$1-$2-tuned" \
+		"$(tuned_prefix "$1" "$2")" "$CERTS"
+}
+
+matrix_tests() { bash tests/suite/test_matrix.sh --no-build "${PREFIX%/}"; }
+
+cost_tests() { bash tests/suite/test_cost.sh "${PREFIX}$1"; }
+
 asan_env() {
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$@"
@@ -296,6 +327,39 @@ phase_asan() {
 	done
 }
 
+# Each tuned library: fetched and built from Debian's source archive (cached),
+# a server built against it, the flavor and loaded-library checks, and the
+# integration suite against it.
+phase_tuned() {
+	local t lib ver
+	for t in $TUNED; do
+		lib=${t%%:*} ver=${t#*:}
+		[[ " $BACKENDS " == *" $lib "* ]] || continue
+		step "tuned-build:$lib-$ver" build_tuned "$lib" "$ver"
+		[[ -x ${PREFIX}$lib-$ver-tuned/tlsbench-server ]] || continue
+		step "tuned:$lib-$ver" tuned_checks "$lib" "$ver"
+		step "tuned-it:$lib-$ver" integration "${PREFIX}$lib-$ver-tuned"
+	done
+}
+
+# A quick-profile matrix run checked against the CSV schema, an injected
+# failing cell and an interrupted run completed with --resume.
+phase_matrix() {
+	[[ $BACKENDS == "none openssl wolfssl boringssl" ]] || return 0
+	step "matrix" matrix_tests
+}
+
+# Instruction counts: one small cost cell twice, the same within 0.5%.
+phase_cost() {
+	local b
+	for b in $BACKENDS; do
+		if [[ $b != none && -x ${PREFIX}$b/tlsbench-server ]]; then
+			step "cost:$b" cost_tests "$b"
+			return
+		fi
+	done
+}
+
 main() {
 	install_deps
 	# job control gives each step its own process group (see step)
@@ -307,6 +371,9 @@ main() {
 	phase_unit
 	phase_integration
 	phase_load
+	phase_tuned
+	phase_matrix
+	phase_cost
 	phase_asan
 	echo
 	echo "steps:"
