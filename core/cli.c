@@ -30,7 +30,9 @@ static const char usage_text[] =
 	"(0,2-3)\n"
 	"  --tls-min 1.2|1.3      lowest TLS version (default 1.2)\n"
 	"  --tls-max 1.2|1.3      highest TLS version (default 1.3)\n"
-	"  --ciphers L            TLS 1.2 cipher list (OpenSSL syntax)\n"
+	"  --ciphers L            TLS 1.2 cipher list, OpenSSL syntax "
+	"(default:\n"
+	"                         ECDHE with AES-GCM or ChaCha20-Poly1305)\n"
 	"  --ciphersuites L       TLS 1.3 suites, colon separated\n"
 	"  --groups L             key exchange groups, e.g. X25519:P-256\n"
 	"  --resumption MODE      none|cache|tickets|both (default both)\n"
@@ -359,6 +361,15 @@ apply(int opt, const char *arg, struct tb_options *o)
 	return -1;
 }
 
+/* The TLS 1.2 default for every backend: forward-secret AEAD suites only.
+ * One list here, not each library's own default, so an unconfigured server
+ * offers the same suites whatever the backend (the libraries' defaults
+ * differ and some still offer CBC, 3DES or worse). */
+static const char default_tls12_ciphers[] =
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 enum tb_cli_result
 tb_cli_parse(int argc, char **argv, struct tb_options *o)
 {
@@ -371,6 +382,7 @@ tb_cli_parse(int argc, char **argv, struct tb_options *o)
 	o->tls.min_version = TB_TLS12;
 	o->tls.max_version = TB_TLS13;
 	o->tls.resumption = TB_RESUME_BOTH;
+	o->tls.ciphers = default_tls12_ciphers;
 	o->header_timeout = 10;
 	o->idle_timeout = 15;
 	o->write_timeout = 30;

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@ struct server {
 	int *listen_fds;
 	pid_t *pids;	      /* workers; 0 once reaped */
 	struct rusage *usage; /* of reaped workers */
+	int stats_fd; /* opened once: a server out of fds still reports */
 };
 
 static volatile sig_atomic_t got_usr1, got_stop, got_chld;
@@ -63,6 +65,8 @@ server_free(struct server *s)
 	free(s->usage);
 	tb_body_free();
 	tb_options_free(&s->opt);
+	if (s->stats_fd > STDERR_FILENO)
+		close(s->stats_fd);
 }
 
 /* Connections are file descriptors: take the hard limit, and leave room
@@ -147,7 +151,7 @@ write_stats(struct server *s, int workers_running)
 				tb_usage_add_rusage(&u, &s->usage[i]);
 		}
 	}
-	if (tb_stats_write(s->stats, s->opt.stats_file, &u) != 0)
+	if (tb_stats_write(s->stats, s->stats_fd, &u) != 0)
 		fprintf(stderr, PROG ": --stats-file %s: %s\n",
 			s->opt.stats_file ? s->opt.stats_file : "(stdout)",
 			strerror(errno));
@@ -394,6 +398,7 @@ main(int argc, char **argv)
 	int rc;
 
 	memset(&s, 0, sizeof(s));
+	s.stats_fd = STDOUT_FILENO;
 	/* Writes to a vanished peer must fail with EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	switch (tb_cli_parse(argc, argv, &s.opt)) {
@@ -417,15 +422,15 @@ main(int argc, char **argv)
 	}
 	raise_fd_limit(&s.opt);
 	if (s.opt.stats_file != NULL) {
-		FILE *f = fopen(s.opt.stats_file, "a");
-
-		if (f == NULL) {
+		s.stats_fd =
+			open(s.opt.stats_file,
+			     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		if (s.stats_fd < 0) {
 			fprintf(stderr, PROG ": --stats-file %s: %s\n",
 				s.opt.stats_file, strerror(errno));
 			server_free(&s);
 			return 2;
 		}
-		fclose(f);
 	}
 	s.tls = tb_tls_ctx_new(&s.opt.tls, err, sizeof(err));
 	if (s.tls == NULL) {

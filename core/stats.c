@@ -130,15 +130,14 @@ tb_usage_add_pid(struct tb_usage *u, pid_t pid)
 }
 
 int
-tb_stats_write(const struct tb_stats *s, const char *path,
-	       const struct tb_usage *u)
+tb_stats_write(const struct tb_stats *s, int fd, const struct tb_usage *u)
 {
 	struct tb_stats_slot sum;
 	struct timespec now;
 	char line[2048];
 	size_t off;
 	ssize_t n;
-	int i, fd;
+	int i;
 
 	memset(&sum, 0, sizeof(sum));
 	for (i = 0; i < s->workers; i++) {
@@ -175,21 +174,7 @@ tb_stats_write(const struct tb_stats *s, const char *path,
 		(unsigned long long)u->user_us, (unsigned long long)u->sys_us,
 		(unsigned long long)u->max_rss_kib);
 
-	if (path == NULL) {
-		fd = STDOUT_FILENO;
-	} else {
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-			  0644);
-		if (fd < 0)
-			return -1;
-	}
 	/* One write with O_APPEND: a line is never interleaved or split. */
 	n = write(fd, line, off);
-	if (path != NULL) {
-		int saved = errno;
-
-		close(fd);
-		errno = saved;
-	}
 	return n == (ssize_t)off ? 0 : -1;
 }

@@ -70,8 +70,7 @@ void tb_usage_add_self(struct tb_usage *u);
 int tb_usage_add_pid(struct tb_usage *u, pid_t pid);
 void tb_usage_add_rusage(struct tb_usage *u, const struct rusage *ru);
 
-/* Append one JSON line to path (stdout when NULL); 0 or -1 with errno. */
-int tb_stats_write(const struct tb_stats *s, const char *path,
-		   const struct tb_usage *u);
+/* Write one JSON line to fd (opened O_APPEND, or stdout); 0 or -1. */
+int tb_stats_write(const struct tb_stats *s, int fd, const struct tb_usage *u);
 
 #endif

@@ -399,11 +399,21 @@ async def attack_slowloris(a, srv, ctx):
     loop = asyncio.get_running_loop()
     m = a.slowloris
     closed_after = []
+    cut_in_handshake = []
+    started = asyncio.Semaphore(100)  # handshakes in flight, not a burst
 
     async def make(i):
-        st = await open_stream(loop, srv.port, ctx)
+        async with started:
+            st = await open_stream(loop, srv.port, ctx)
+            try:
+                await st.handshake()
+            except (ConnectionError, OSError, ssl.SSLError):
+                # --header-timeout covers the handshake as well: a server
+                # too busy to finish it in time cuts it there.
+                st.sock.close()
+                cut_in_handshake.append(i)
+                return True
         try:
-            await st.handshake()
             await st.send(b"GET / HTTP/1.1\r\n")
             t0 = time.monotonic()
             reader = asyncio.ensure_future(st.recv())
@@ -418,6 +428,7 @@ async def attack_slowloris(a, srv, ctx):
             if not reader.done():
                 reader.cancel()
                 return False
+            reader.exception()  # a reset is a close too: retrieve it
             closed_after.append(time.monotonic() - t0)
             return True
         finally:
@@ -429,7 +440,9 @@ async def attack_slowloris(a, srv, ctx):
     latest = max(closed_after) if closed_after else -1
     detail = (f"{ok}/{m} closed by the server, latest "
               f"{latest:.1f}s after the request line "
-              f"(--header-timeout {a.header_timeout})")
+              f"(--header-timeout {a.header_timeout})" +
+              (f"; {len(cut_in_handshake)} of them cut during the handshake"
+               if cut_in_handshake else ""))
     good = ok == m and latest <= a.header_timeout + 10
     return detail, good, None if good else "slowloris not cut off", None
 

@@ -70,13 +70,13 @@ struct expect {
 struct reader {
 	const struct expect *exp;
 	size_t nexp;
-	size_t done;	   /* complete responses */
+	size_t done; /* complete responses */
 	char hdr[RESPONSE_HEADER_MAX];
 	size_t hdr_len;
 	uint64_t body_left;
 	int in_body;
 	int in_200_body;
-	int closed;	   /* a closing response was complete */
+	int closed; /* a closing response was complete */
 };
 
 static struct event_base *base;
@@ -198,8 +198,8 @@ reader_feed(struct reader *r, const char *p, size_t n)
 {
 	while (n > 0) {
 		if (r->in_body) {
-			size_t take = r->body_left < n ? (size_t)r->body_left
-						       : n;
+			size_t take =
+				r->body_left < n ? (size_t)r->body_left : n;
 			size_t i;
 
 			if (r->in_200_body)
@@ -235,7 +235,7 @@ reader_feed(struct reader *r, const char *p, size_t n)
 	}
 }
 
-/* Read up to max bytes (all there is when max is 0); 1 at EOF. */
+/* Read up to max bytes (all there is when max is 0); 1 at the end. */
 static int
 drain(int fd, struct reader *r, size_t max)
 {
@@ -256,7 +256,9 @@ drain(int fd, struct reader *r, size_t max)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		return n == 0;
+		/* A unix socket closed with unread input resets its peer,
+		 * after the peer has read what was queued. */
+		return n == 0 || (n < 0 && errno == ECONNRESET);
 	}
 	return 0;
 }

@@ -169,7 +169,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* A heap copy of exactly size bytes: ASan then catches any read
 	 * past the end, which a pointer into libFuzzer's buffer might not. */
-	char *copy = malloc(size ? size : 1);
+	char *copy = calloc(1, size ? size : 1);
 	uint64_t rnd = seed_of(data, size);
 	size_t off = 0;
 	int n;
