@@ -360,6 +360,20 @@ phase_cost() {
 	done
 }
 
+# Hostile input and overload (the long versions: ci/fuzz.sh, suite/stress.sh,
+# ci/leaks.sh under valgrind; LeakSanitizer already runs in the asan steps).
+phase_robustness() {
+	local b
+	[[ $BACKENDS == "none openssl wolfssl boringssl" ]] && step "fuzz" bash ci/fuzz.sh --quick
+	for b in $BACKENDS; do
+		[[ -x ${PREFIX}$b/tlsbench-server ]] || continue
+		step "stress:$b" bash suite/stress.sh --quick --backend "$b" \
+			--prefix "$PREFIX" --certs "$CERTS"
+		[[ $b == none ]] || step "testssl:$b" bash ci/testssl.sh \
+			--backend "$b" --prefix "$PREFIX" --certs "$CERTS"
+	done
+}
+
 main() {
 	install_deps
 	# job control gives each step its own process group (see step)
@@ -374,6 +388,7 @@ main() {
 	phase_tuned
 	phase_matrix
 	phase_cost
+	phase_robustness
 	phase_asan
 	echo
 	echo "steps:"
