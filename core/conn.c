@@ -4,13 +4,24 @@
  *        ^------------ keep-alive (pipelined bytes first) -----'
  *   after an error status: WRITE_RESPONSE -> LINGER -> close
  *
- * One edge-triggered event per connection, registered once for both
- * directions.  Edge-triggered means a wakeup comes only after a direction
- * was found blocked, so conn_run drives the machine until an operation
- * returns TB_WANT_*: every wait then follows an EAGAIN, and the next edge
- * is certain to arrive.  A blocked operation is retried as it was (for
- * writes: same pointer, same length, which conn_write_response recomputes
- * from the progress fields).
+ * One edge-triggered event per connection, watching ONE direction: the
+ * one the last TB_WANT_* asked for (either can come from any operation).
+ * Watching both would wake us for every ACK that frees send-buffer space
+ * while we only wait to read: wasted work on every keep-alive request, and
+ * noise in instruction counts.  Edge-triggered means a wakeup comes only
+ * after a direction was found blocked, so conn_run drives the machine
+ * until an operation returns TB_WANT_*: every wait then follows an EAGAIN,
+ * and the next edge is certain to arrive.  A blocked operation is retried
+ * as it was (for writes: same pointer, same length, which
+ * conn_write_response recomputes from the progress fields).
+ *
+ * The direction changes only when the machine blocks the other way (a
+ * slow reader, or TLS wanting the other direction), not per request:
+ * reading a request and writing a response that fits the send buffer never
+ * leave read interest.  So one embedded event, re-assigned on a change
+ * (epoll_ctl DEL then ADD; the ADD reports the current readiness, so
+ * nothing that arrived meanwhile is missed), costs less than a second
+ * event in every connection (over 100 bytes, paid even while idle).
  *
  * One timer per connection, re-armed for the phase: the header deadline
  * from accept (handshake and first request) and from the first byte of
@@ -97,9 +108,35 @@ struct tb_conn {
 	uint8_t tls_dead : 1; /* TB_CLOSED or TB_ERROR seen: no more calls */
 	uint8_t shut : 1;     /* tb_tls_shutdown already called */
 	uint8_t wrote : 1;    /* write progress since the timer was armed */
+	uint8_t io_write : 1; /* io watches EV_WRITE, else EV_READ */
 };
 
 static void conn_run(struct tb_conn *c);
+static void conn_io_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Point io at dir (EV_READ or EV_WRITE) alone and add it; io must not be
+ * pending.  0, or -1 when libevent cannot (the caller then drops the
+ * connection, so io watches io_write's direction while the connection
+ * lives). */
+static int
+conn_watch_assign(struct tb_conn *c, short dir)
+{
+	event_assign(&c->io, c->w->base, c->fd, dir | EV_PERSIST | EV_ET,
+		     conn_io_cb, c);
+	c->io_write = dir == EV_WRITE;
+	return event_add(&c->io, NULL);
+}
+
+/* Wait for dir: nothing to do while it is the direction watched already,
+ * the common case (see the top of the file). */
+static int
+conn_watch(struct tb_conn *c, short dir)
+{
+	if (c->io_write == (dir == EV_WRITE))
+		return 0;
+	event_del(&c->io);
+	return conn_watch_assign(c, dir);
+}
 
 static char *
 buf_get(struct tb_worker *w)
@@ -567,7 +604,11 @@ conn_run(struct tb_conn *c)
 		case TB_WANT_WRITE:
 			if (c->wrote && c->state == ST_WRITE_RESPONSE)
 				conn_arm(c, TM_WRITE);
-			return;
+			if (conn_watch(c, st == TB_WANT_WRITE ? EV_WRITE
+							      : EV_READ) == 0)
+				return;
+			conn_set_fate(c, FATE_FAILED);
+			break;
 		case TB_CLOSED:
 		case TB_ERROR:
 			break;
@@ -642,13 +683,12 @@ tb_conn_start(struct tb_worker *w, int fd)
 		w->conns->prev = c;
 	w->conns = c;
 	w->active++;
-	event_assign(&c->io, w->base, fd,
-		     EV_READ | EV_WRITE | EV_PERSIST | EV_ET, conn_io_cb, c);
 	evtimer_assign(&c->timer, w->base, conn_timer_cb, c);
 	conn_arm(c, TM_HEADER);
-	/* Adding an edge-triggered event reports the current readiness, so a
-	 * ClientHello already queued wakes us without a wasted read now. */
-	if (event_add(&c->io, NULL) != 0) {
+	/* The server speaks second: wait for the ClientHello (or request).
+	 * Adding an edge-triggered event reports the current readiness, so one
+	 * already queued wakes us without a wasted read now. */
+	if (conn_watch_assign(c, EV_READ) != 0) {
 		conn_set_fate(c, FATE_FAILED);
 		conn_free(c);
 	}
