@@ -25,11 +25,6 @@
 #include "tls.h"
 #include "wolfssl_names.h"
 
-/* wolfSSL 5.6.2 made TLS 1.3 tickets stateful (a session ID into the
- * server's cache) when WOLFSSL_OP_NO_TICKET is set; before that a 1.3
- * ticket always carries the encrypted session, so only tickets resume. */
-#define TB_WOLF_STATEFUL_TLS13 (LIBWOLFSSL_VERSION_HEX >= 0x05006002)
-
 struct tb_tls_ctx {
 	WOLFSSL_CTX *ctx;
 };
@@ -446,10 +441,11 @@ set_groups(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 /* What each mode means here:
  *   none     cache off, no tickets in either version.
  *   cache    TLS 1.2: session IDs in wolfSSL's internal cache, no tickets.
- *            TLS 1.3: wolfSSL resumes 1.3 only through NewSessionTicket;
- *            from 5.6.2 WOLFSSL_OP_NO_TICKET makes that ticket a session
- *            ID looked up in the cache (stateful PSK).  Older versions
- *            cannot do this, so cache with TLS 1.3 fails there.
+ *            TLS 1.3: wolfSSL resumes 1.3 only through NewSessionTicket.
+ *            From 5.6.2 WOLFSSL_OP_NO_TICKET is meant to make that ticket
+ *            a session ID into the cache (stateful PSK), but against 5.9.2
+ *            a client offering it was not resumed: refused in every
+ *            version, as with BoringSSL, rather than measured wrong.
  *   tickets  cache off; tickets (the library's default ticket key, made
  *            per context at random) for 1.2 and 1.3.
  *   both     the library's defaults: cache and tickets.
@@ -470,13 +466,11 @@ set_resumption(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 		return -1;
 	}
 #else
-	if (mode == TB_RESUME_CACHE && cfg->max_version >= TB_TLS13 &&
-	    !TB_WOLF_STATEFUL_TLS13) {
+	if (mode == TB_RESUME_CACHE && cfg->max_version >= TB_TLS13) {
 		snprintf(err, errlen,
 			 "--resumption cache with TLS 1.3 enabled: wolfSSL %s "
-			 "resumes TLS 1.3 only with tickets (stateful PSK "
-			 "needs >= 5.6.2); use --tls-max 1.2 or --resumption "
-			 "tickets|both",
+			 "resumes TLS 1.3 only with tickets; use --tls-max 1.2 "
+			 "or --resumption tickets|both",
 			 LIBWOLFSSL_VERSION_STRING);
 		return -1;
 	}
@@ -487,12 +481,7 @@ set_resumption(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 #if defined(HAVE_SESSION_TICKET)
 	if (!want_tickets) {
 		wolfSSL_CTX_NoTicketTLSv12(wctx);
-		if (want_cache && cfg->max_version >= TB_TLS13) {
-			/* stateful 1.3 tickets; also stops 1.2 tickets */
-			wolfSSL_CTX_set_options(wctx, WOLFSSL_OP_NO_TICKET);
-		} else {
-			wolfSSL_CTX_no_ticket_TLSv13(wctx);
-		}
+		wolfSSL_CTX_no_ticket_TLSv13(wctx);
 	}
 	if (wolfSSL_CTX_set_num_tickets(wctx, 1) != WOLFSSL_SUCCESS) {
 		snprintf(err, errlen, "wolfSSL_CTX_set_num_tickets failed");
