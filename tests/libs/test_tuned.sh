@@ -42,7 +42,7 @@ out=$(mktemp -d)
 "$server" --cert "$certs/ecdsa-p256.pem" --key "$certs/ecdsa-p256.key" \
 	--listen 127.0.0.1:0 --stats-file "$out/stats" >"$out/stdout" 2>"$out/stderr" &
 pid=$!
-trap 'kill "$pid" 2>/dev/null; rm -rf "$out"' EXIT
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$out"' EXIT
 for _ in $(seq 50); do
 	grep -q '^listening' "$out/stdout" && break
 	sleep 0.1
