@@ -185,9 +185,11 @@ def measure_window(ctx, cell, repeat, row):
 		rss = procstat.peak_rss_kib(server.pid())
 	except (CellError, servers.ServerError) as e:
 		_kill(p)
+		# failed requests may be the symptom: a dead server the cause
+		dead = server.died() if isinstance(e, CellError) else None
 		rc_stop, why = server.stop()
 		row['status'] = 'error'
-		row['reason'] = str(e)
+		row['reason'] = '%s; %s' % (dead, e) if dead else str(e)
 		shutil.rmtree(tmp, ignore_errors=True)
 		return row
 	except BaseException:

@@ -3,10 +3,14 @@
 COLUMNS is the schema; results/README.md documents each one in this order
 and tests/suite/test_matrix.sh checks the two agree.  Each row is written
 with one write(), flushed and fsynced before the next cell starts, so a run
-killed at any moment leaves a valid file that `--resume` can complete.
+killed at any moment leaves a valid file that `--resume` can complete.  A
+row that cannot be written whole (a full disk: the write may be short
+before it fails) is cut off again and raises WriteError, so the file never
+ends in a partial line.
 """
 
 import csv
+import errno
 import io
 import os
 
@@ -66,14 +70,57 @@ def open_for_append(path):
 				'started it' % path)
 	fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 	if new:
-		os.write(fd, format_row({c: c for c in COLUMNS}).encode())
-		os.fsync(fd)
+		_write_line(fd, format_row({c: c for c in COLUMNS}).encode())
 	return fd
 
 
+class WriteError(Exception):
+	"""A line could not be written; the file is as it was before it."""
+
+
+def _fd_path(fd):
+	try:
+		return os.readlink('/proc/self/fd/%d' % fd)
+	except OSError:
+		return 'fd %d' % fd
+
+
+def _write_error(fd, e):
+	path = _fd_path(fd)
+	where = os.path.dirname(path) or '.'
+	try:
+		st = os.statvfs(where)
+		free = ' (the filesystem holding %s has %d KiB free)' % (where,
+			st.f_bavail * st.f_frsize // 1024)
+	except OSError:
+		free = ''
+	return WriteError('cannot write a row to %s: %s%s' % (path,
+		e.strerror or e, free))
+
+
+def _write_line(fd, data):
+	"""Append data whole and fsync it, or leave the file as it was."""
+	size = os.lseek(fd, 0, os.SEEK_END)
+	try:
+		done = 0
+		while done < len(data):
+			# a full disk can take part of a write: the retry of the
+			# rest then reports why
+			n = os.write(fd, data[done:])
+			if n <= 0:
+				raise OSError(errno.EIO, 'write wrote nothing')
+			done += n
+		os.fsync(fd)
+	except OSError as e:
+		try:
+			os.ftruncate(fd, size)
+		except OSError:
+			pass
+		raise _write_error(fd, e) from None
+
+
 def append(fd, row):
-	os.write(fd, format_row(row).encode())
-	os.fsync(fd)
+	_write_line(fd, format_row(row).encode())
 
 
 def read(path):

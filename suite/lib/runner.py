@@ -52,7 +52,8 @@ renders results/<run-id>/report.md and prints a summary.
 
 Matrix files: `axis = v1 v2 ...` and `setting = value` lines, # comments,
 optional [block] sections (see suite/matrix/README.md).  Exit status: 0
-when every row is ok, 1 when some rows are errors, 2 on usage errors.
+when every row is ok, 1 when some rows are errors or a row cannot be
+written (a full disk: the CSV keeps the rows before it), 2 on usage errors.
 """
 
 
@@ -289,6 +290,11 @@ def main(argv):
 			'suite/run_matrix.sh --resume %s' % (e, run_id),
 			file=sys.stderr)
 		return 130
+	except results.WriteError as e:
+		print('run_matrix: %s; the rows before it are kept: free space, '
+			'then complete the run with: suite/run_matrix.sh --resume %s'
+			% (e, run_id), file=sys.stderr)
+		return 1
 	finally:
 		shutil.rmtree(ctx.tmp_root, ignore_errors=True)
 

@@ -117,9 +117,26 @@ class Server:
 	def ready(self, timeout):
 		return self.wait_listening_line(timeout)
 
+	def died(self):
+		"""A ServerError saying how the server ended, or None if it runs.
+		(A dead child stays a zombie until polled: os.kill still works.)"""
+		rc = self.proc.poll()
+		if rc is None:
+			return None
+		how = 'exit status %d' % rc
+		if rc < 0:
+			try:
+				how = 'killed by %s' % signal.Signals(-rc).name
+			except ValueError:
+				how = 'killed by signal %d' % -rc
+		return ServerError('server died during the run (%s): %s' % (how,
+			_tail(self.stderr) or 'no message'))
+
 	def counters(self):
 		"""One fresh counters dict (SIGUSR1 -> stats file), or None."""
 		before = self._stats_lines()
+		if self.died():
+			raise self.died()
 		try:
 			os.kill(self.proc.pid, signal.SIGUSR1)
 		except ProcessLookupError:
@@ -135,6 +152,8 @@ class Server:
 					return json.loads(lines[-1])
 				except ValueError:
 					pass    # half-written line: read again
+			if self.died():
+				raise self.died()
 			time.sleep(0.005)
 		raise ServerError('no stats line in %s within %ds of SIGUSR1' %
 			(self.stats_file, STATS_WAIT))

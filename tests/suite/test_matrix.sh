@@ -6,7 +6,10 @@
 # servers; an injected failing cell (a certificate that does not exist)
 # must become an error row while the run goes on; a run killed with SIGKILL
 # must leave no server behind and `--resume` must complete it without
-# duplicating rows.  About 2 minutes on 2 cores.
+# duplicating rows; a server that crashes mid-window must become an error
+# row naming the crash while the run goes on; a full disk (a tiny tmpfs,
+# root only) must stop the run with a one-line error and leave a CSV of
+# whole rows that `--resume` completes.  About 2.5 minutes on 2 cores.
 set -euo pipefail
 
 usage() {
@@ -31,8 +34,10 @@ out=$(mktemp -d /tmp/tb-test-matrix.XXXXXX)
 export TMPDIR=$out/tmp   # the runner's per-cell directories: findable below
 mkdir -p "$TMPDIR"
 runner_pid=
+mounted=
 cleanup() {
 	if [[ -n $runner_pid ]]; then kill -KILL "$runner_pid" 2>/dev/null || true; fi
+	if [[ -n $mounted ]]; then umount "$mounted" || umount -l "$mounted" || true; fi
 	rm -rf "$out"
 }
 trap cleanup EXIT
@@ -170,7 +175,12 @@ done
 kill -KILL "$runner_pid" 2>/dev/null || true
 wait "$runner_pid" 2>/dev/null || true
 runner_pid=
-sleep 1
+# The server and load generator die with the runner (PDEATHSIG); a server
+# stopping gracefully on a loaded machine may take a few seconds.
+for _ in $(seq 1 150); do
+	pgrep -f "tlsbench-(server|load).*$TMPDIR" >/dev/null || break
+	sleep 0.1
+done
 before=$(($(wc -l <"$csv") - 1))
 check "the killed run left $before of $total rows and no server running" bash -c \
 	"(($before >= 3 && $before < $total)) &&
@@ -188,6 +198,124 @@ dups = [k for k, n in keys.items() if n > 1]
 if len(rows) != int(sys.argv[2]) or dups:
     sys.exit('%d rows (want %s), duplicates %s' % (len(rows), sys.argv[2], dups[:3]))
 EOF
+
+# ---- a server that crashes mid-window -----------------------------------
+# A build root whose openssl tlsbench-server execs the real one and is
+# SIGKILLed 0.8 s after it prints `listening` (inside the window); the
+# other build, the load generator, certificates and bodies are the real
+# ones (the quick run above made them).
+crash=$out/crashroot
+mkdir -p "$crash/openssl" "$crash/none"
+ln -s "$build/certs" "$crash/certs"
+ln -s "$build/bodies" "$crash/bodies"
+ln -s "$build/openssl/tlsbench-load" "$crash/openssl/tlsbench-load"
+ln -s "$build/none/tlsbench-server" "$crash/none/tlsbench-server"
+cat >"$crash/openssl/tlsbench-server" <<WRAPPER
+#!/bin/bash
+real='$build/openssl/tlsbench-server'
+case " \$* " in *' --listen '*) ;; *) exec "\$real" "\$@" ;; esac
+( for _ in \$(seq 1 400); do
+	grep -q '^listening ' /proc/\$\$/fd/1 2>/dev/null && break
+	sleep 0.05
+done; sleep 0.8; kill -KILL \$\$ ) </dev/null &
+exec "\$real" "\$@"
+WRAPPER
+chmod +x "$crash/openssl/tlsbench-server"
+cat >"$out/crash.matrix" <<'MATRIX'
+repeats = 1
+duration = 1.5
+warmup = 0.2
+server = tlsbench
+tls = 1.3
+cert = ecdsa-p256
+mode = keepalive
+concurrency = 2
+body = 20k
+workers = 1
+[before]
+backend = none
+[crash]
+backend = openssl
+[after]
+backend = none
+concurrency = 4
+MATRIX
+rc=0
+"$root/suite/run_matrix.sh" --results "$out/results" --build-root "$crash" \
+	--no-build --matrix "$out/crash.matrix" --run-id crash --no-report \
+	>"$out/crash.out" 2>"$out/crash.err" || rc=$?
+check "a run with a crashed server exits 1" bash -c \
+	"[[ $rc == 1 ]] || { echo exit $rc; tail -3 '$out/crash.err'; exit 1; }"
+check "the crashed cell is an error row naming the crash; the cells around it are ok" \
+	py "$out/results/crash.csv" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+got = [(r['backend'], r['concurrency'], r['status'], r['reason'][:150])
+       for r in rows]
+want = [('none', '2', 'ok'), ('openssl', '2', 'error'), ('none', '4', 'ok')]
+if [g[:3] for g in got] != want or 'killed by SIGKILL' not in got[1][3]:
+    sys.exit('rows %s' % got)
+EOF
+sleep 0.5
+check "the crashed run left no server or load generator running" bash -c \
+	"! pgrep -f 'tlsbench-(server|load).*$TMPDIR' >/dev/null"
+
+# ---- a full disk --------------------------------------------------------
+# The results directory is a 64 KiB tmpfs filled up to three pages: one for
+# run.json, two for the CSV (a header and a few rows); the row that does not
+# fit is cut short by the kernel and must not stay in the file.
+disk=$out/disk
+mkdir -p "$disk"
+if ((EUID != 0)); then
+	echo "SKIP: full disk (needs root to mount a tmpfs)"
+elif ! mount -t tmpfs -o size=64k tmpfs "$disk" 2>"$out/mount.err"; then
+	echo "SKIP: full disk (mount -t tmpfs failed: $(head -1 "$out/mount.err"))"
+else
+	mounted=$disk
+	avail=$(df -B1 --output=avail "$disk" | tail -1)
+	head -c $((avail - 3 * 4096)) /dev/zero >"$disk/filler"
+	cat >"$out/disk.matrix" <<'MATRIX'
+repeats = 12
+duration = 0.2
+warmup = 0
+server = tlsbench
+backend = none
+mode = keepalive
+concurrency = 1
+body = 20k
+workers = 1
+MATRIX
+	dargs=(--results "$disk" --build-root "$build" --no-build --no-report)
+	rc=0
+	"$root/suite/run_matrix.sh" "${dargs[@]}" --run-id disk \
+		--matrix "$out/disk.matrix" >"$out/disk.out" 2>"$out/disk.err" ||
+		rc=$?
+	cp "$disk/disk.csv" "$out/disk.csv" 2>/dev/null || true
+	check "a full disk stops the run (exit 1) with one line naming the disk" \
+		bash -c "[[ $rc == 1 ]] && ! grep -q Traceback '$out/disk.err' &&
+		tail -1 '$out/disk.err' | grep -qF 'run_matrix: cannot write a row to $disk/disk.csv: No space left on device (the filesystem holding $disk has' ||
+		{ echo exit $rc; tail -2 '$out/disk.err'; exit 1; }"
+	check "the CSV left on the full disk holds whole rows only, every finished one" \
+		py "$out/disk.csv" "$out/disk.err" <<'EOF'
+import csv, sys
+data = open(sys.argv[1], 'rb').read()
+rows = list(csv.reader(data.decode().splitlines()))
+done = sum(1 for l in open(sys.argv[2]) if l.startswith('['))
+bad = [i for i, r in enumerate(rows) if len(r) != len(rows[0])]
+st = {r[rows[0].index('status')] for r in rows[1:]}
+if not data.endswith(b'\n') or bad or st != {'ok'} or \
+        not 1 <= len(rows) - 1 == done < 12:
+    sys.exit('%d rows, %d finished, bad %s, statuses %s, ends %r' % (
+        len(rows) - 1, done, bad, st, data[-20:]))
+EOF
+	rm -f "$disk/filler"
+	rc=0
+	"$root/suite/run_matrix.sh" "${dargs[@]}" --resume disk \
+		>"$out/disk-resume.out" 2>"$out/disk-resume.err" || rc=$?
+	check "after freeing space --resume completes the run: 12 rows" bash -c \
+		"[[ $rc == 0 ]] && (( \$(wc -l <'$disk/disk.csv') == 13 )) ||
+		{ echo exit $rc; tail -2 '$out/disk-resume.err'; exit 1; }"
+fi
 
 echo "$passed passed, $failed failed"
 ((failed == 0))
