@@ -251,7 +251,7 @@ class Context:
 			if not re.match(r'\d', version):
 				# BoringSSL has no version number: a prefix's BUILDINFO
 				# has one, Debian's package version names the release
-				version = _version_number(d.get('version') or
+				version = _version_number(d.get('buildinfo.version') or
 					self._deb_version('android-libboringssl'))
 			flavor = d.get('flavor', 'unknown')
 			lib = '%s@%s-%s' % (name, version, flavor)
