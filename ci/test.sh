@@ -8,7 +8,11 @@ usage() {
 usage: ci/test.sh [--backends "none openssl wolfssl boringssl"] [--no-asan]
                   [--no-install] [--quick] [--prefix build/]
 
-Runs, from the repository root (build output under build/):
+A first run on a fresh machine takes about 35 minutes on 2 cores, most of
+it compiling the three tuned TLS libraries from Debian's source archive
+(which must be reachable); later runs reuse them and take about 12.
+
+Runs, from the repository root (build output under build/), in this order:
   deps         installs missing Debian packages (as root: apt-get; otherwise
                prints the exact apt-get command and exits 2)
   certs        suite/certs.sh build/certs
@@ -17,6 +21,18 @@ Runs, from the repository root (build output under build/):
   unit         meson test (the unit tests, once)
   it:<b>       tests/integration/run.py against each backend
   load:<b>     tests/load/test_load.sh for one TLS backend and none
+  libs:<l>     suite/libs/build.sh <lib> <series> tuned: fetch and compile
+               a tuned library once per machine (the cache is shared with
+               suite/run_matrix.sh; see suite/libs/build.sh --help)
+  tuned-build:<l>, tuned:<l>, tuned-it:<l>
+               a server built against that library, its flavor and
+               loaded-library checks, the integration suite against it
+  matrix       tests/suite/test_matrix.sh: a quick matrix run, its schema,
+               error rows, --resume, a crashed server, a full disk
+  cost:<b>     tests/suite/test_cost.sh: instruction counts are repeatable
+  fuzz         ci/fuzz.sh --quick: the libFuzzer targets, 20 s each
+  stress:<b>   suite/stress.sh --quick: hostile and overload traffic
+  testssl:<b>  ci/testssl.sh: protocols, ciphers, known vulnerabilities
   asan-build:<b>, asan-it:<b>
                an ASan+UBSan build per backend (build/asan-<b>) and the
                integration tests against it
@@ -30,7 +46,9 @@ failed, 2 for a usage or setup error.
   --quick          integration tests in --quick mode everywhere
   --prefix P       build directories are P<b> and Pasan-<b> (default build/)
   --help           this text
-A step running over STEP_TIMEOUT seconds (default 900) is killed and fails.
+A step running over STEP_TIMEOUT seconds (default 900) is killed and fails;
+a libs:<l> step gets LIBS_TIMEOUT (default 2700: a cold compile of OpenSSL
+took 850 s on this 2-core machine).
 EOF
 }
 
@@ -44,7 +62,8 @@ QUICK=""
 PREFIX=build/
 PY=/usr/bin/python3
 LOGS=build/test-logs
-STEP_TIMEOUT=${STEP_TIMEOUT:-900} # seconds; no step comes near it
+STEP_TIMEOUT=${STEP_TIMEOUT:-900}  # seconds; no step but libs:* comes near
+LIBS_TIMEOUT=${LIBS_TIMEOUT:-2700} # a cold library compile: 3x margin
 CERTS=build/certs
 
 PACKAGES="build-essential meson ninja-build pkg-config libssl-dev
@@ -106,11 +125,12 @@ meson_count() {
 # without reporting a failure (a crash, a build error) counts one failure,
 # under its name, so nothing can fail quietly.
 step() {
-	local name=$1 log rc t0 took p f line pid dog
+	local name=$1 log rc t0 took p f line pid dog limit=$STEP_TIMEOUT
 	shift
+	[[ $name != libs:* ]] || limit=$LIBS_TIMEOUT
 	log="$LOGS/${name//[:\/]/-}.log"
 	t0=$SECONDS
-	printf '%-22s ' "$name"
+	printf '%-26s ' "$name"
 	# A subshell with errexit, so a failing command inside a step function
 	# ends the step instead of being ignored; its own process group (set -m)
 	# so the watchdog can stop all of it when it hangs.
@@ -121,8 +141,8 @@ step() {
 	) >"$log" 2>&1 </dev/null &
 	pid=$!
 	(
-		sleep "$STEP_TIMEOUT"
-		echo "test.sh: step $name ran over ${STEP_TIMEOUT}s: killed" >>"$log"
+		sleep "$limit"
+		echo "test.sh: step $name ran over ${limit}s: killed" >>"$log"
 		kill -TERM -- "-$pid"
 		sleep 10
 		kill -KILL -- "-$pid"
@@ -239,25 +259,15 @@ load_tests() {
 	bash tests/load/test_load.sh "${PREFIX}$1" "$CERTS"
 }
 
-# The tuned libraries (issue: each library at its best) build once per
-# machine: as root into /var/cache/tlsbench/libs, so a fresh clone (CI) finds
-# them; otherwise into <repo>/libs.  TLSBENCH_LIBS_DIR overrides both.
-if [[ -z ${TLSBENCH_LIBS_DIR:-} ]]; then
-	if ((EUID == 0)); then
-		TLSBENCH_LIBS_DIR=/var/cache/tlsbench/libs
-	else
-		TLSBENCH_LIBS_DIR=$ROOT/libs
-	fi
-fi
-export TLSBENCH_LIBS_DIR
+# The tuned libraries: suite/libs/build.sh keeps them in one cache per
+# machine (it alone decides where), so a fresh clone reuses them.
 TUNED="openssl:3.6 wolfssl:5.9 boringssl:14"
 
 tuned_prefix() { bash suite/libs/build.sh "$1" "$2" tuned | tail -n 1; }
 
 build_tuned() {
-	local prefix
-	prefix=$(tuned_prefix "$1" "$2")
-	build_dir "${PREFIX}$1-$2-tuned" -Dtls="$1" -D"$1"_prefix="$prefix" \
+	build_dir "${PREFIX}$1-$2-tuned" -Dtls="$1" \
+		-D"$1"_prefix="$(tuned_prefix "$1" "$2")" \
 		-Dwerror=true -Dbuildtype=release -Db_sanitize=none
 }
 
@@ -335,6 +345,7 @@ phase_tuned() {
 	for t in $TUNED; do
 		lib=${t%%:*} ver=${t#*:}
 		[[ " $BACKENDS " == *" $lib "* ]] || continue
+		step "libs:$lib-$ver" tuned_prefix "$lib" "$ver"
 		step "tuned-build:$lib-$ver" build_tuned "$lib" "$ver"
 		[[ -x ${PREFIX}$lib-$ver-tuned/tlsbench-server ]] || continue
 		step "tuned:$lib-$ver" tuned_checks "$lib" "$ver"
@@ -375,6 +386,8 @@ phase_robustness() {
 }
 
 main() {
+	echo "ci/test.sh: a first run takes about 35 minutes on 2 cores (most of it"
+	echo "compiling the tuned TLS libraries once), a later one about 12."
 	install_deps
 	# job control gives each step its own process group (see step)
 	set -m

@@ -4,6 +4,14 @@
  * share session ticket keys and a resumed session works on any of them),
  * the body, the listening sockets and the counter slots.  Each worker then
  * runs its own event loop on its own SO_REUSEPORT socket.
+ *
+ * `listening URL` is a promise to scripts: every documented signal is
+ * handled from then on.  So the handled signals are blocked before
+ * anything else happens (one that arrives early stays pending instead of
+ * taking its default action, which for SIGUSR1 is to kill us), and the
+ * line is printed only once every event loop has its handlers and its
+ * listener in place: by the single process itself, or by the master after
+ * each worker has said so through a pipe.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,6 +41,10 @@
 
 struct server {
 	struct tb_options opt;
+	char url[128];	   /* announced by the `listening` line */
+	sigset_t run_mask; /* the mask before the handled signals were
+			      blocked: what a loop restores once ready */
+	int ready_fd;	   /* a worker's end of the start-up pipe, or -1 */
 	struct tb_tls_ctx *tls;
 	struct tb_stats *stats;
 	int *listen_fds;
@@ -52,6 +64,23 @@ master_signal(int sig)
 		got_chld = 1;
 	else
 		got_stop = 1;
+}
+
+/* Every signal the server handles, blocked from the first instruction of
+ * main until a loop has its handler: a signal sent right after `listening`
+ * (or before) waits instead of killing the process.  old gets the mask to
+ * restore. */
+static void
+block_handled_signals(sigset_t *old)
+{
+	sigset_t block;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, old);
 }
 
 static void
@@ -157,6 +186,13 @@ write_stats(struct server *s, int workers_running)
 			strerror(errno));
 }
 
+static void
+announce(const struct server *s)
+{
+	printf("listening %s\n", s->url);
+	fflush(stdout);
+}
+
 /* ---- one event loop: the single process, or a worker ---- */
 
 struct loop {
@@ -186,9 +222,28 @@ loop_stats_cb(evutil_socket_t sig, short what, void *arg)
 	write_stats(l->s, 0);
 }
 
+/* The loop can take every signal it handles and every connection: say so
+ * (the single process to the world, a worker to the master), then let the
+ * signals that waited in the meantime in. */
+static void
+loop_ready(struct server *s, int single)
+{
+	if (single) {
+		announce(s);
+	} else {
+		char one = 1;
+
+		while (write(s->ready_fd, &one, 1) < 0 && errno == EINTR)
+			;
+		close(s->ready_fd);
+		s->ready_fd = -1;
+	}
+	sigprocmask(SIG_SETMASK, &s->run_mask, NULL);
+}
+
 /* Runs until SIGTERM (or SIGINT/SIGUSR1 in single mode); 0 or 1. */
 static int
-run_loop(struct server *s, int index, int single, const sigset_t *unblock)
+run_loop(struct server *s, int index, int single)
 {
 	struct loop l = {.s = s, .single = single};
 	struct event *sigs[3] = {NULL, NULL, NULL};
@@ -222,8 +277,7 @@ run_loop(struct server *s, int index, int single, const sigset_t *unblock)
 			event_priority_set(sigs[i], 0);
 			evsignal_add(sigs[i], NULL);
 		}
-	if (unblock != NULL)
-		sigprocmask(SIG_SETMASK, unblock, NULL);
+	loop_ready(s, single);
 
 	rc = event_base_dispatch(base) < 0 ? 1 : 0;
 
@@ -238,12 +292,13 @@ run_loop(struct server *s, int index, int single, const sigset_t *unblock)
 /* ---- several workers ---- */
 
 static void
-worker_main(struct server *s, int index, const sigset_t *unblock)
+worker_main(struct server *s, int index)
 {
 	int i, rc;
 
 	/* The master answers SIGUSR1 and SIGINT (a terminal's ^C reaches the
-	 * whole process group); workers stop only on the master's SIGTERM. */
+	 * whole process group); workers stop only on the master's SIGTERM,
+	 * which stays blocked (pending, not lost) until the loop handles it. */
 	signal(SIGUSR1, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
@@ -254,7 +309,7 @@ worker_main(struct server *s, int index, const sigset_t *unblock)
 		if (i != index)
 			close(s->listen_fds[i]);
 	pin_cpu(&s->opt, index);
-	rc = run_loop(s, index, 0, unblock);
+	rc = run_loop(s, index, 0);
 	server_free(s);
 	exit(rc);
 }
@@ -331,19 +386,34 @@ stop_workers(struct server *s)
 		reap(s, 1, 1);
 }
 
+/* Each worker writes one byte to the start-up pipe when its loop is ready;
+ * 0 once all have, -1 when one died first (its end closed without a byte). */
+static int
+await_workers(const struct server *s, int fd)
+{
+	int got = 0;
+
+	while (got < s->opt.workers) {
+		char buf[64];
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (int)n;
+	}
+	return 0;
+}
+
 static int
 run_master(struct server *s)
 {
 	struct sigaction sa;
-	sigset_t block, old;
-	int i, rc = 0;
+	int i, rc = 0, pipe_fds[2];
 
-	sigemptyset(&block);
-	sigaddset(&block, SIGUSR1);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &block, &old);
+	/* The handled signals are blocked since start-up (see main); the
+	 * handlers only set flags, read between sigsuspend() calls. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = master_signal;
 	sigemptyset(&sa.sa_mask);
@@ -351,12 +421,19 @@ run_master(struct server *s)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
+	if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+		fprintf(stderr, PROG ": pipe: %s\n", strerror(errno));
+		return 1;
+	}
 
 	for (i = 0; i < s->opt.workers; i++) {
 		pid_t pid = fork();
 
-		if (pid == 0)
-			worker_main(s, i, &old);
+		if (pid == 0) {
+			close(pipe_fds[0]);
+			s->ready_fd = pipe_fds[1];
+			worker_main(s, i);
+		}
 		if (pid < 0) {
 			fprintf(stderr, PROG ": fork: %s\n", strerror(errno));
 			got_stop = 1;
@@ -365,12 +442,21 @@ run_master(struct server *s)
 		}
 		s->pids[i] = pid;
 	}
-	/* The workers own the listening sockets now. */
+	/* The workers own the listening sockets and the pipe's write end. */
 	for (i = 0; i < s->opt.workers; i++)
 		close(s->listen_fds[i]);
+	close(pipe_fds[1]);
+	if (rc == 0 && await_workers(s, pipe_fds[0]) != 0) {
+		fprintf(stderr, PROG ": a worker died during start-up\n");
+		got_stop = 1;
+		rc = 1;
+	}
+	close(pipe_fds[0]);
+	if (rc == 0)
+		announce(s);
 
 	while (!got_stop) {
-		sigsuspend(&old);
+		sigsuspend(&s->run_mask);
 		if (got_chld) {
 			got_chld = 0;
 			reap(s, 0, 0);
@@ -394,13 +480,15 @@ int
 main(int argc, char **argv)
 {
 	struct server s;
-	char err[512], url[128];
+	char err[512];
 	int rc;
 
 	memset(&s, 0, sizeof(s));
 	s.stats_fd = STDOUT_FILENO;
+	s.ready_fd = -1;
 	/* Writes to a vanished peer must fail with EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
+	block_handled_signals(&s.run_mask);
 	switch (tb_cli_parse(argc, argv, &s.opt)) {
 	case TB_CLI_RUN:
 		break;
@@ -455,13 +543,12 @@ main(int argc, char **argv)
 		server_free(&s);
 		return rc == -2 ? 2 : 1;
 	}
-	tb_listen_url(s.listen_fds[0], tb_tls_url_scheme(), url, sizeof(url));
-	printf("listening %s\n", url);
-	fflush(stdout);
+	tb_listen_url(s.listen_fds[0], tb_tls_url_scheme(), s.url,
+		      sizeof(s.url));
 
 	if (s.opt.workers == 1) {
 		pin_cpu(&s.opt, 0);
-		rc = run_loop(&s, 0, 1, NULL);
+		rc = run_loop(&s, 0, 1);
 		write_stats(&s, 0);
 	} else {
 		rc = run_master(&s);

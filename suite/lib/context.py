@@ -142,20 +142,32 @@ class Context:
 		return binary, ''
 
 	def _lib_prefix(self, name, version, flavor, lf):
+		"""The prefix suite/libs/build.sh prints; its progress goes to the
+		build log and, as it comes, to the terminal (a first compile takes
+		minutes)."""
 		script = os.path.join(self.root, 'suite', 'libs', 'build.sh')
 		if not os.path.exists(script):
 			return None, 'suite/libs/build.sh is missing: cannot build ' \
 				'%s@%s-%s' % (name, version, flavor)
-		log('building %s %s %s with suite/libs/build.sh (a few minutes)'
-			% (name, version, flavor))
-		try:
-			p = subprocess.run([script, name, version, flavor],
-				stdout=subprocess.PIPE, stderr=lf, text=True,
-				cwd=self.root, timeout=3600)
-		except subprocess.TimeoutExpired:
+		log('%s %s %s from the tuned-library cache (a first build compiles '
+			'it: minutes)' % (name, version, flavor))
+		deadline = time.monotonic() + 3600
+		p = subprocess.Popen([script, name, version, flavor],
+			stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+			cwd=self.root, preexec_fn=servers.die_with_parent())
+		for line in p.stderr:
+			lf.write(line)
+			lf.flush()
+			log(line.rstrip())
+			if time.monotonic() > deadline:
+				p.kill()
+				break
+		out = p.stdout.read()
+		p.wait()
+		if time.monotonic() > deadline:
 			return None, 'suite/libs/build.sh %s %s %s timed out' % (
 				name, version, flavor)
-		lines = p.stdout.strip().splitlines()
+		lines = out.strip().splitlines()
 		if p.returncode != 0 or not lines:
 			return None, 'suite/libs/build.sh %s %s %s failed (exit %d)' \
 				% (name, version, flavor, p.returncode)

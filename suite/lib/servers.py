@@ -245,19 +245,24 @@ class Nginx(Server):
 		return nginx_conf.command(self.dir, conf)
 
 	def ready(self, timeout):
+		"""Ready once a worker answers stub_status: the master binds the
+		ports before it installs its signal handlers and forks the
+		workers, so an accepted connection alone would promise too much
+		(a SIGTERM then would kill it instead of stopping it)."""
 		deadline = time.monotonic() + timeout
+		url = 'http://127.0.0.1:%d/tb_status' % self.status_port
 		while time.monotonic() < deadline:
 			if self.proc.poll() is not None:
 				self.stderr_from_log()
 				raise ServerError(self.exited_reason())
 			try:
-				with socket.create_connection(('127.0.0.1', self.port),
-						timeout=0.2):
-					return 'https://127.0.0.1:%d' % self.port
+				with urllib.request.urlopen(url, timeout=0.5) as r:
+					r.read()
+				return 'https://127.0.0.1:%d' % self.port
 			except OSError:
 				time.sleep(0.02)
-		raise ServerError('nginx not accepting on port %d within %gs' %
-			(self.port, timeout))
+		raise ServerError('nginx not answering on port %d within %gs' %
+			(self.status_port, timeout))
 
 	def stderr_from_log(self):
 		log = os.path.join(self.dir, 'error.log')

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# build.sh: one TLS library, built from Debian's source archive into
-# libs/<lib>-<version>-<flavor>/, or the distro's own package described.
+# build.sh: one TLS library, built from Debian's source archive into the
+# tuned-library cache (<cache>/<lib>-<series>-tuned/), or the distro's own
+# package described.
 set -euo pipefail
 
 usage() {
@@ -11,8 +12,8 @@ usage: suite/libs/build.sh LIB VERSION FLAVOR
   LIB      openssl | wolfssl | boringssl
   VERSION  a version prefix (3.6, 5.9, 14, 3.6.3) or latest
   FLAVOR   tuned    build the library with the flags its authors recommend
-                    for x86_64 servers and install it into
-                    libs/<lib>-<series>-tuned/ (series: 3.6, 5.9, 14)
+                    for x86_64 servers and install it into the cache as
+                    <lib>-<series>-tuned/ (series: 3.6, 5.9, 14)
            debian   the installed distro package; nothing is built
 
 The last line on stdout is what to give meson as -D<lib>_prefix=: the prefix
@@ -24,12 +25,17 @@ Progress goes to stderr.
 
 The source comes from deb-src bookworm, bookworm-security, trixie and sid on
 the mirror this machine's apt already uses, through a private apt index under
-libs/.work/apt (the system's apt configuration is not touched).  A finished
+<cache>/.work/apt (the system's apt configuration is not touched).  A finished
 prefix (it has BUILDINFO) is reused; remove it to build again.  An
-interrupted build is wiped and started clean.
+interrupted build is wiped and started clean.  While a library compiles
+(2-15 minutes), a progress line goes to stderr every 20 s.
+
+The cache is one per machine, shared by ci/test.sh, suite/run_matrix.sh and
+every clone: /var/cache/tlsbench/libs as root, otherwise
+${XDG_CACHE_HOME:-~/.cache}/tlsbench/libs.
 
 Environment:
-  TLSBENCH_LIBS_DIR  where prefixes go (default: <repo>/libs)
+  TLSBENCH_LIBS_DIR  the cache directory instead of the above
   JOBS               parallel make jobs (default: nproc)
 
   --help   this text
@@ -67,7 +73,15 @@ esac
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-LIBS_DIR=${TLSBENCH_LIBS_DIR:-$REPO/libs}
+# The one rule for where tuned libraries live (see usage): every caller
+# asks this script, so a build made by one command is found by the others.
+if [[ -n ${TLSBENCH_LIBS_DIR:-} ]]; then
+	LIBS_DIR=$TLSBENCH_LIBS_DIR
+elif ((EUID == 0)); then
+	LIBS_DIR=/var/cache/tlsbench/libs
+else
+	LIBS_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/tlsbench/libs
+fi
 WORK=$LIBS_DIR/.work
 JOBS=${JOBS:-$(nproc)}
 
@@ -220,6 +234,14 @@ set -m # the build gets a process group of its own (see cleanup)
 recipe_build "$TREE" "$PREFIX" </dev/null >"$LOG" 2>&1 &
 BUILD_PID=$!
 set +m
+# A compile takes minutes: say that it is alive and where it is.
+while kill -0 "$BUILD_PID" 2>/dev/null; do
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		sleep 2
+		kill -0 "$BUILD_PID" 2>/dev/null || break 2
+	done
+	say "building $LIB $RESOLVED_UPSTREAM: $(($(date +%s) - start))s, $(wc -l <"$LOG") log lines, last: $(tail -n 1 "$LOG" | cut -c1-100)"
+done
 if ! wait "$BUILD_PID"; then
 	BUILD_PID=''
 	tail -n 25 "$LOG" >&2

@@ -142,6 +142,68 @@ def sigusr1(env):
         check(b["bytes_sent"] >= 1024, f"bytes_sent {b['bytes_sent']}")
 
 
+def signal_at_listening(env, workers, sig, stats_file):
+    """Start a server, send sig the moment `listening` is read from its
+    stdout pipe; returns (exit status or None while running, stats lines
+    written within 5 s, stderr)."""
+    cert, key = env.cert("ecdsa-p256")
+    argv = [env.server_bin, "--cert", cert, "--key", key, "--listen",
+            "127.0.0.1:0", "--workers", str(workers), "--stats-file",
+            stats_file]
+    with open(stats_file, "w"):
+        pass
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                         start_new_session=True)
+    try:
+        line = p.stdout.readline()
+        if not line.startswith(b"listening "):
+            p.kill()
+            raise Fail(f"first line {short(line)}; stderr "
+                       f"{short(p.stderr.read(300))}")
+        p.send_signal(sig)
+        if sig == signal.SIGUSR1:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and p.poll() is None:
+                with open(stats_file) as f:
+                    if f.read().endswith("\n"):
+                        break
+                time.sleep(0.002)
+            check(p.poll() is None,
+                  f"SIGUSR1 right after listening (workers {workers}) "
+                  f"killed the server: exit {p.returncode}")
+            p.send_signal(signal.SIGTERM)
+        rc = p.wait(10)
+        with open(stats_file) as f:
+            lines = f.read().splitlines()
+        want = 2 if sig == signal.SIGUSR1 else 1
+        check_eq((rc, len(lines)), (0, want),
+                 f"(exit status, stats lines) after "
+                 f"{signal.Signals(sig).name} at listening, workers "
+                 f"{workers}")
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        p.stdout.close()
+        p.stderr.close()
+
+
+@case("signals.at_listening")
+def signals_at_listening(env):
+    """`listening` means every documented signal is handled: SIGUSR1,
+    SIGTERM and SIGINT sent the moment the line is read never take their
+    default action (SIGUSR1 would kill the server), with one worker and
+    with two.  A race, so it is tried many times per signal and arrangement:
+    a signal that arrived one instruction too early would show up here."""
+    stats_file = os.path.join(env.mkdtemp("sig"), "stats.jsonl")
+    rounds = {signal.SIGUSR1: 120, signal.SIGTERM: 40, signal.SIGINT: 40}
+    for workers in (1, 2):
+        for sig, n in rounds.items():
+            for _ in range(n):
+                signal_at_listening(env, workers, sig, stats_file)
+
+
 @case("signals.sigterm_final_line")
 def sigterm(env):
     """SIGTERM: exit 0 and one final stats line that counts what was done."""

@@ -9,7 +9,6 @@ up in each process's fd table.  No server cooperation is needed.
 
 import json
 import os
-import time
 
 from harness import (Conn, Fail, Skip, case, check_eq, check_invariant,
                      children_of, request, run, short)
@@ -115,16 +114,11 @@ def cpu_pinning(env):
     if os.cpu_count() < 2:
         raise Skip("needs 2 CPUs")
     with env.server("--workers", "2", "--cpu", "0,1") as srv:
-        # the workers are forked, and pin themselves, around the time of
-        # the listening line: give them a moment
-        deadline = time.monotonic() + 3
-        while True:
-            kids = children_of(srv.proc.pid)
-            procs = kids if len(kids) == 2 else [srv.proc.pid] + kids
-            allowed = sorted(cpus_allowed(p) for p in procs)
-            if allowed == ["0", "1"] or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+        # `listening` comes once every worker has pinned itself and is
+        # ready: read at once, no waiting
+        procs = children_of(srv.proc.pid)
+        check_eq(len(procs), 2, f"workers of {srv.proc.pid}")
+        allowed = sorted(cpus_allowed(p) for p in procs)
         check_eq(allowed, ["0", "1"], f"CPU lists of {procs}")
 
 
