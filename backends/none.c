@@ -151,6 +151,10 @@ tb_tls_read(struct tb_tls_conn *c, void *buf, size_t len, size_t *n)
 {
 	ssize_t r;
 
+	if (len == 0) { /* recv() would say 0: a close */
+		*n = 0;
+		return TB_OK;
+	}
 	do
 		r = recv(c->fd, buf, len, 0);
 	while (r < 0 && errno == EINTR);
