@@ -8,17 +8,12 @@
  *   "cache" mode cannot resume TLS 1.3 and is refused when 1.3 is enabled;
  * - a BoringSSL server never renegotiates, so there is nothing to disable.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* dladdr */
-#endif
-
 #include <openssl/base.h>
 
 #ifndef OPENSSL_IS_BORINGSSL
 #error "backends/boringssl.c needs BoringSSL headers (-Dtls=boringssl)"
 #endif
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -32,22 +27,24 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
-#include "boringssl_names.h"
+#include "boringssl_err.h"
+#include "common.h"
 #include "tb_build.h"
 #include "tls.h"
 
 struct tb_tls_ctx {
 	SSL_CTX *ssl_ctx;
+	int key_type;	       /* EVP_PKEY_RSA, EVP_PKEY_EC, EVP_PKEY_ED25519 */
+	uint16_t curve_sigalg; /* EC key: the TLS 1.3 scheme of its curve */
+	struct tb_settings settings;
+	const struct tb_tls_fact *facts;
 };
-
-/* Session cache entries per process and the lifetime of a session or
- * ticket: the same numbers as openssl.c (wolfSSL: see wolfssl.c). */
-enum { SESSION_CACHE_SIZE = 20480, SESSION_LIFETIME_S = 7200 };
 
 struct tb_tls_conn {
 	SSL *ssl;
-	int shutdown_sent;
-	char err[192];
+	const struct tb_tls_ctx *ctx;
+	struct tb_err err; /* why the last call failed */
+	uint16_t sigalg;   /* noted by note_sigalg during the handshake */
 };
 
 const char *
@@ -80,11 +77,7 @@ tb_tls_library_version(void)
 /* ------------------------------------------------------------------------
  * Build facts. */
 
-enum { MAX_BUILDINFO_LINES = 32 };
-
-static struct tb_tls_fact facts[12 + MAX_BUILDINFO_LINES + 1];
-static char buildinfo_text[sizeof(TB_BUILDINFO)];
-static char buildinfo_keys[MAX_BUILDINFO_LINES][64];
+enum { MAX_BUILDINFO = 32 };
 
 /* OPENSSL_SMALL is a flag of the library's own compile, invisible in its
  * headers.  Debian's package is built with it (no fast P-256 tables); for
@@ -101,122 +94,48 @@ small_build(void)
 	return "unknown";
 }
 
-static void
-add_fact(size_t *n, const char *key, const char *value)
-{
-	facts[*n].key = key;
-	facts[*n].value = value;
-	++*n;
-}
-
-static void
-add_buildinfo_facts(size_t *n)
-{
-	char *line, *next;
-	size_t i = 0;
-
-	memcpy(buildinfo_text, TB_BUILDINFO, sizeof(buildinfo_text));
-	for (line = buildinfo_text; *line != '\0' && i < MAX_BUILDINFO_LINES;
-	     line = next) {
-		char *colon;
-
-		next = strchr(line, '\n');
-		if (next != NULL)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
-		colon = strstr(line, ": ");
-		if (colon == NULL)
-			continue;
-		*colon = '\0';
-		snprintf(buildinfo_keys[i], sizeof(buildinfo_keys[i]),
-			 "buildinfo.%s", line);
-		add_fact(n, buildinfo_keys[i++], colon + 2);
-	}
-}
-
-/* Facts: flavor, header_version, runtime_version, prefix (the keys every
- * backend has), then what moves BoringSSL's numbers, then one
- * buildinfo.<key> per "key: value" line of a prefix build's BUILDINFO. */
+/* Facts: the identity keys every backend has, then what moves BoringSSL's
+ * numbers, then one buildinfo.<key> per line of a prefix build's
+ * BUILDINFO. */
 const struct tb_tls_fact *
 tb_tls_build_facts(void)
 {
-	static char header[32], cache[16];
-	static int filled;
+	static struct tb_tls_fact facts[8 + MAX_BUILDINFO + 1];
+	static char header[32];
 	int aes_hw = EVP_has_aes_hardware();
-	size_t n = 0;
+	size_t n;
 
-	if (filled)
+	if (facts[0].key != NULL)
 		return facts;
 	snprintf(header, sizeof(header), "BoringSSL API %d",
 		 BORINGSSL_API_VERSION);
-	snprintf(cache, sizeof(cache), "%d", SESSION_CACHE_SIZE);
-	add_fact(&n, "flavor", TB_LIB_FLAVOR);
-	add_fact(&n, "header_version", header);
 	/* No release number at run time either: "BoringSSL". */
-	add_fact(&n, "runtime_version", OpenSSL_version(OPENSSL_VERSION));
-	add_fact(&n, "prefix",
-		 TB_LIB_PREFIX[0] != '\0' ? TB_LIB_PREFIX : "system");
-	add_fact(&n, "aesni", aes_hw ? "yes" : "no");
-	add_fact(&n, "session_cache_size", cache);
-	add_fact(&n, "idle_buffers", "released (always)");
-	add_fact(&n, "openssl_small", small_build());
-	add_fact(&n, "fips", FIPS_mode() ? "yes" : "no");
+	n = tb_identity_facts(facts, header, OpenSSL_version(OPENSSL_VERSION));
+	facts[n++] = (struct tb_tls_fact){"aesni", aes_hw ? "yes" : "no"};
+	facts[n++] = (struct tb_tls_fact){"openssl_small", small_build()};
+	facts[n++] = (struct tb_tls_fact){"fips", FIPS_mode() ? "yes" : "no"};
 	/* Decided by AES hardware (see tls13_suites_ok). */
-	add_fact(&n, "tls13_suite_choice",
-		 aes_hw ? "client order (not configurable)"
-			: "chacha20 first (not configurable)");
-	add_buildinfo_facts(&n);
-	facts[n].key = NULL;
-	facts[n].value = NULL;
-	filled = 1;
+	facts[n++] = (struct tb_tls_fact){
+		"tls13_suite_choice",
+		aes_hw ? "client order (not configurable)"
+		       : "chacha20 first (not configurable)"};
+	n += tb_buildinfo_facts(facts + n, MAX_BUILDINFO);
+	facts[n] = (struct tb_tls_fact){NULL, NULL};
 	return facts;
 }
 
-/* ------------------------------------------------------------------------
- * Which library was loaded.  Debian's BoringSSL and a tuned build share the
- * sonames libssl.so.0 / libcrypto.so.0, so a version check cannot tell
- * them apart: the files actually mapped must live in TB_LIB_DIR. */
-
-static const char *
-loaded_from(const void *symbol)
-{
-	Dl_info info;
-
-	if (dladdr(symbol, &info) == 0 || info.dli_fname == NULL)
-		return "(unknown)";
-	return info.dli_fname;
-}
-
-static int
-file_in_dir(const char *file, const char *dir)
-{
-	char real_file[PATH_MAX], real_dir[PATH_MAX];
-	size_t n;
-
-	if (realpath(file, real_file) == NULL ||
-	    realpath(dir, real_dir) == NULL)
-		return 0;
-	n = strlen(real_dir);
-	return strncmp(real_file, real_dir, n) == 0 && real_file[n] == '/' &&
-	       strchr(real_file + n + 1, '/') == NULL;
-}
-
+/* Debian's BoringSSL and a tuned build share the sonames libssl.so.0 /
+ * libcrypto.so.0, so a version check cannot tell them apart: the files
+ * actually mapped must live in the build's library directory. */
 int
 tb_tls_check_runtime(char *err, size_t errlen)
 {
-	const char *ssl_file = loaded_from((const void *)SSL_new);
-	const char *crypto_file = loaded_from((const void *)EVP_sha256);
-
-	if (file_in_dir(ssl_file, TB_LIB_DIR) &&
-	    file_in_dir(crypto_file, TB_LIB_DIR))
-		return 0;
-	snprintf(err, errlen,
-		 "BoringSSL loaded from %s and %s, built against %s: "
-		 "a same-soname libssl.so.0/libcrypto.so.0 shadows it "
-		 "(check LD_LIBRARY_PATH and the RUNPATH)",
-		 ssl_file, crypto_file, TB_LIB_DIR);
-	return -1;
+	if (tb_check_loaded_from((const void *)SSL_new, "BoringSSL libssl", err,
+				 errlen) != 0 ||
+	    tb_check_loaded_from((const void *)EVP_sha256,
+				 "BoringSSL libcrypto", err, errlen) != 0)
+		return -1;
+	return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -320,11 +239,13 @@ set_resumption(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 	}
 	SSL_CTX_set_session_cache_mode(ssl_ctx, cache ? SSL_SESS_CACHE_SERVER
 						      : SSL_SESS_CACHE_OFF);
-	/* The same cache size and session lifetime as the other backends
-	 * (BoringSSL's own: 20480, 2 hours for 1.2 but 2 days for 1.3). */
-	SSL_CTX_sess_set_cache_size(ssl_ctx, SESSION_CACHE_SIZE);
-	SSL_CTX_set_timeout(ssl_ctx, SESSION_LIFETIME_S);
-	SSL_CTX_set_session_psk_dhe_timeout(ssl_ctx, SESSION_LIFETIME_S);
+	/* The configured cache size and lifetime (BoringSSL's own: 20480,
+	 * 2 hours for 1.2 but 2 days for 1.3). */
+	SSL_CTX_sess_set_cache_size(ssl_ctx,
+				    (unsigned long)cfg->session_cache_size);
+	SSL_CTX_set_timeout(ssl_ctx, (uint32_t)cfg->session_lifetime_s);
+	SSL_CTX_set_session_psk_dhe_timeout(ssl_ctx,
+					    (uint32_t)cfg->session_lifetime_s);
 	if (!tickets) {
 		SSL_CTX_set_options(ssl_ctx, SSL_OP_NO_TICKET);
 		return 1;
@@ -345,33 +266,37 @@ set_resumption(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 	return 1;
 }
 
+struct list_try {
+	SSL_CTX *ssl_ctx;
+	int (*setter)(SSL_CTX *, const char *);
+};
+
+static int
+list_accepts(void *arg, const char *entry)
+{
+	struct list_try *t = arg;
+	int ok = t->setter(t->ssl_ctx, entry);
+
+	ERR_clear_error();
+	return ok;
+}
+
 /* Sets a name list with setter, which refuses a bad list without saying
- * which name is wrong: each plain entry is tried alone first, so the
- * error names it.  Operators (!x, -x, +x, @x) and equal-preference
- * groups ([a|b]) are left to the call on the whole list. */
+ * which name is wrong: each plain entry is tried alone first (common.h),
+ * so the error names it. */
 static int
 set_list(SSL_CTX *ssl_ctx, int (*setter)(SSL_CTX *, const char *),
 	 const char *list, const char *seps, const char *what, char *err,
 	 size_t errlen)
 {
-	char lib[160], copy[1024], *tok, *save = NULL;
+	struct list_try t = {ssl_ctx, setter};
+	char lib[160], bad[256];
 
-	if (strlen(list) >= sizeof(copy)) {
-		snprintf(err, errlen, "%s list too long: \"%.40s...\"", what,
-			 list);
+	if (tb_list_find_bad(list, seps, list_accepts, &t, bad, sizeof(bad)) !=
+	    0) {
+		snprintf(err, errlen, "%s \"%s\" unknown to BoringSSL", what,
+			 bad);
 		return 0;
-	}
-	strcpy(copy, list);
-	for (tok = strtok_r(copy, seps, &save); tok != NULL;
-	     tok = strtok_r(NULL, seps, &save)) {
-		if (strchr("!-+@", tok[0]) != NULL || strpbrk(tok, "[|]"))
-			continue;
-		if (!setter(ssl_ctx, tok)) {
-			ERR_clear_error();
-			snprintf(err, errlen, "%s \"%s\" unknown to BoringSSL",
-				 what, tok);
-			return 0;
-		}
 	}
 	if (!setter(ssl_ctx, list)) {
 		snprintf(err, errlen, "%s list \"%s\" rejected: %s", what, list,
@@ -430,10 +355,9 @@ configure(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 	 * same buffer; this makes a copy harmless, not required). */
 	SSL_CTX_set_mode(ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 					  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	/* Memory per connection: BoringSSL always frees its record buffers
-	 * once they are empty (SSL_MODE_RELEASE_BUFFERS is a no-op there),
-	 * so an idle connection holds none; OpenSSL keeps them (see
-	 * openssl.c, fact idle_buffers). */
+	/* --idle-buffers: BoringSSL always frees its record buffers once they
+	 * are empty (SSL_MODE_RELEASE_BUFFERS is a no-op there); "keep"
+	 * cannot be had, and tls_settings says so. */
 	if (!SSL_CTX_use_certificate_chain_file(ssl_ctx, cfg->cert_file)) {
 		snprintf(err, errlen, "cannot load certificate chain %s: %s",
 			 cfg->cert_file, lib_error(lib, sizeof(lib)));
@@ -453,6 +377,59 @@ configure(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 	return set_resumption(ssl_ctx, cfg, err, errlen);
 }
 
+/* The key's type, and for EC keys the scheme of its curve: what
+ * sigalg_id needs to follow BoringSSL's own choice. */
+static int
+record_key(struct tb_tls_ctx *ctx, char *err, size_t errlen)
+{
+	EVP_PKEY *pkey = SSL_CTX_get0_privatekey(ctx->ssl_ctx);
+	const EC_KEY *ec;
+
+	ctx->key_type = pkey != NULL ? EVP_PKEY_id(pkey) : EVP_PKEY_NONE;
+	if (ctx->key_type != EVP_PKEY_EC)
+		return 1;
+	ec = EVP_PKEY_get0_EC_KEY(pkey);
+	switch (EC_GROUP_get_curve_name(EC_KEY_get0_group(ec))) {
+	case NID_X9_62_prime256v1:
+		ctx->curve_sigalg = SSL_SIGN_ECDSA_SECP256R1_SHA256;
+		return 1;
+	case NID_secp384r1:
+		ctx->curve_sigalg = SSL_SIGN_ECDSA_SECP384R1_SHA384;
+		return 1;
+	case NID_secp521r1:
+		ctx->curve_sigalg = SSL_SIGN_ECDSA_SECP521R1_SHA512;
+		return 1;
+	}
+	snprintf(err, errlen,
+		 "ECDSA key on a curve BoringSSL cannot sign with");
+	return 0;
+}
+
+static void
+record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
+{
+	struct tb_settings *st = &ctx->settings;
+	SSL_CTX *s = ctx->ssl_ctx;
+	int tickets = !(SSL_CTX_get_options(s) & SSL_OP_NO_TICKET);
+
+	tb_settings_number(st->session_cache_size,
+			   sizeof(st->session_cache_size),
+			   (long)SSL_CTX_sess_get_cache_size(s),
+			   cfg->session_cache_size, "library limit");
+	tb_settings_number(st->session_lifetime_s,
+			   sizeof(st->session_lifetime_s),
+			   (long)SSL_CTX_get_timeout(s),
+			   cfg->session_lifetime_s, "library limit");
+	tb_settings_idle(
+		st->idle_buffers, sizeof(st->idle_buffers), TB_IDLE_RELEASE,
+		cfg->idle_buffers == TB_IDLE_KEEP ? "BoringSSL always releases"
+						  : NULL);
+	/* set_resumption: one ticket per full handshake, or none. */
+	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
+		 "%d", tickets);
+	ctx->facts = tb_settings_facts(st);
+}
+
 struct tb_tls_ctx *
 tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 {
@@ -469,11 +446,13 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 		free(ctx);
 		return NULL;
 	}
-	if (!configure(ctx->ssl_ctx, cfg, err, errlen)) {
+	if (!configure(ctx->ssl_ctx, cfg, err, errlen) ||
+	    !record_key(ctx, err, errlen)) {
 		ERR_clear_error();
 		tb_tls_ctx_free(ctx);
 		return NULL;
 	}
+	record_settings(ctx, cfg);
 	return ctx;
 }
 
@@ -486,8 +465,83 @@ tb_tls_ctx_free(struct tb_tls_ctx *ctx)
 	free(ctx);
 }
 
+const struct tb_tls_fact *
+tb_tls_ctx_facts(const struct tb_tls_ctx *ctx)
+{
+	return ctx->facts;
+}
+
 /* ------------------------------------------------------------------------
  * Connections. */
+
+/* BoringSSL's default signing preferences (ssl/extensions.cc,
+ * kSignSignatureAlgorithms); the server takes the first one its key can
+ * make that the client offered. */
+static const uint16_t sign_prefs[] = {
+	SSL_SIGN_ED25519,
+	SSL_SIGN_ECDSA_SECP256R1_SHA256,
+	SSL_SIGN_RSA_PSS_RSAE_SHA256,
+	SSL_SIGN_RSA_PKCS1_SHA256,
+	SSL_SIGN_ECDSA_SECP384R1_SHA384,
+	SSL_SIGN_RSA_PSS_RSAE_SHA384,
+	SSL_SIGN_RSA_PKCS1_SHA384,
+	SSL_SIGN_ECDSA_SECP521R1_SHA512,
+	SSL_SIGN_RSA_PSS_RSAE_SHA512,
+	SSL_SIGN_RSA_PKCS1_SHA512,
+	SSL_SIGN_ECDSA_SHA1,
+	SSL_SIGN_RSA_PKCS1_SHA1,
+};
+
+/* Whether BoringSSL's server may sign with sigalg (its
+ * ssl_pkey_supports_algorithm): the key type must match; TLS 1.3 also
+ * rules out PKCS#1 and SHA-1 and ties ECDSA to the key's curve. */
+static int
+key_can_sign(const struct tb_tls_ctx *ctx, uint16_t sigalg, int tls13)
+{
+	if (SSL_get_signature_algorithm_key_type(sigalg) != ctx->key_type)
+		return 0;
+	if (!tls13)
+		return 1;
+	if (ctx->key_type == EVP_PKEY_EC)
+		return sigalg == ctx->curve_sigalg;
+	return ctx->key_type != EVP_PKEY_RSA ||
+	       SSL_is_signature_algorithm_rsa_pss(sigalg);
+}
+
+/* BoringSSL has no getter for the scheme it signed with (only the
+ * peer's), and forgets the client's list with the handshake: replay its
+ * choice from that list while it is there, in the certificate callback.
+ * A TLS 1.2 client that sent no list gets the SHA-1 defaults. */
+static uint16_t
+sigalg_id(const struct tb_tls_conn *c, int tls13)
+{
+	static const uint16_t sha1_defaults[] = {SSL_SIGN_RSA_PKCS1_SHA1,
+						 SSL_SIGN_ECDSA_SHA1};
+	const uint16_t *peer;
+	size_t npeer = SSL_get0_peer_verify_algorithms(c->ssl, &peer), i, k;
+
+	if (npeer == 0 && !tls13) {
+		peer = sha1_defaults;
+		npeer = 2;
+	}
+	for (i = 0; i < sizeof(sign_prefs) / sizeof(sign_prefs[0]); i++) {
+		if (!key_can_sign(c->ctx, sign_prefs[i], tls13))
+			continue;
+		for (k = 0; k < npeer; k++)
+			if (peer[k] == sign_prefs[i])
+				return sign_prefs[i];
+	}
+	return 0;
+}
+
+static int
+note_sigalg(SSL *ssl, void *arg)
+{
+	struct tb_tls_conn *c = arg;
+
+	c->sigalg = sigalg_id(c, SSL_version(ssl) >= TLS1_3_VERSION);
+	return 1;
+}
 
 struct tb_tls_conn *
 tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
@@ -496,6 +550,7 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 
 	if (c == NULL)
 		return NULL;
+	c->ctx = ctx;
 	c->ssl = SSL_new(ctx->ssl_ctx);
 	/* SSL_set_fd wraps fd in a BIO_NOCLOSE socket BIO: the fd stays the
 	 * caller's. */
@@ -506,6 +561,7 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 		return NULL;
 	}
 	SSL_set_accept_state(c->ssl);
+	SSL_set_cert_cb(c->ssl, note_sigalg, c);
 	return c;
 }
 
@@ -522,11 +578,10 @@ tb_tls_conn_free(struct tb_tls_conn *c)
  * after the SSL_* call, before anything can touch errno or the error
  * queue. */
 static enum tb_status
-conn_status(struct tb_tls_conn *c, const char *op, int ret)
+conn_status(struct tb_tls_conn *c, int ret)
 {
 	int saved_errno = errno;
 	int e = SSL_get_error(c->ssl, ret);
-	char lib[160];
 
 	switch (e) {
 	case SSL_ERROR_NONE:
@@ -538,37 +593,31 @@ conn_status(struct tb_tls_conn *c, const char *op, int ret)
 	case SSL_ERROR_ZERO_RETURN:
 		return TB_CLOSED; /* close_notify */
 	case SSL_ERROR_SYSCALL:
-		/* ret 0 with an empty queue: EOF without close_notify.  errno
-		 * is meaningful only when the socket call itself failed. */
-		if (ret == 0 || saved_errno == ECONNRESET ||
-		    saved_errno == EPIPE || saved_errno == ENOTCONN ||
-		    saved_errno == 0)
+		/* ret 0 with an empty queue, or errno still 0 (cleared before
+		 * the call): EOF without close_notify. */
+		if (tb_tls_io_status(saved_errno,
+				     ret == 0 || saved_errno == 0) == TB_CLOSED)
 			return TB_CLOSED;
-		snprintf(c->err, sizeof(c->err), "%s: %s", op,
-			 strerror(saved_errno));
-		ERR_clear_error();
-		return TB_ERROR;
+		return tb_err_set(&c->err, TB_ERR_ERRNO, 0, saved_errno);
 	case SSL_ERROR_SSL:
-		snprintf(c->err, sizeof(c->err), "%s: %s", op,
-			 lib_error(lib, sizeof(lib)));
-		return TB_ERROR;
+		return tb_err_set(&c->err, TB_ERR_LIBRARY, ERR_peek_error(), 0);
 	default:
-		snprintf(c->err, sizeof(c->err), "%s: unexpected SSL error %d",
-			 op, e);
-		ERR_clear_error();
-		return TB_ERROR;
+		return tb_err_set(&c->err, TB_ERR_RESULT, (unsigned long)e, 0);
 	}
+}
+
+static void
+clear(void)
+{
+	ERR_clear_error();
+	errno = 0;
 }
 
 enum tb_status
 tb_tls_handshake(struct tb_tls_conn *c)
 {
-	int ret;
-
-	ERR_clear_error();
-	errno = 0;
-	ret = SSL_do_handshake(c->ssl);
-	return conn_status(c, "handshake", ret);
+	clear();
+	return conn_status(c, SSL_do_handshake(c->ssl));
 }
 
 enum tb_status
@@ -580,10 +629,9 @@ tb_tls_read(struct tb_tls_conn *c, void *buf, size_t len, size_t *n)
 	*n = 0;
 	if (len == 0)
 		return TB_OK; /* SSL_read(…, 0) would look like a close */
-	ERR_clear_error();
-	errno = 0;
+	clear();
 	ret = SSL_read(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
-	st = conn_status(c, "read", ret);
+	st = conn_status(c, ret);
 	if (st == TB_OK)
 		*n = (size_t)ret;
 	return st;
@@ -598,10 +646,9 @@ tb_tls_write(struct tb_tls_conn *c, const void *buf, size_t len, size_t *n)
 	*n = 0;
 	if (len == 0)
 		return TB_OK; /* SSL_write(…, 0) is not a clean no-op */
-	ERR_clear_error();
-	errno = 0;
+	clear();
 	ret = SSL_write(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
-	st = conn_status(c, "write", ret);
+	st = conn_status(c, ret);
 	if (st == TB_OK)
 		*n = (size_t)ret;
 	return st;
@@ -609,50 +656,48 @@ tb_tls_write(struct tb_tls_conn *c, const void *buf, size_t len, size_t *n)
 
 /* One SSL_shutdown: it queues and flushes our close_notify and returns 0
  * ("peer's not seen yet"), which is all we want; we never wait for the
- * peer's.  Quiet shutdown stays off so close_notify is really sent.  As
- * in the other backends: nothing before the handshake is done, nothing
- * twice, and a full socket buffer drops the alert rather than wait. */
+ * peer's.  Quiet shutdown stays off so close_notify is really sent.  The
+ * core calls it once, on an established session (tls.h). */
 enum tb_status
 tb_tls_shutdown(struct tb_tls_conn *c)
 {
 	enum tb_status st;
 	int ret;
 
-	if (c->shutdown_sent || !SSL_is_init_finished(c->ssl))
-		return TB_OK;
-	c->shutdown_sent = 1;
-	ERR_clear_error();
-	errno = 0;
+	clear();
 	ret = SSL_shutdown(c->ssl);
 	if (ret >= 0)
 		return TB_OK;
-	st = conn_status(c, "shutdown", ret);
+	st = conn_status(c, ret);
 	return st == TB_WANT_READ || st == TB_WANT_WRITE ? TB_OK : st;
+}
+
+static void
+lib_text(unsigned long code, char *buf, size_t len)
+{
+	ERR_error_string_n((uint32_t)code, buf, len);
 }
 
 const char *
 tb_tls_conn_error(const struct tb_tls_conn *c)
 {
-	return c->err[0] != '\0' ? c->err : "no error";
+	return tb_err_text(&c->err, lib_text);
 }
 
 void
-tb_tls_conn_info(const struct tb_tls_conn *c, struct tb_tls_info *info)
+tb_tls_conn_params(const struct tb_tls_conn *c, struct tb_tls_params *p)
 {
 	const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
+	int version = SSL_version(c->ssl);
 	int resumed = SSL_session_reused(c->ssl) ? 1 : 0;
-	/* A resumed TLS 1.2 handshake exchanges no key; BoringSSL would
-	 * still name the group of the original session (the others say -). */
-	uint16_t group = resumed && SSL_version(c->ssl) < TLS1_3_VERSION
-				 ? 0
-				 : SSL_get_curve_id(c->ssl);
-	const char *group_name = group != 0 ? SSL_get_curve_name(group) : NULL;
-	const char *cipher_name =
-		cipher != NULL ? SSL_CIPHER_standard_name(cipher) : NULL;
 
-	info->version = SSL_get_version(c->ssl);
-	/* IANA names, comparable with the other backends. */
-	info->cipher = cipher_name != NULL ? cipher_name : "-";
-	info->group = group_name != NULL ? group_name : "-";
-	info->resumed = resumed;
+	p->version = (uint16_t)version;
+	p->cipher = cipher != NULL ? SSL_CIPHER_get_protocol_id(cipher) : 0;
+	p->resumed = (uint8_t)resumed;
+	/* A resumed TLS 1.2 handshake exchanges no key (BoringSSL would
+	 * still name the original session's group) and none signs. */
+	p->group = resumed && version < TLS1_3_VERSION
+			   ? 0
+			   : SSL_get_curve_id(c->ssl);
+	p->sigalg = resumed ? 0 : c->sigalg;
 }

@@ -12,20 +12,25 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common.h"
+
 struct tb_tls_ctx {
-	int unused;
+	struct tb_settings settings;
+	const struct tb_tls_fact *facts;
 };
 
 struct tb_tls_conn {
 	int fd;
-	char error[128];
+	struct tb_err err; /* why the last call failed */
 };
 
 /* The keys every backend has, so result rows keep their columns. */
 static const struct tb_tls_fact facts[] = {
-	{"flavor", "none"},	     {"header_version", "none"},
-	{"runtime_version", "none"}, {"prefix", "none"},
-	{"idle_buffers", "none"},    {NULL, NULL},
+	{"flavor", "none"},
+	{"header_version", "none"},
+	{"runtime_version", "none"},
+	{"prefix", "none"},
+	{NULL, NULL},
 };
 
 const char *
@@ -64,11 +69,30 @@ struct tb_tls_ctx *
 tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 {
 	struct tb_tls_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct tb_settings *st;
 
-	(void)cfg;
-	if (ctx == NULL)
+	if (ctx == NULL) {
 		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	/* No sessions and no record buffers: nothing was applied. */
+	st = &ctx->settings;
+	snprintf(st->session_cache_size, sizeof(st->session_cache_size),
+		 "0 (no TLS)");
+	snprintf(st->session_lifetime_s, sizeof(st->session_lifetime_s),
+		 "0 (no TLS)");
+	tb_settings_idle(st->idle_buffers, sizeof(st->idle_buffers),
+			 cfg->idle_buffers, "no TLS buffers");
+	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
+		 "0 (no TLS)");
+	ctx->facts = tb_settings_facts(st);
 	return ctx;
+}
+
+const struct tb_tls_fact *
+tb_tls_ctx_facts(const struct tb_tls_ctx *ctx)
+{
+	return ctx->facts;
 }
 
 void
@@ -98,19 +122,21 @@ tb_tls_conn_free(struct tb_tls_conn *c)
 static enum tb_status
 map_status(struct tb_tls_conn *c, ssize_t r, enum tb_status want, size_t *n)
 {
+	enum tb_status st;
+
 	if (r > 0) {
 		*n = (size_t)r;
 		return TB_OK;
 	}
 	*n = 0;
 	if (r == 0)
-		return TB_CLOSED;
+		return tb_tls_io_status(0, 1);
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
 		return want;
-	if (errno == ECONNRESET || errno == EPIPE)
-		return TB_CLOSED;
-	snprintf(c->error, sizeof(c->error), "socket: %s", strerror(errno));
-	return TB_ERROR;
+	st = tb_tls_io_status(errno, 0);
+	if (st == TB_ERROR)
+		tb_err_set(&c->err, TB_ERR_ERRNO, 0, errno);
+	return st;
 }
 
 enum tb_status
@@ -125,6 +151,10 @@ tb_tls_read(struct tb_tls_conn *c, void *buf, size_t len, size_t *n)
 {
 	ssize_t r;
 
+	if (len == 0) { /* recv() would say 0: a close */
+		*n = 0;
+		return TB_OK;
+	}
 	do
 		r = recv(c->fd, buf, len, 0);
 	while (r < 0 && errno == EINTR);
@@ -157,15 +187,12 @@ tb_tls_shutdown(struct tb_tls_conn *c)
 const char *
 tb_tls_conn_error(const struct tb_tls_conn *c)
 {
-	return c->error[0] != '\0' ? c->error : "no error";
+	return tb_err_text(&c->err, NULL);
 }
 
 void
-tb_tls_conn_info(const struct tb_tls_conn *c, struct tb_tls_info *info)
+tb_tls_conn_params(const struct tb_tls_conn *c, struct tb_tls_params *p)
 {
 	(void)c;
-	info->version = "none";
-	info->cipher = "-";
-	info->group = "-";
-	info->resumed = 0;
+	*p = (struct tb_tls_params){0, 0, 0, 0, 0};
 }

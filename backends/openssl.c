@@ -1,54 +1,33 @@
 /* openssl.c: core/tls.h on OpenSSL 3, native API on the raw socket fd. */
-#define _GNU_SOURCE /* dladdr */
-
-#include <dlfcn.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include "openssl_init.h"
+
+#include "common.h"
 #include "tb_build.h"
 #include "tls.h"
 
-/* BoringSSL and LibreSSL headers define OPENSSL_VERSION_NUMBER too. */
-#if !defined(OPENSSL_VERSION_NUMBER) || defined(OPENSSL_IS_BORINGSSL) ||       \
-	defined(LIBRESSL_VERSION_NUMBER) ||                                    \
-	OPENSSL_VERSION_NUMBER < 0x30000000L
-#error "backends/openssl.c needs OpenSSL 3 headers (-Dtls=openssl)"
-#endif
-
-#include "openssl_names.h"
-
 struct tb_tls_ctx {
 	SSL_CTX *ssl_ctx;
+	int rsa_pss_key; /* the key is RSA-PSS (rsa_pss_pss_*), not RSA */
+	struct tb_settings settings;
+	const struct tb_tls_fact *facts;
 };
 
 struct tb_tls_conn {
 	SSL *ssl;
-	/* SSL_ERROR_SYSCALL or SSL_ERROR_SSL was seen: OpenSSL forbids
-	 * SSL_shutdown after those, and the peer is gone or hostile. */
-	int fatal;
-	int shutdown_sent;
-	char err[256];
+	struct tb_err err;   /* why the last call failed */
+	uint8_t rsa_pss_key; /* copied from the context */
 };
-
-/* The session cache holds this many sessions per process (OpenSSL's own
- * default, SSL_SESSION_CACHE_MAX_SIZE_DEFAULT, written out so the number
- * sits next to the other backends' and cannot drift with a release). */
-enum { SESSION_CACHE_SIZE = 20480 };
-
-/* How long a cached session or a ticket stays valid (OpenSSL's own is
- * 300 s, shorter than a long run): the same in BoringSSL; wolfSSL keeps
- * its 500 s (see wolfssl.c). */
-enum { SESSION_LIFETIME_S = 7200 };
 
 /* Ties cached sessions to this server; OpenSSL refuses to resume a
  * cached session whose context differs. */
@@ -90,17 +69,6 @@ tb_tls_url_scheme(void)
 	return "https";
 }
 
-/* The file a symbol was loaded from, or NULL. */
-static const char *
-symbol_file(void *sym)
-{
-	Dl_info info;
-
-	if (dladdr(sym, &info) == 0 || info.dli_fname == NULL)
-		return NULL;
-	return info.dli_fname;
-}
-
 /* "yes"/"no" from OpenSSL's CPU capability vector ("OPENSSL_ia32cap=
  * 0xLOW:0xHIGH", see OPENSSL_ia32cap(3)); bit 57 is CPUID.1:ECX.AESNI.
  * Honours an OPENSSL_ia32cap override, as the library itself does. */
@@ -116,57 +84,21 @@ aesni_from_cpu_info(const char *cpu)
 	return (caps >> 57) & 1 ? "yes" : "no";
 }
 
-/* Facts: flavor, header_version, runtime_version, prefix (the keys every
- * backend has), aesni, session_cache_size, idle_buffers, libssl (the
- * file loaded), security_level (Debian builds default to 2, upstream to
- * 1), cpu_info (OpenSSL's capability vector: which assembly paths run),
- * and one buildinfo.<key> per "key: value" line of a prefix build's
- * BUILDINFO.  CFLAGS, build date and platform are left out: they are
- * noise next to these. */
-static struct tb_tls_fact facts[12 + sizeof(TB_BUILDINFO)];
-static char cache_size[16];
-static char buildinfo_store[sizeof(TB_BUILDINFO) * 4 + 16];
-static char security_level[16];
+enum { MAX_BUILDINFO = 32 };
 
-static size_t
-add_buildinfo_facts(size_t n)
-{
-	static const char prefix[] = "buildinfo.";
-	const char *line = TB_BUILDINFO;
-	char *out = buildinfo_store;
-	char *end = buildinfo_store + sizeof(buildinfo_store);
-
-	while (*line != '\0') {
-		const char *eol = strchr(line, '\n');
-		const char *sep = strstr(line, ": ");
-		size_t linelen = eol ? (size_t)(eol - line) : strlen(line);
-
-		if (sep != NULL && sep > line &&
-		    (size_t)(sep - line) < linelen &&
-		    (size_t)(end - out) > sizeof(prefix) + linelen + 1) {
-			size_t klen = (size_t)(sep - line);
-			size_t vlen = linelen - klen - 2;
-
-			facts[n].key = out;
-			out += sprintf(out, "%s%.*s", prefix, (int)klen, line) +
-			       1;
-			facts[n].value = out;
-			memcpy(out, sep + 2, vlen);
-			out[vlen] = '\0';
-			out += vlen + 1;
-			n++;
-		}
-		line += linelen + (eol != NULL);
-	}
-	return n;
-}
-
+/* Facts: the identity keys every backend has, aesni, libssl (the file
+ * loaded), security_level (Debian builds default to 2, upstream to 1),
+ * cpu_info (OpenSSL's capability vector: which assembly paths run), and
+ * one buildinfo.<key> per line of a prefix build's BUILDINFO.  CFLAGS,
+ * build date and platform are left out: they are noise next to these. */
 const struct tb_tls_fact *
 tb_tls_build_facts(void)
 {
+	static struct tb_tls_fact facts[8 + MAX_BUILDINFO + 1];
+	static char security_level[16];
 	const char *cpu, *libssl;
 	SSL_CTX *probe;
-	size_t n = 0;
+	size_t n;
 
 	if (facts[0].key != NULL)
 		return facts;
@@ -174,7 +106,7 @@ tb_tls_build_facts(void)
 	cpu = OpenSSL_version(OPENSSL_CPU_INFO);
 	if (strncmp(cpu, "CPUINFO: ", 9) == 0)
 		cpu += 9;
-	libssl = symbol_file((void *)SSL_new);
+	libssl = tb_loaded_file((const void *)SSL_new);
 	probe = SSL_CTX_new(TLS_server_method());
 	if (probe != NULL)
 		snprintf(security_level, sizeof(security_level), "%d",
@@ -184,54 +116,16 @@ tb_tls_build_facts(void)
 	SSL_CTX_free(probe);
 	ERR_clear_error();
 
-	facts[n++] = (struct tb_tls_fact){"flavor", TB_LIB_FLAVOR};
-	facts[n++] =
-		(struct tb_tls_fact){"header_version", OPENSSL_VERSION_TEXT};
-	facts[n++] = (struct tb_tls_fact){"runtime_version",
-					  OpenSSL_version(OPENSSL_VERSION)};
-	facts[n++] = (struct tb_tls_fact){
-		"prefix", TB_LIB_PREFIX[0] != '\0' ? TB_LIB_PREFIX : "system"};
+	n = tb_identity_facts(facts, OPENSSL_VERSION_TEXT,
+			      OpenSSL_version(OPENSSL_VERSION));
 	facts[n++] = (struct tb_tls_fact){"aesni", aesni_from_cpu_info(cpu)};
-	snprintf(cache_size, sizeof(cache_size), "%d", SESSION_CACHE_SIZE);
-	facts[n++] = (struct tb_tls_fact){"session_cache_size", cache_size};
-	facts[n++] = (struct tb_tls_fact){"idle_buffers",
-					  "kept (no SSL_MODE_RELEASE_BUFFERS)"};
 	facts[n++] = (struct tb_tls_fact){"libssl",
 					  libssl != NULL ? libssl : "unknown"};
 	facts[n++] = (struct tb_tls_fact){"security_level", security_level};
 	facts[n++] = (struct tb_tls_fact){"cpu_info", cpu};
-	n = add_buildinfo_facts(n);
+	n += tb_buildinfo_facts(facts + n, MAX_BUILDINFO);
 	facts[n] = (struct tb_tls_fact){NULL, NULL};
 	return facts;
-}
-
-/* The library file holding sym must lie inside dir (both resolved). */
-static int
-check_loaded_from(void *sym, const char *what, const char *dir, char *err,
-		  size_t errlen)
-{
-	char real_dir[PATH_MAX], real_file[PATH_MAX];
-	const char *file = symbol_file(sym);
-	size_t len;
-
-	if (file == NULL || realpath(file, real_file) == NULL) {
-		set_err(err, errlen, "cannot tell which %s was loaded", what);
-		return -1;
-	}
-	if (realpath(dir, real_dir) == NULL) {
-		set_err(err, errlen, "library dir %s: %s", dir,
-			strerror(errno));
-		return -1;
-	}
-	len = strlen(real_dir);
-	if (strncmp(real_file, real_dir, len) != 0 || real_file[len] != '/') {
-		set_err(err, errlen,
-			"%s loaded from %s, not from the build's %s (check "
-			"LD_LIBRARY_PATH / LD_PRELOAD)",
-			what, real_file, real_dir);
-		return -1;
-	}
-	return 0;
 }
 
 int
@@ -248,12 +142,10 @@ tb_tls_check_runtime(char *err, size_t errlen)
 			OPENSSL_VERSION_TEXT, OpenSSL_version(OPENSSL_VERSION));
 		return -1;
 	}
-	if (TB_LIB_DIR[0] == '\0')
-		return 0;
-	if (check_loaded_from((void *)SSL_new, "libssl", TB_LIB_DIR, err,
-			      errlen) != 0 ||
-	    check_loaded_from((void *)EVP_PKEY_new, "libcrypto", TB_LIB_DIR,
-			      err, errlen) != 0)
+	if (tb_check_loaded_from((const void *)SSL_new, "libssl", err,
+				 errlen) != 0 ||
+	    tb_check_loaded_from((const void *)EVP_PKEY_new, "libcrypto", err,
+				 errlen) != 0)
 		return -1;
 	return 0;
 }
@@ -273,109 +165,96 @@ proto_version(int v)
 	return 0;
 }
 
-/* SSL_CTX_set_cipher_list() succeeds when any one entry matches and
- * drops the rest without a word; try each plain entry alone so a typo
- * fails loudly.  Operators (!x, -x, +x, @SECLEVEL) are left to OpenSSL. */
+/* Each list setter is tried with one entry alone (common.h), so a typo
+ * is named instead of dropped or reported as "the list". */
 static int
-set_tls12_ciphers(SSL_CTX *ssl_ctx, const char *list, char *err, size_t errlen)
+accepts_cipher(void *arg, const char *name)
 {
-	char lib[160], copy[1024], *tok, *save = NULL;
+	int ok = SSL_CTX_set_cipher_list(arg, name);
 
-	if (strlen(list) >= sizeof(copy)) {
-		set_err(err, errlen, "cipher list too long: \"%.40s...\"",
-			list);
-		return -1;
-	}
-	strcpy(copy, list);
-	for (tok = strtok_r(copy, ":, ", &save); tok != NULL;
-	     tok = strtok_r(NULL, ":, ", &save)) {
-		if (strchr("!-+@", tok[0]) != NULL)
-			continue;
-		if (!SSL_CTX_set_cipher_list(ssl_ctx, tok)) {
-			ERR_clear_error();
+	ERR_clear_error();
+	return ok;
+}
+
+static int
+accepts_suite(void *arg, const char *name)
+{
+	int ok = SSL_CTX_set_ciphersuites(arg, name);
+
+	ERR_clear_error();
+	return ok;
+}
+
+static int
+accepts_group(void *arg, const char *name)
+{
+	int ok = SSL_CTX_set1_groups_list(arg, name);
+
+	ERR_clear_error();
+	return ok;
+}
+
+/* SSL_CTX_set_cipher_list() succeeds when any one entry matches and drops
+ * the rest without a word; SSL_CTX_set_ciphersuites() skips unknown names;
+ * SSL_CTX_set1_groups_list() refuses without saying which name is wrong. */
+static int
+set_lists(SSL_CTX *s, const struct tb_tls_config *cfg, char *err, size_t errlen)
+{
+	char bad[256], lib[160];
+
+	if (cfg->ciphers != NULL) {
+		if (tb_list_find_bad(cfg->ciphers, ":, ", accepts_cipher, s,
+				     bad, sizeof(bad)) != 0) {
 			set_err(err, errlen,
 				"TLS 1.2 cipher \"%s\" unknown to OpenSSL",
-				tok);
+				bad);
+			return -1;
+		}
+		if (!SSL_CTX_set_cipher_list(s, cfg->ciphers)) {
+			set_err(err, errlen,
+				"TLS 1.2 cipher list \"%s\" rejected: %s",
+				cfg->ciphers, ossl_reason(lib, sizeof(lib)));
 			return -1;
 		}
 	}
-	if (!SSL_CTX_set_cipher_list(ssl_ctx, list)) {
-		set_err(err, errlen, "TLS 1.2 cipher list \"%s\" rejected: %s",
-			list, ossl_reason(lib, sizeof(lib)));
-		return -1;
-	}
-	return 0;
-}
-
-/* SSL_CTX_set_ciphersuites() skips unknown names, and fails only when
- * none is known; try each one alone so any unknown name fails loudly. */
-static int
-set_tls13_suites(SSL_CTX *ssl_ctx, const char *list, char *err, size_t errlen)
-{
-	char lib[160], copy[1024], *tok, *save = NULL;
-	int count = 0;
-
-	if (strlen(list) >= sizeof(copy)) {
-		set_err(err, errlen, "ciphersuite list too long: \"%.40s...\"",
-			list);
-		return -1;
-	}
-	strcpy(copy, list);
-	for (tok = strtok_r(copy, ":", &save); tok != NULL;
-	     tok = strtok_r(NULL, ":", &save), count++) {
-		if (!SSL_CTX_set_ciphersuites(ssl_ctx, tok)) {
-			ERR_clear_error();
+	if (cfg->ciphersuites != NULL) {
+		if (tb_list_find_bad(cfg->ciphersuites, ":", accepts_suite, s,
+				     bad, sizeof(bad)) != 0) {
 			set_err(err, errlen,
 				"TLS 1.3 ciphersuite \"%s\" unknown to OpenSSL "
 				"(use IANA names, e.g. TLS_AES_128_GCM_SHA256)",
-				tok);
+				bad);
+			return -1;
+		}
+		if (cfg->ciphersuites[0] == '\0' ||
+		    !SSL_CTX_set_ciphersuites(s, cfg->ciphersuites)) {
+			set_err(err, errlen,
+				"TLS 1.3 ciphersuites \"%s\" rejected: %s",
+				cfg->ciphersuites,
+				ossl_reason(lib, sizeof(lib)));
 			return -1;
 		}
 	}
-	if (count == 0) {
-		set_err(err, errlen, "empty TLS 1.3 ciphersuite list");
-		return -1;
-	}
-	if (!SSL_CTX_set_ciphersuites(ssl_ctx, list)) {
-		set_err(err, errlen, "TLS 1.3 ciphersuites \"%s\" rejected: %s",
-			list, ossl_reason(lib, sizeof(lib)));
-		return -1;
-	}
-	return 0;
-}
-
-/* SSL_CTX_set1_groups_list() refuses a list without saying which name
- * is wrong; try each one alone first so the error names it. */
-static int
-set_groups(SSL_CTX *ssl_ctx, const char *list, char *err, size_t errlen)
-{
-	char lib[160], copy[1024], *tok, *save = NULL;
-
-	if (strlen(list) >= sizeof(copy)) {
-		set_err(err, errlen, "group list too long: \"%.40s...\"", list);
-		return -1;
-	}
-	strcpy(copy, list);
-	for (tok = strtok_r(copy, ":", &save); tok != NULL;
-	     tok = strtok_r(NULL, ":", &save)) {
-		if (!SSL_CTX_set1_groups_list(ssl_ctx, tok)) {
-			ERR_clear_error();
+	if (cfg->groups != NULL) {
+		if (tb_list_find_bad(cfg->groups, ":", accepts_group, s, bad,
+				     sizeof(bad)) != 0) {
 			set_err(err, errlen, "group \"%s\" unknown to OpenSSL",
-				tok);
+				bad);
 			return -1;
 		}
-	}
-	if (!SSL_CTX_set1_groups_list(ssl_ctx, list)) {
-		set_err(err, errlen, "group list \"%s\" rejected: %s", list,
-			ossl_reason(lib, sizeof(lib)));
-		return -1;
+		if (!SSL_CTX_set1_groups_list(s, cfg->groups)) {
+			set_err(err, errlen, "group list \"%s\" rejected: %s",
+				cfg->groups, ossl_reason(lib, sizeof(lib)));
+			return -1;
+		}
 	}
 	return 0;
 }
 
 static void
-set_resumption(SSL_CTX *ssl_ctx, enum tb_resumption mode)
+set_resumption(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg)
 {
+	enum tb_resumption mode = cfg->resumption;
 	int cache = mode == TB_RESUME_CACHE || mode == TB_RESUME_BOTH;
 	int tickets = mode == TB_RESUME_TICKETS || mode == TB_RESUME_BOTH;
 
@@ -383,8 +262,8 @@ set_resumption(SSL_CTX *ssl_ctx, enum tb_resumption mode)
 	 * by session ID only on the worker that issued it. */
 	SSL_CTX_set_session_cache_mode(ssl_ctx, cache ? SSL_SESS_CACHE_SERVER
 						      : SSL_SESS_CACHE_OFF);
-	SSL_CTX_sess_set_cache_size(ssl_ctx, SESSION_CACHE_SIZE);
-	SSL_CTX_set_timeout(ssl_ctx, SESSION_LIFETIME_S);
+	SSL_CTX_sess_set_cache_size(ssl_ctx, cfg->session_cache_size);
+	SSL_CTX_set_timeout(ssl_ctx, cfg->session_lifetime_s);
 	SSL_CTX_set_session_id_context(ssl_ctx, session_id_context,
 				       sizeof(session_id_context) - 1);
 
@@ -406,6 +285,33 @@ set_resumption(SSL_CTX *ssl_ctx, enum tb_resumption mode)
 
 	/* Ticket keys are random per SSL_CTX and never rotate: workers share
 	 * them only when the context is made before they fork. */
+}
+
+/* tb_tls_ctx_facts: read back from the library, not echoed. */
+static void
+record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
+{
+	struct tb_settings *st = &ctx->settings;
+	SSL_CTX *s = ctx->ssl_ctx;
+	int tickets13 = (int)SSL_CTX_get_num_tickets(s);
+	int tickets12 = !(SSL_CTX_get_options(s) & SSL_OP_NO_TICKET);
+
+	tb_settings_number(st->session_cache_size,
+			   sizeof(st->session_cache_size),
+			   SSL_CTX_sess_get_cache_size(s),
+			   cfg->session_cache_size, "library limit");
+	tb_settings_number(st->session_lifetime_s,
+			   sizeof(st->session_lifetime_s),
+			   SSL_CTX_get_timeout(s), cfg->session_lifetime_s,
+			   "library limit");
+	tb_settings_idle(st->idle_buffers, sizeof(st->idle_buffers),
+			 SSL_CTX_get_mode(s) & SSL_MODE_RELEASE_BUFFERS
+				 ? TB_IDLE_RELEASE
+				 : TB_IDLE_KEEP,
+			 NULL);
+	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
+		 "%d", cfg->max_version >= TB_TLS13 ? tickets13 : tickets12);
+	ctx->facts = tb_settings_facts(st);
 }
 
 struct tb_tls_ctx *
@@ -435,9 +341,8 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 	}
 	ctx->ssl_ctx = s;
 
-	/* A client that drops TCP without close_notify has ended its
-	 * connection, not attacked it: HTTP framing (Content-Length) guards
-	 * against truncation.  Reported as a plain close, as with 1.1.1. */
+	/* EOF without close_notify ends the connection like a close (see
+	 * tb_tls_io_status), as with OpenSSL 1.1.1. */
 	SSL_CTX_set_options(s, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	/* Renegotiation is an attack surface and no load client uses it. */
 	SSL_CTX_set_options(s, SSL_OP_NO_RENEGOTIATION);
@@ -452,14 +357,12 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 	 * same bytes, not the same pointer. */
 	SSL_CTX_set_mode(s, SSL_MODE_ENABLE_PARTIAL_WRITE |
 				    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	/* SSL_MODE_RELEASE_BUFFERS is deliberately NOT set: it frees the
-	 * ~34 KiB of record buffers whenever a connection goes idle and
-	 * mallocs them again on the next record, trading speed for memory.
-	 * OpenSSL's default keeps them, and so do we; nginx sets it, and
-	 * BoringSSL always releases (its flag is a no-op), as does wolfSSL
-	 * (record buffers grown per record, shrunk when flushed), so memory
-	 * per connection differs between backends for that (fact
-	 * idle_buffers). */
+	/* --idle-buffers release (nginx's choice) frees the ~34 KiB of record
+	 * buffers whenever a connection goes idle and mallocs them again on
+	 * the next record, trading speed for memory; keep is OpenSSL's
+	 * default.  BoringSSL always releases, wolfSSL per its build. */
+	if (cfg->idle_buffers == TB_IDLE_RELEASE)
+		SSL_CTX_set_mode(s, SSL_MODE_RELEASE_BUFFERS);
 
 	/* No 0-RTT: max_early_data 0 is OpenSSL's default, set here so it is
 	 * visibly off.  Anti-replay (which deletes cache entries on resume)
@@ -473,15 +376,9 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 			ossl_reason(lib, sizeof(lib)));
 		goto fail;
 	}
-	if (cfg->ciphers != NULL &&
-	    set_tls12_ciphers(s, cfg->ciphers, err, errlen) != 0)
+	if (set_lists(s, cfg, err, errlen) != 0)
 		goto fail;
-	if (cfg->ciphersuites != NULL &&
-	    set_tls13_suites(s, cfg->ciphersuites, err, errlen) != 0)
-		goto fail;
-	if (cfg->groups != NULL && set_groups(s, cfg->groups, err, errlen) != 0)
-		goto fail;
-	set_resumption(s, cfg->resumption);
+	set_resumption(s, cfg);
 
 	if (!SSL_CTX_use_certificate_chain_file(s, cfg->cert_file)) {
 		set_err(err, errlen, "cannot load certificate chain %s: %s",
@@ -499,6 +396,9 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 			ossl_reason(lib, sizeof(lib)));
 		goto fail;
 	}
+	ctx->rsa_pss_key = EVP_PKEY_get_base_id(SSL_CTX_get0_privatekey(s)) ==
+			   EVP_PKEY_RSA_PSS;
+	record_settings(ctx, cfg);
 	return ctx;
 fail:
 	tb_tls_ctx_free(ctx);
@@ -514,6 +414,12 @@ tb_tls_ctx_free(struct tb_tls_ctx *ctx)
 		return;
 	SSL_CTX_free(ctx->ssl_ctx);
 	free(ctx);
+}
+
+const struct tb_tls_fact *
+tb_tls_ctx_facts(const struct tb_tls_ctx *ctx)
+{
+	return ctx->facts;
 }
 
 /* ------------------------------------------------------------------ */
@@ -535,6 +441,7 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 		return NULL;
 	}
 	SSL_set_accept_state(c->ssl);
+	c->rsa_pss_key = (uint8_t)ctx->rsa_pss_key;
 	return c;
 }
 
@@ -581,25 +488,20 @@ map(struct tb_tls_conn *c, int ret)
 		/* close_notify, or EOF under SSL_OP_IGNORE_UNEXPECTED_EOF */
 		return TB_CLOSED;
 	case SSL_ERROR_SYSCALL:
-		c->fatal = 1;
-		if (saved_errno == 0 || saved_errno == ECONNRESET ||
-		    saved_errno == EPIPE)
+		/* errno was cleared before the call: 0 means the socket said
+		 * EOF rather than failing. */
+		if (tb_tls_io_status(saved_errno, saved_errno == 0) ==
+		    TB_CLOSED)
 			return TB_CLOSED;
-		snprintf(c->err, sizeof(c->err), "%s", strerror(saved_errno));
-		return TB_ERROR;
+		return tb_err_set(&c->err, TB_ERR_ERRNO, 0, saved_errno);
 	case SSL_ERROR_SSL:
-		c->fatal = 1;
 		code = ERR_peek_error();
 		if (ERR_GET_LIB(code) == ERR_LIB_SSL &&
 		    ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
-			return TB_CLOSED;
-		ossl_reason(c->err, sizeof(c->err));
-		return TB_ERROR;
+			return tb_tls_io_status(0, 1);
+		return tb_err_set(&c->err, TB_ERR_LIBRARY, code, 0);
 	default:
-		c->fatal = 1;
-		snprintf(c->err, sizeof(c->err),
-			 "unexpected SSL_get_error() result %d", e);
-		return TB_ERROR;
+		return tb_err_set(&c->err, TB_ERR_RESULT, (unsigned long)e, 0);
 	}
 }
 
@@ -636,11 +538,7 @@ tb_tls_shutdown(struct tb_tls_conn *c)
 	enum tb_status st;
 	int ret;
 
-	/* One close_notify, only on a healthy established session; the
-	 * peer's reply is never awaited, the caller closes the fd next. */
-	if (c->fatal || c->shutdown_sent || !SSL_is_init_finished(c->ssl))
-		return TB_OK;
-	c->shutdown_sent = 1;
+	/* The core calls this once, on an established session (tls.h). */
 	clear();
 	ret = SSL_shutdown(c->ssl);
 	if (ret >= 0) /* 0: ours sent, theirs not seen; 1: both */
@@ -650,41 +548,99 @@ tb_tls_shutdown(struct tb_tls_conn *c)
 	return st == TB_WANT_READ || st == TB_WANT_WRITE ? TB_OK : st;
 }
 
+static void
+lib_text(unsigned long code, char *buf, size_t len)
+{
+	ERR_error_string_n(code, buf, len);
+}
+
 const char *
 tb_tls_conn_error(const struct tb_tls_conn *c)
 {
-	return c->err[0] != '\0' ? c->err : "no error recorded";
+	return tb_err_text(&c->err, lib_text);
 }
 
-/* OpenSSL's group name ("secp256r1") as every backend reports it. */
-static const char *
-group_short_name(const char *name)
+/* OpenSSL reports the group as a NID: the IANA NamedGroup for the ones it
+ * has NIDs for, and TLSEXT_nid_unknown | id for the rest (provider groups
+ * such as X25519MLKEM768). */
+static uint16_t
+group_id(int nid)
 {
-	const struct ossl_group *g = ossl_group_find(name);
+	switch (nid) {
+	case NID_undef:
+		return 0;
+	case NID_X9_62_prime256v1:
+		return 0x0017;
+	case NID_secp384r1:
+		return 0x0018;
+	case NID_secp521r1:
+		return 0x0019;
+	case NID_X25519:
+		return 0x001d;
+	case NID_X448:
+		return 0x001e;
+	case NID_brainpoolP256r1:
+		return 0x001a;
+	case NID_brainpoolP384r1:
+		return 0x001b;
+	case NID_brainpoolP512r1:
+		return 0x001c;
+	case NID_ffdhe2048:
+		return 0x0100;
+	case NID_ffdhe3072:
+		return 0x0101;
+	case NID_ffdhe4096:
+		return 0x0102;
+	case NID_ffdhe6144:
+		return 0x0103;
+	case NID_ffdhe8192:
+		return 0x0104;
+	}
+	return (nid & TLSEXT_nid_unknown) != 0 ? (uint16_t)(nid & 0xffff) : 0;
+}
 
-	return g != NULL ? g->name : name;
+/* The SignatureScheme this server signed with: OpenSSL gives the
+ * signature type and the hash as NIDs; the key type tells rsae from pss. */
+static uint16_t
+sigalg_id(const struct tb_tls_conn *c)
+{
+	int type = NID_undef, hash = NID_undef, step;
+
+	if (!SSL_get_signature_type_nid(c->ssl, &type))
+		return 0;
+	SSL_get_signature_nid(c->ssl, &hash);
+	step = hash == NID_sha384 ? 1 : hash == NID_sha512 ? 2 : 0;
+	switch (type) {
+	case EVP_PKEY_RSA_PSS:
+		return (uint16_t)((c->rsa_pss_key ? 0x0809 : 0x0804) + step);
+	case EVP_PKEY_RSA:
+		return hash == NID_sha1 ? 0x0201
+					: (uint16_t)(0x0401 + 0x100 * step);
+	case EVP_PKEY_EC:
+		return hash == NID_sha1 ? 0x0203
+					: (uint16_t)(0x0403 + 0x100 * step);
+	case EVP_PKEY_ED25519:
+		return 0x0807;
+	case EVP_PKEY_ED448:
+		return 0x0808;
+	}
+	return 0;
 }
 
 void
-tb_tls_conn_info(const struct tb_tls_conn *c, struct tb_tls_info *info)
+tb_tls_conn_params(const struct tb_tls_conn *c, struct tb_tls_params *p)
 {
 	const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
-	const char *cipher_name =
-		cipher != NULL ? SSL_CIPHER_standard_name(cipher) : NULL;
+	int version = SSL_version(c->ssl);
 	int resumed = SSL_session_reused(c->ssl);
-	/* A resumed TLS 1.2 handshake exchanges no key: OpenSSL would still
-	 * name the group of the original session. */
-	int nid = resumed && SSL_version(c->ssl) < TLS1_3_VERSION
-			  ? 0
-			  : SSL_get_negotiated_group(c->ssl);
-	const char *group = nid != 0 ? SSL_group_to_name(c->ssl, nid) : NULL;
 
-	if (nid != 0 && group == NULL)
-		group = OBJ_nid2sn(nid);
-	info->version = SSL_get_version(c->ssl);
-	/* IANA names ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"), as the
-	 * other libraries can print them too; OpenSSL's own differ. */
-	info->cipher = cipher_name != NULL ? cipher_name : "-";
-	info->group = group != NULL ? group_short_name(group) : "-";
-	info->resumed = resumed;
+	p->version = (uint16_t)version;
+	p->cipher = cipher != NULL ? SSL_CIPHER_get_protocol_id(cipher) : 0;
+	p->resumed = (uint8_t)resumed;
+	/* A resumed TLS 1.2 handshake exchanges no key (OpenSSL would still
+	 * name the original session's group) and none signs. */
+	p->group = resumed && version < TLS1_3_VERSION
+			   ? 0
+			   : group_id(SSL_get_negotiated_group(c->ssl));
+	p->sigalg = resumed ? 0 : sigalg_id(c);
 }

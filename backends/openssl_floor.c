@@ -1,9 +1,8 @@
-/* openssl_floor.c: tb_tls_bench_crypto on OpenSSL 3, the public-key work
- * of one full TLS 1.3 handshake timed through libcrypto. */
+/* openssl_floor.c: the crypto floor's operations on OpenSSL 3 (tls.h),
+ * the calls libssl itself makes for CertificateVerify and the key share. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -11,210 +10,154 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-/* BoringSSL and LibreSSL headers define OPENSSL_VERSION_NUMBER too. */
-#if !defined(OPENSSL_VERSION_NUMBER) || defined(OPENSSL_IS_BORINGSSL) ||       \
-	defined(LIBRESSL_VERSION_NUMBER) ||                                    \
-	OPENSSL_VERSION_NUMBER < 0x30000000L
-#error "backends/openssl_floor.c needs OpenSSL 3 headers (-Dtls=openssl)"
-#endif
+#include "openssl_init.h"
 
-#include "openssl_names.h"
 #include "tls.h"
 
-enum { WARMUP_ITERATIONS = 8 };
-
-static double
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-/* CertificateVerify: RSA-PSS and ECDSA sign a digest through a context
- * set up once (the primitive, not OpenSSL 3's per-call setup); EdDSA
- * has no prehash form and signs the 32 bytes as its message. */
-struct signer {
-	const char *alg;
+struct tb_floor {
+	/* CertificateVerify: RSA-PSS and ECDSA sign a digest through a
+	 * context set up once (the primitive, not OpenSSL 3's per-call
+	 * setup); EdDSA has no prehash form and signs the bytes given. */
 	EVP_PKEY *pkey;
-	EVP_PKEY_CTX *pctx;
-	EVP_MD_CTX *md_ctx;
-	unsigned char digest[64];
-	size_t digest_len;
+	EVP_PKEY_CTX *sign;
+	EVP_MD_CTX *md_ctx; /* EdDSA */
 	unsigned char *sig;
 	size_t sig_cap;
+	/* Key exchange: client shares as the wire carries them. */
+	EVP_PKEY_CTX *keygen;
+	EVP_PKEY_CTX *paramgen; /* an empty key of the group, for a share */
+	unsigned char *peers;	/* shares * share_len bytes */
+	size_t share_len;
 };
 
+/* The OpenSSL key type (and EVP group) of a NamedGroup. */
 static int
-signer_plan(struct signer *s, const EVP_MD **md, int *pss, char *err,
-	    size_t errlen)
+group_algorithm(uint16_t group, const char **alg, const char **evp_group)
+{
+	static const struct {
+		uint16_t id;
+		const char *alg, *evp_group;
+	} table[] = {
+		{0x001d, "X25519", NULL},    {0x001e, "X448", NULL},
+		{0x0017, "EC", "P-256"},     {0x0018, "EC", "P-384"},
+		{0x0019, "EC", "P-521"},     {0x0100, "DH", "ffdhe2048"},
+		{0x0101, "DH", "ffdhe3072"}, {0x0102, "DH", "ffdhe4096"},
+		{0x0103, "DH", "ffdhe6144"}, {0x0104, "DH", "ffdhe8192"},
+	};
+
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].id == group) {
+			*alg = table[i].alg;
+			*evp_group = table[i].evp_group;
+			return 0;
+		}
+	return -1;
+}
+
+/* The TLS 1.3 scheme of the key, and the hash it signs with. */
+static uint16_t
+key_sigalg(EVP_PKEY *pkey, const EVP_MD **md)
 {
 	char curve[64] = "";
 
 	*md = EVP_sha256();
-	*pss = 0;
-	s->digest_len = 32;
-	if (EVP_PKEY_is_a(s->pkey, "RSA")) {
-		s->alg = "rsa_pss_rsae_sha256";
-		*pss = 1;
-	} else if (EVP_PKEY_is_a(s->pkey, "RSA-PSS")) {
-		s->alg = "rsa_pss_pss_sha256";
-		*pss = 1;
-	} else if (EVP_PKEY_is_a(s->pkey, "ED25519")) {
-		s->alg = "ed25519";
-	} else if (EVP_PKEY_is_a(s->pkey, "ED448")) {
-		s->alg = "ed448";
-	} else if (EVP_PKEY_is_a(s->pkey, "EC")) {
-		EVP_PKEY_get_group_name(s->pkey, curve, sizeof(curve), NULL);
-		/* TLS 1.3 ties the hash to the curve. */
-		if (strcmp(curve, "prime256v1") == 0) {
-			s->alg = "ecdsa_secp256r1_sha256";
-		} else if (strcmp(curve, "secp384r1") == 0) {
-			s->alg = "ecdsa_secp384r1_sha384";
-			*md = EVP_sha384();
-			s->digest_len = 48;
-		} else if (strcmp(curve, "secp521r1") == 0) {
-			s->alg = "ecdsa_secp521r1_sha512";
-			*md = EVP_sha512();
-			s->digest_len = 64;
-		} else {
-			snprintf(err, errlen,
-				 "ECDSA key on curve %s has no TLS 1.3 "
-				 "signature scheme",
-				 curve[0] ? curve : "(unknown)");
-			return -1;
-		}
-	} else {
-		snprintf(err, errlen, "key type %s has no TLS 1.3 scheme",
-			 EVP_PKEY_get0_type_name(s->pkey));
-		return -1;
+	if (EVP_PKEY_is_a(pkey, "RSA"))
+		return 0x0804;
+	if (EVP_PKEY_is_a(pkey, "RSA-PSS"))
+		return 0x0809;
+	if (EVP_PKEY_is_a(pkey, "ED25519"))
+		return 0x0807;
+	if (EVP_PKEY_is_a(pkey, "ED448"))
+		return 0x0808;
+	if (!EVP_PKEY_is_a(pkey, "EC") ||
+	    !EVP_PKEY_get_group_name(pkey, curve, sizeof(curve), NULL))
+		return 0;
+	/* TLS 1.3 ties the hash to the curve. */
+	if (strcmp(curve, "prime256v1") == 0)
+		return 0x0403;
+	if (strcmp(curve, "secp384r1") == 0) {
+		*md = EVP_sha384();
+		return 0x0503;
+	}
+	if (strcmp(curve, "secp521r1") == 0) {
+		*md = EVP_sha512();
+		return 0x0603;
 	}
 	return 0;
 }
 
 static int
-signer_init(struct signer *s, const char *key_file, char *err, size_t errlen)
+signer_init(struct tb_floor *f, const char *key_file, uint16_t *sigalg,
+	    char *err, size_t errlen)
 {
 	char lib[160];
 	const EVP_MD *md;
-	int pss;
 	BIO *bio = BIO_new_file(key_file, "r");
 
 	if (bio != NULL)
-		s->pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+		f->pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
 	BIO_free(bio);
-	if (s->pkey == NULL) {
+	if (f->pkey == NULL) {
 		snprintf(err, errlen, "cannot read private key %s: %s",
 			 key_file, ossl_reason(lib, sizeof(lib)));
 		return -1;
 	}
-	if (signer_plan(s, &md, &pss, err, errlen) != 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(s->digest); i++)
-		s->digest[i] = (unsigned char)(i * 7 + 1);
-	s->sig_cap = (size_t)EVP_PKEY_get_size(s->pkey);
-	s->sig = malloc(s->sig_cap);
-	if (s->sig == NULL) {
-		snprintf(err, errlen, "out of memory");
+	*sigalg = key_sigalg(f->pkey, &md);
+	if (*sigalg == 0) {
+		snprintf(err, errlen, "key %s (%s) has no TLS 1.3 scheme",
+			 key_file, EVP_PKEY_get0_type_name(f->pkey));
 		return -1;
 	}
-	if (EVP_PKEY_is_a(s->pkey, "ED25519") ||
-	    EVP_PKEY_is_a(s->pkey, "ED448")) {
-		s->md_ctx = EVP_MD_CTX_new();
-		if (s->md_ctx == NULL) {
+	f->sig_cap = (size_t)EVP_PKEY_get_size(f->pkey);
+	f->sig = malloc(f->sig_cap);
+	if (*sigalg == 0x0807 || *sigalg == 0x0808) {
+		f->md_ctx = EVP_MD_CTX_new();
+		if (f->sig == NULL || f->md_ctx == NULL) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
 		return 0;
 	}
-	s->pctx = EVP_PKEY_CTX_new_from_pkey(NULL, s->pkey, NULL);
-	if (s->pctx == NULL || EVP_PKEY_sign_init(s->pctx) <= 0 ||
-	    EVP_PKEY_CTX_set_signature_md(s->pctx, md) <= 0 ||
-	    (pss && (EVP_PKEY_CTX_set_rsa_padding(s->pctx,
-						  RSA_PKCS1_PSS_PADDING) <= 0 ||
-		     /* TLS 1.3: salt as long as the hash */
-		     EVP_PKEY_CTX_set_rsa_pss_saltlen(
-			     s->pctx, RSA_PSS_SALTLEN_DIGEST) <= 0))) {
-		snprintf(err, errlen, "cannot set up %s with %s: %s", s->alg,
+	f->sign = EVP_PKEY_CTX_new_from_pkey(NULL, f->pkey, NULL);
+	if (f->sig == NULL || f->sign == NULL ||
+	    EVP_PKEY_sign_init(f->sign) <= 0 ||
+	    EVP_PKEY_CTX_set_signature_md(f->sign, md) <= 0 ||
+	    ((*sigalg == 0x0804 || *sigalg == 0x0809) &&
+	     (EVP_PKEY_CTX_set_rsa_padding(f->sign, RSA_PKCS1_PSS_PADDING) <=
+		      0 ||
+	      /* TLS 1.3: salt as long as the hash */
+	      EVP_PKEY_CTX_set_rsa_pss_saltlen(f->sign,
+					       RSA_PSS_SALTLEN_DIGEST) <= 0))) {
+		snprintf(err, errlen, "cannot set up signing with %s: %s",
 			 key_file, ossl_reason(lib, sizeof(lib)));
 		return -1;
 	}
 	return 0;
 }
 
-static int
-signer_sign(struct signer *s, unsigned i)
+int
+tb_floor_sign(struct tb_floor *f, const uint8_t *digest, size_t len)
 {
-	size_t len = s->sig_cap;
+	size_t siglen = f->sig_cap;
 
-	s->digest[0] = (unsigned char)i; /* a different digest each time */
-	if (s->md_ctx != NULL)
-		return EVP_DigestSignInit(s->md_ctx, NULL, NULL, NULL,
-					  s->pkey) == 1 &&
-		       EVP_DigestSign(s->md_ctx, s->sig, &len, s->digest,
-				      s->digest_len) == 1;
-	return EVP_PKEY_sign(s->pctx, s->sig, &len, s->digest, s->digest_len) ==
-	       1;
-}
-
-static void
-signer_free(struct signer *s)
-{
-	EVP_MD_CTX_free(s->md_ctx);
-	EVP_PKEY_CTX_free(s->pctx);
-	EVP_PKEY_free(s->pkey);
-	free(s->sig);
-}
-
-/* Key exchange as the server meets it, the calls libssl itself makes:
- * the client's share arrives as bytes (decoded and validated), the
- * server generates its key, encodes its share and derives the secret.
- * Every client share is distinct and made outside the timing, so no
- * library is flattered by a repeated peer point. */
-struct kex {
-	const char *name;      /* reported: X25519, P-256, ... */
-	const char *algorithm; /* OpenSSL key type */
-	const char *ossl_group;
-	EVP_PKEY_CTX *keygen;
-	EVP_PKEY_CTX *paramgen; /* an empty key of the group, for a share */
-	unsigned char *peers;	/* count * share_len bytes */
-	size_t share_len;
-};
-
-static int
-kex_lookup(struct kex *k, const char *name)
-{
-	const struct ossl_group *g = ossl_group_find(name);
-
-	if (g == NULL)
-		return -1;
-	k->name = g->name;
-	k->algorithm = g->algorithm;
-	k->ossl_group = g->keygen_group;
-	return 0;
-}
-
-static int
-kex_init(struct kex *k)
-{
-	k->keygen = EVP_PKEY_CTX_new_from_name(NULL, k->algorithm, NULL);
-	k->paramgen = EVP_PKEY_CTX_new_from_name(NULL, k->algorithm, NULL);
-	return k->keygen != NULL && k->paramgen != NULL &&
-	       EVP_PKEY_keygen_init(k->keygen) > 0 &&
-	       EVP_PKEY_paramgen_init(k->paramgen) > 0 &&
-	       (k->ossl_group == NULL ||
-		(EVP_PKEY_CTX_set_group_name(k->keygen, k->ossl_group) > 0 &&
-		 EVP_PKEY_CTX_set_group_name(k->paramgen, k->ossl_group) > 0));
+	if (f->md_ctx != NULL)
+		return EVP_DigestSignInit(f->md_ctx, NULL, NULL, NULL,
+					  f->pkey) == 1 &&
+				       EVP_DigestSign(f->md_ctx, f->sig,
+						      &siglen, digest, len) == 1
+			       ? 0
+			       : -1;
+	return EVP_PKEY_sign(f->sign, f->sig, &siglen, digest, len) == 1 ? 0
+									 : -1;
 }
 
 /* A fresh key pair and its share in wire form (caller frees both). */
 static EVP_PKEY *
-kex_keygen(struct kex *k, unsigned char **share, size_t *len)
+keygen(struct tb_floor *f, unsigned char **share, size_t *len)
 {
 	EVP_PKEY *key = NULL;
 
-	if (EVP_PKEY_keygen(k->keygen, &key) <= 0)
+	if (EVP_PKEY_keygen(f->keygen, &key) <= 0)
 		return NULL;
 	*len = EVP_PKEY_get1_encoded_public_key(key, share);
 	if (*len == 0) {
@@ -225,44 +168,68 @@ kex_keygen(struct kex *k, unsigned char **share, size_t *len)
 }
 
 static int
-kex_make_peers(struct kex *k, unsigned count)
+kex_init(struct tb_floor *f, uint16_t group, unsigned shares, char *err,
+	 size_t errlen)
 {
-	for (unsigned i = 0; i < count; i++) {
+	const char *alg, *evp_group;
+	char lib[160];
+
+	if (group_algorithm(group, &alg, &evp_group) != 0) {
+		snprintf(err, errlen,
+			 "group 0x%04x not benchmarked with OpenSSL (X25519, "
+			 "X448, P-256, P-384, P-521, ffdhe2048..8192)",
+			 group);
+		return -1;
+	}
+	f->keygen = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
+	f->paramgen = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
+	if (f->keygen == NULL || f->paramgen == NULL ||
+	    EVP_PKEY_keygen_init(f->keygen) <= 0 ||
+	    EVP_PKEY_paramgen_init(f->paramgen) <= 0 ||
+	    (evp_group != NULL &&
+	     (EVP_PKEY_CTX_set_group_name(f->keygen, evp_group) <= 0 ||
+	      EVP_PKEY_CTX_set_group_name(f->paramgen, evp_group) <= 0)))
+		goto fail;
+	for (unsigned i = 0; i < shares; i++) {
 		unsigned char *share;
 		size_t len;
-		EVP_PKEY *key = kex_keygen(k, &share, &len);
+		EVP_PKEY *key = keygen(f, &share, &len);
 
 		if (key == NULL)
-			return -1;
+			goto fail;
 		EVP_PKEY_free(key);
-		if (k->peers == NULL) {
-			k->share_len = len;
-			k->peers = malloc((size_t)count * len);
+		if (f->peers == NULL) {
+			f->share_len = len;
+			f->peers = malloc((size_t)shares * len);
 		}
-		if (k->peers == NULL || len != k->share_len) {
+		if (f->peers == NULL || len != f->share_len) {
 			OPENSSL_free(share);
-			return -1;
+			goto fail;
 		}
-		memcpy(k->peers + (size_t)i * len, share, len);
+		memcpy(f->peers + (size_t)i * len, share, len);
 		OPENSSL_free(share);
 	}
 	return 0;
+fail:
+	snprintf(err, errlen, "cannot make %u %s client shares: %s", shares,
+		 evp_group != NULL ? evp_group : alg,
+		 ossl_reason(lib, sizeof(lib)));
+	return -1;
 }
 
-/* One server key share plus the shared secret against client share i. */
-static int
-kex_once(struct kex *k, unsigned i)
+int
+tb_floor_kex(struct tb_floor *f, unsigned i)
 {
 	EVP_PKEY *peer = NULL, *own = NULL;
 	EVP_PKEY_CTX *derive = NULL;
-	unsigned char *share = NULL, secret[512];
+	unsigned char *share = NULL, secret[1024];
 	size_t share_len, secret_len = sizeof(secret);
 	int ok;
 
-	ok = EVP_PKEY_paramgen(k->paramgen, &peer) > 0 &&
+	ok = EVP_PKEY_paramgen(f->paramgen, &peer) > 0 &&
 	     EVP_PKEY_set1_encoded_public_key(
-		     peer, k->peers + (size_t)i * k->share_len, k->share_len) &&
-	     (own = kex_keygen(k, &share, &share_len)) != NULL &&
+		     peer, f->peers + (size_t)i * f->share_len, f->share_len) &&
+	     (own = keygen(f, &share, &share_len)) != NULL &&
 	     (derive = EVP_PKEY_CTX_new_from_pkey(NULL, own, NULL)) != NULL &&
 	     EVP_PKEY_derive_init(derive) > 0 &&
 	     EVP_PKEY_derive_set_peer(derive, peer) > 0 &&
@@ -271,89 +238,40 @@ kex_once(struct kex *k, unsigned i)
 	OPENSSL_free(share);
 	EVP_PKEY_free(own);
 	EVP_PKEY_free(peer);
-	return ok;
+	return ok ? 0 : -1;
 }
 
-static void
-kex_free(struct kex *k)
+struct tb_floor *
+tb_floor_new(const char *key_file, uint16_t group, unsigned shares,
+	     uint16_t *sigalg, char *err, size_t errlen)
 {
-	EVP_PKEY_CTX_free(k->keygen);
-	EVP_PKEY_CTX_free(k->paramgen);
-	free(k->peers);
-}
+	struct tb_floor *f = calloc(1, sizeof(*f));
 
-int
-tb_tls_bench_crypto(const char *key_file, const char *group,
-		    unsigned iterations, struct tb_crypto_floor *out, char *err,
-		    size_t errlen)
-{
-	struct signer s = {0};
-	struct kex k = {0};
-	char lib[160];
-	double t0, sign_us, kex_us;
-	unsigned i;
-	int rc = -1;
-
-	/* NULL group: X25519, first in OpenSSL's default list. */
-	if (group == NULL)
-		group = "X25519";
-	if (iterations == 0) {
-		snprintf(err, errlen, "crypto bench: iterations must be > 0");
-		return -1;
-	}
-	if (kex_lookup(&k, group) != 0) {
-		snprintf(err, errlen,
-			 "group \"%s\" not benchmarked (X25519, X448, P-256, "
-			 "P-384, P-521, ffdhe2048..4096)",
-			 group);
-		return -1;
+	if (f == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
 	}
 	ossl_init();
 	ERR_clear_error();
-	if (signer_init(&s, key_file, err, errlen) != 0)
-		goto done;
-	if (!kex_init(&k) || kex_make_peers(&k, iterations) != 0) {
-		snprintf(err, errlen, "cannot generate %u %s keys: %s",
-			 iterations, k.name, ossl_reason(lib, sizeof(lib)));
-		goto done;
+	if (signer_init(f, key_file, sigalg, err, errlen) != 0 ||
+	    kex_init(f, group, shares, err, errlen) != 0) {
+		tb_floor_free(f);
+		return NULL;
 	}
+	return f;
+}
 
-	for (i = 0; i < WARMUP_ITERATIONS; i++)
-		if (!signer_sign(&s, i) || !kex_once(&k, i % iterations))
-			break;
-	if (i < WARMUP_ITERATIONS) {
-		snprintf(err, errlen, "%s / %s failed: %s", s.alg, k.name,
-			 ossl_reason(lib, sizeof(lib)));
-		goto done;
-	}
-
-	t0 = now_us();
-	for (i = 0; i < iterations && signer_sign(&s, i); i++)
-		;
-	sign_us = (now_us() - t0) / iterations;
-	if (i < iterations) {
-		snprintf(err, errlen, "%s with %s failed: %s", s.alg, key_file,
-			 ossl_reason(lib, sizeof(lib)));
-		goto done;
-	}
-	t0 = now_us();
-	for (i = 0; i < iterations && kex_once(&k, i); i++)
-		;
-	kex_us = (now_us() - t0) / iterations;
-	if (i < iterations) {
-		snprintf(err, errlen, "%s key exchange failed: %s", k.name,
-			 ossl_reason(lib, sizeof(lib)));
-		goto done;
-	}
-
-	out->sig_alg = s.alg;
-	out->group = k.name;
-	out->sign_us = sign_us;
-	out->kex_us = kex_us;
-	out->iterations = iterations;
-	rc = 0;
-done:
-	signer_free(&s);
-	kex_free(&k);
-	return rc;
+void
+tb_floor_free(struct tb_floor *f)
+{
+	if (f == NULL)
+		return;
+	EVP_MD_CTX_free(f->md_ctx);
+	EVP_PKEY_CTX_free(f->sign);
+	EVP_PKEY_free(f->pkey);
+	free(f->sig);
+	EVP_PKEY_CTX_free(f->keygen);
+	EVP_PKEY_CTX_free(f->paramgen);
+	free(f->peers);
+	free(f);
 }

@@ -13,7 +13,6 @@
 #error "this wolfSSL was built without TLS 1.3 (configure --enable-tls13)"
 #endif
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -21,21 +20,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "tb_build.h"
 #include "tls.h"
-#include "wolfssl_names.h"
+#include "tls_names.h"
+#include "wolfssl_common.h"
 
 struct tb_tls_ctx {
 	WOLFSSL_CTX *ctx;
+	uint16_t sigalg13; /* the TLS 1.3 scheme of the key (sha256 for RSA) */
+	uint8_t key_kind;  /* TB_WOLF_KEY_* */
+	struct tb_settings settings;
+	const struct tb_tls_fact *facts;
 };
 
-/* Sessions and tickets keep wolfSSL's own lifetime, 500 s (the other
- * backends set 7200 s): wolfSSL_CTX_set_timeout() on 5.5.4 with the
- * compatibility layer left every handshake after the first failing. */
-
+/* Why a call failed, kept raw; tb_tls_conn_error makes the text. */
 struct tb_tls_conn {
 	WOLFSSL *ssl;
-	char err[160];
+	const struct tb_tls_ctx *ctx;
+	struct tb_err err; /* why the last call failed */
 };
 
 const char *
@@ -106,134 +109,57 @@ tb_tls_url_scheme(void)
  * with a bigger cache.  Far below the 20480 of OpenSSL and BoringSSL, so
  * session-ID resumption ("cache") with many clients can miss here. */
 #if defined(HUGE_SESSION_CACHE)
-#define TB_F_CACHE "65791"
+#define TB_WOLF_CACHE 65791
 #elif defined(BIG_SESSION_CACHE)
-#define TB_F_CACHE "20027"
+#define TB_WOLF_CACHE 20027
 #elif defined(MEDIUM_SESSION_CACHE)
-#define TB_F_CACHE "1055"
+#define TB_WOLF_CACHE 1055
 #elif defined(SMALL_SESSION_CACHE)
-#define TB_F_CACHE "6"
+#define TB_WOLF_CACHE 6
 #elif defined(NO_SESSION_CACHE)
-#define TB_F_CACHE "0"
+#define TB_WOLF_CACHE 0
 #else
-#define TB_F_CACHE "33"
-#endif
-/* Memory per connection: without LARGE_STATIC_BUFFERS (Debian's build)
- * wolfSSL allocates a record buffer when a record needs it and frees it
- * once the record is consumed or flushed, so an idle connection holds
- * none, as with BoringSSL; OpenSSL keeps its buffers (see openssl.c). */
-#if defined(LARGE_STATIC_BUFFERS)
-#define TB_F_IDLE_BUFFERS "kept (LARGE_STATIC_BUFFERS)"
-#else
-#define TB_F_IDLE_BUFFERS "released (per record)"
+#define TB_WOLF_CACHE 33
 #endif
 
-#define TB_FIXED_FACTS	 15
-#define TB_MAX_BUILDINFO 32
-
-static struct tb_tls_fact facts[TB_FIXED_FACTS + TB_MAX_BUILDINFO + 1];
-static char buildinfo_text[sizeof(TB_BUILDINFO) + 1];
-static char buildinfo_keys[TB_MAX_BUILDINFO][64];
-static int facts_filled;
-
-/* Split TB_BUILDINFO ("key: value" lines) into buildinfo.<key> facts. */
-static size_t
-add_buildinfo_facts(size_t n)
-{
-	char *line, *next, *sep;
-	size_t k = 0;
-
-	memcpy(buildinfo_text, TB_BUILDINFO, sizeof(TB_BUILDINFO));
-	for (line = buildinfo_text; line && *line && k < TB_MAX_BUILDINFO;
-	     line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		sep = strstr(line, ": ");
-		if (!sep)
-			continue;
-		*sep = '\0';
-		snprintf(buildinfo_keys[k], sizeof(buildinfo_keys[k]),
-			 "buildinfo.%s", line);
-		facts[n].key = buildinfo_keys[k];
-		facts[n].value = sep + 2;
-		n++;
-		k++;
-	}
-	return n;
-}
+enum { MAX_BUILDINFO = 32 };
 
 const struct tb_tls_fact *
 tb_tls_build_facts(void)
 {
-	/* flavor, header_version, runtime_version, prefix: the keys every
-	 * backend has; then what moves wolfSSL's numbers. */
-	const struct tb_tls_fact fixed[TB_FIXED_FACTS] = {
-		{"flavor", TB_LIB_FLAVOR},
-		{"header_version", LIBWOLFSSL_VERSION_STRING},
-		{"runtime_version", wolfSSL_lib_version()},
-		{"prefix", TB_LIB_PREFIX[0] ? TB_LIB_PREFIX : "system"},
-		{"aesni", TB_F_AESNI},
-		{"session_cache_size", TB_F_CACHE},
-		{"idle_buffers", TB_F_IDLE_BUFFERS},
-		{"intel_speedup", TB_F_INTEL},
-		{"sp_math", TB_F_SP},
-		{"sp_asm", TB_F_SP_ASM},
-		{"asm_disabled", TB_F_NO_ASM},
-		{"fp_ecc", TB_F_FP_ECC},
-		{"tls13", "yes"},
-		{"session_ticket", TB_F_TICKET},
-		{"curve25519", TB_F_X25519},
-	};
+	static struct tb_tls_fact facts[16 + MAX_BUILDINFO + 1];
 	size_t n;
 
 	/* Filled once at startup, before any worker exists. */
-	if (!facts_filled) {
-		memcpy(facts, fixed, sizeof(fixed));
-		n = add_buildinfo_facts(TB_FIXED_FACTS);
-		facts[n].key = NULL;
-		facts[n].value = NULL;
-		facts_filled = 1;
-	}
+	if (facts[0].key != NULL)
+		return facts;
+	n = tb_identity_facts(facts, LIBWOLFSSL_VERSION_STRING,
+			      wolfSSL_lib_version());
+	facts[n++] = (struct tb_tls_fact){"aesni", TB_F_AESNI};
+	facts[n++] = (struct tb_tls_fact){"intel_speedup", TB_F_INTEL};
+	facts[n++] = (struct tb_tls_fact){"sp_math", TB_F_SP};
+	facts[n++] = (struct tb_tls_fact){"sp_asm", TB_F_SP_ASM};
+	facts[n++] = (struct tb_tls_fact){"asm_disabled", TB_F_NO_ASM};
+	facts[n++] = (struct tb_tls_fact){"fp_ecc", TB_F_FP_ECC};
+	facts[n++] = (struct tb_tls_fact){"tls13", "yes"};
+	facts[n++] = (struct tb_tls_fact){"session_ticket", TB_F_TICKET};
+	facts[n++] = (struct tb_tls_fact){"curve25519", TB_F_X25519};
+	n += tb_buildinfo_facts(facts + n, MAX_BUILDINFO);
+	facts[n] = (struct tb_tls_fact){NULL, NULL};
 	return facts;
 }
 
 int
 tb_tls_check_runtime(char *err, size_t errlen)
 {
-	union {
-		WOLFSSL *(*fn)(WOLFSSL_CTX *);
-		void *p;
-	} sym = {.fn = wolfSSL_new};
-	char dir[PATH_MAX], lib[PATH_MAX];
-	Dl_info info;
-	size_t dlen;
-
 	if (wolfSSL_lib_version_hex() != (word32)LIBWOLFSSL_VERSION_HEX) {
 		snprintf(err, errlen,
 			 "wolfSSL %s loaded at run time, built against %s",
 			 wolfSSL_lib_version(), LIBWOLFSSL_VERSION_STRING);
 		return -1;
 	}
-	if (TB_LIB_DIR[0] == '\0')
-		return 0;
-	if (!dladdr(sym.p, &info) || !info.dli_fname) {
-		snprintf(err, errlen,
-			 "cannot tell which file wolfSSL_new is in");
-		return -1;
-	}
-	if (!realpath(TB_LIB_DIR, dir))
-		snprintf(dir, sizeof(dir), "%s", TB_LIB_DIR);
-	if (!realpath(info.dli_fname, lib))
-		snprintf(lib, sizeof(lib), "%s", info.dli_fname);
-	dlen = strlen(dir);
-	if (strncmp(lib, dir, dlen) != 0 || lib[dlen] != '/') {
-		snprintf(err, errlen,
-			 "wolfSSL loaded from %s, expected one in %s", lib,
-			 dir);
-		return -1;
-	}
-	return 0;
+	return tb_check_loaded_from((const void *)wolfSSL_new, "libwolfssl",
+				    err, errlen);
 }
 
 /* ------------------------------------------------------------------ */
@@ -284,19 +210,17 @@ append_suites(char *out, size_t outlen, const char *list, int tls13, char *err,
 	      size_t errlen)
 {
 	char name[128];
-	const char *p = list, *end, *use;
+	const char *p = list, *entry, *use;
 	size_t len, i, used = strlen(out);
 	int is13;
 
-	while (*p) {
-		end = strchr(p, ':');
-		len = end ? (size_t)(end - p) : strlen(p);
+	while ((entry = tb_list_next(&p, ":", &len)) != NULL) {
 		if (len == 0 || len >= sizeof(name)) {
 			snprintf(err, errlen, "bad cipher list entry in \"%s\"",
 				 list);
 			return -1;
 		}
-		memcpy(name, p, len);
+		memcpy(name, entry, len);
 		name[len] = '\0';
 		use = name;
 		for (i = 0; i < sizeof(tls13_names) / sizeof(tls13_names[0]);
@@ -329,7 +253,6 @@ append_suites(char *out, size_t outlen, const char *list, int tls13, char *err,
 		}
 		used += (size_t)snprintf(out + used, outlen - used, "%s%s",
 					 used ? ":" : "", use);
-		p = end ? end + 1 : p + len;
 	}
 	return 0;
 }
@@ -380,27 +303,25 @@ set_groups(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 {
 	int ids[WOLFSSL_MAX_GROUP_COUNT];
 	char names[WOLFSSL_MAX_GROUP_COUNT * 8] = "";
-	const struct group_name *g;
-	const char *p = cfg->groups, *end;
+	const struct wolf_group *g;
+	const char *p = cfg->groups, *entry;
 	size_t len, used = 0;
 	int n = 0, ret;
 
 	if (!p)
 		return 0;
-	while (*p) {
-		end = strchr(p, ':');
-		len = end ? (size_t)(end - p) : strlen(p);
-		g = find_group(p, len);
+	while ((entry = tb_list_next(&p, ":", &len)) != NULL) {
+		g = wolf_group_by(tb_tls_group_id(entry, len), NULL);
 		if (!g) {
 			snprintf(err, errlen,
 				 "group \"%.*s\" unknown to wolfSSL", (int)len,
-				 p);
+				 entry);
 			return -1;
 		}
 		if (!g->usable) {
 			snprintf(err, errlen,
 				 "group \"%s\" is not built into this wolfSSL",
-				 g->name);
+				 g->canon);
 			return -1;
 		}
 		if (n == WOLFSSL_MAX_GROUP_COUNT) {
@@ -411,7 +332,6 @@ set_groups(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 		ids[n++] = g->id;
 		used += (size_t)snprintf(names + used, sizeof(names) - used,
 					 "%s%s", used ? ":" : "", g->canon);
-		p = end ? end + 1 : p + len;
 	}
 	if (n == 0) {
 		snprintf(err, errlen, "empty group list");
@@ -436,6 +356,27 @@ set_groups(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 		return -1;
 	}
 	return 0;
+}
+
+/* The default ticket key (no ticket callback set) lives
+ * WOLFSSL_TICKET_KEY_LIFETIME, 3600 s unless wolfSSL was built otherwise,
+ * and wolfSSL refuses to issue a ticket that would outlive it: with a
+ * longer session timeout the handshake after the key's first use fails
+ * (a fatal error from the ticket callback, seen with 5.5.4 at 3601 s, fine
+ * at 3600 s).  With tickets on, the lifetime is capped there. */
+#ifndef WOLFSSL_TICKET_KEY_LIFETIME
+#define WOLFSSL_TICKET_KEY_LIFETIME 3600
+#endif
+
+static long
+session_lifetime(const struct tb_tls_config *cfg)
+{
+	int tickets = cfg->resumption == TB_RESUME_TICKETS ||
+		      cfg->resumption == TB_RESUME_BOTH;
+
+	if (tickets && cfg->session_lifetime_s > WOLFSSL_TICKET_KEY_LIFETIME)
+		return WOLFSSL_TICKET_KEY_LIFETIME;
+	return cfg->session_lifetime_s;
 }
 
 /* What each mode means here:
@@ -488,6 +429,15 @@ set_resumption(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 		return -1;
 	}
 #endif
+	/* Sessions and tickets alike, in seconds as in OpenSSL.  With the
+	 * compatibility layer's error codes this returns the previous
+	 * timeout, not WOLFSSL_SUCCESS: only a negative value is a failure. */
+	if (wolfSSL_CTX_set_timeout(wctx, (unsigned)session_lifetime(cfg)) <
+	    0) {
+		snprintf(err, errlen, "wolfSSL_CTX_set_timeout(%ld) failed",
+			 session_lifetime(cfg));
+		return -1;
+	}
 	return 0;
 }
 
@@ -607,6 +557,56 @@ load_cert_key(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 	return 0;
 }
 
+/* The key's kind and TLS 1.3 scheme, for tb_tls_conn_params. */
+static int
+record_key(struct tb_tls_ctx *ctx, const char *key_file, char *err,
+	   size_t errlen)
+{
+	int kind, curve;
+
+	if (tb_wolf_key_kind(key_file, &kind, &curve, err, errlen) != 0)
+		return -1;
+	ctx->key_kind = (uint8_t)kind;
+	ctx->sigalg13 = tb_wolf_sigalg13(kind, curve);
+	return 0;
+}
+
+static void
+record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
+{
+	struct tb_settings *st = &ctx->settings;
+	int tickets = cfg->resumption == TB_RESUME_TICKETS ||
+		      cfg->resumption == TB_RESUME_BOTH;
+
+	tb_settings_number(st->session_cache_size,
+			   sizeof(st->session_cache_size), TB_WOLF_CACHE,
+			   cfg->session_cache_size, "compile-time table");
+	tb_settings_number(st->session_lifetime_s,
+			   sizeof(st->session_lifetime_s),
+			   session_lifetime(cfg), cfg->session_lifetime_s,
+			   "wolfSSL's ticket key lifetime");
+#if defined(LARGE_STATIC_BUFFERS)
+	tb_settings_idle(st->idle_buffers, sizeof(st->idle_buffers),
+			 TB_IDLE_KEEP,
+			 cfg->idle_buffers == TB_IDLE_RELEASE
+				 ? "LARGE_STATIC_BUFFERS build"
+				 : NULL);
+#else
+	/* Without LARGE_STATIC_BUFFERS wolfSSL allocates a record buffer
+	 * when a record needs it and frees it once the record is consumed or
+	 * flushed, so an idle connection holds none. */
+	tb_settings_idle(st->idle_buffers, sizeof(st->idle_buffers),
+			 TB_IDLE_RELEASE,
+			 cfg->idle_buffers == TB_IDLE_KEEP
+				 ? "per record; keeping needs a "
+				   "LARGE_STATIC_BUFFERS build"
+				 : NULL);
+#endif
+	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
+		 "%d", tickets);
+	ctx->facts = tb_settings_facts(st);
+}
+
 struct tb_tls_ctx *
 tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 {
@@ -629,12 +629,20 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 	if (load_cert_key(ctx->ctx, cfg, err, errlen) < 0 ||
 	    set_ciphers(ctx->ctx, cfg, err, errlen) < 0 ||
 	    set_groups(ctx->ctx, cfg, err, errlen) < 0 ||
-	    set_resumption(ctx->ctx, cfg, err, errlen) < 0)
+	    set_resumption(ctx->ctx, cfg, err, errlen) < 0 ||
+	    record_key(ctx, cfg->key_file, err, errlen) < 0)
 		goto fail;
+	record_settings(ctx, cfg);
 	return ctx;
 fail:
 	tb_tls_ctx_free(ctx);
 	return NULL;
+}
+
+const struct tb_tls_fact *
+tb_tls_ctx_facts(const struct tb_tls_ctx *ctx)
+{
+	return ctx->facts;
 }
 
 void
@@ -658,6 +666,7 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 
 	if (!c)
 		return NULL;
+	c->ctx = ctx;
 	c->ssl = wolfSSL_new(ctx->ctx);
 	if (!c->ssl || wolfSSL_set_fd(c->ssl, fd) != WOLFSSL_SUCCESS) {
 		tb_tls_conn_free(c);
@@ -691,24 +700,21 @@ map_result(struct tb_tls_conn *c, int ret, int saved_errno)
 	case WOLFSSL_ERROR_WANT_WRITE:
 		return TB_WANT_WRITE;
 	case WOLFSSL_ERROR_ZERO_RETURN:
+		return TB_CLOSED; /* close_notify */
 	case SOCKET_PEER_CLOSED_E:
-		return TB_CLOSED;
+		/* recv() returned 0: EOF without close_notify */
+		return tb_tls_io_status(0, 1);
 	case SOCKET_ERROR_E:
-		if (saved_errno == ECONNRESET || saved_errno == EPIPE ||
-		    saved_errno == 0)
+		/* errno was cleared before the call: 0 means EOF. */
+		if (tb_tls_io_status(saved_errno, saved_errno == 0) ==
+		    TB_CLOSED)
 			return TB_CLOSED;
 		break;
 	default:
 		break;
 	}
-	wolf_error_text(code, c->err, sizeof(c->err));
-	if (code == SOCKET_ERROR_E && saved_errno) {
-		size_t used = strlen(c->err);
-
-		snprintf(c->err + used, sizeof(c->err) - used, ": %s",
-			 strerror(saved_errno));
-	}
-	return TB_ERROR;
+	return tb_err_set(&c->err, TB_ERR_LIBRARY, (unsigned long)code,
+			  code == SOCKET_ERROR_E ? saved_errno : 0);
 }
 
 enum tb_status
@@ -773,55 +779,71 @@ tb_tls_shutdown(struct tb_tls_conn *c)
 	return st == TB_WANT_READ || st == TB_WANT_WRITE ? TB_OK : st;
 }
 
+static void
+lib_text(unsigned long code, char *buf, size_t len)
+{
+	wolf_error_text((int)code, buf, len);
+}
+
 const char *
 tb_tls_conn_error(const struct tb_tls_conn *c)
 {
-	return c->err[0] ? c->err : "no error";
+	return tb_err_text(&c->err, lib_text);
 }
 
-/* wolfSSL names curves its own way ("SECP256R1"); report the short names
- * the other backends report (X25519, P-256) so the column compares. */
-static const char *
-shown_group(const char *wolf)
+/* The group by wolfSSL's name for it: the only getter wolfSSL has. */
+static uint16_t
+group_id(WOLFSSL *ssl)
 {
-	static const struct {
-		const char *wolf, *shown;
-	} map[] = {
-		{"X25519", "X25519"},	{"X448", "X448"},
-		{"SECP256R1", "P-256"}, {"SECP384R1", "P-384"},
-		{"SECP521R1", "P-521"},
-	};
-	size_t i;
+	const char *name = wolfSSL_get_curve_name(ssl);
+	const struct wolf_group *g =
+		name != NULL ? wolf_group_by(0, name) : NULL;
 
-	if (!wolf || !*wolf)
-		return "-";
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcasecmp(wolf, map[i].wolf) == 0)
-			return map[i].shown;
-	return wolf;
+	return g != NULL ? g->id : 0;
+}
+
+/* wolfSSL has no getter for the scheme it signed with.  The key decides
+ * it in TLS 1.3 (ECDSA: the curve's hash); the hash wolfSSL picked, where
+ * the compatibility layer tells it, moves it in TLS 1.2 and for RSA-PSS.
+ * RSA keys sign with PSS in both versions (wolfSSL prefers PSS whenever
+ * the client offers it, and every client measured here does). */
+static uint16_t
+sigalg_id(const struct tb_tls_conn *c, int tls13)
+{
+	uint16_t base = c->ctx->sigalg13;
+	int step = 0;
+
+	if (c->ctx->key_kind == TB_WOLF_KEY_ED25519)
+		return base;
+	if (c->ctx->key_kind == TB_WOLF_KEY_ECC && tls13)
+		return base;
+#if defined(OPENSSL_EXTRA)
+	{
+		int nid = 0;
+
+		if (wolfSSL_get_signature_nid(c->ssl, &nid) == WOLFSSL_SUCCESS)
+			step = nid == NID_sha384   ? 1
+			       : nid == NID_sha512 ? 2
+						   : 0;
+	}
+#endif
+	if (c->ctx->key_kind == TB_WOLF_KEY_ECC)
+		return (uint16_t)(0x0403 + 0x100 * step);
+	return (uint16_t)(base + step);
 }
 
 void
-tb_tls_conn_info(const struct tb_tls_conn *c, struct tb_tls_info *info)
+tb_tls_conn_params(const struct tb_tls_conn *c, struct tb_tls_params *p)
 {
-	WOLFSSL *ssl = c->ssl;
-	const char *s;
-	int suite;
+	int version = wolfSSL_GetVersion(c->ssl);
+	int suite = wolfSSL_get_current_cipher_suite(c->ssl);
+	int resumed = wolfSSL_session_reused(c->ssl) ? 1 : 0;
+	int tls13 = version == WOLFSSL_TLSV1_3;
 
-	s = wolfSSL_get_version(ssl);
-	info->version = s ? s : "-";
-	suite = wolfSSL_get_current_cipher_suite(ssl);
-	s = suite >= 0 ? wolfSSL_get_cipher_name_iana_from_suite(
-				 (unsigned char)(suite >> 8),
-				 (unsigned char)(suite & 0xff))
-		       : NULL;
-	if (!s || strcmp(s, "None") == 0)
-		s = wolfSSL_get_cipher_name(ssl);
-	info->cipher = s ? s : "-";
-	info->resumed = wolfSSL_session_reused(ssl) ? 1 : 0;
-	/* A resumed TLS 1.2 handshake exchanges no key: nothing to name. */
-	if (info->resumed && strcmp(info->version, "TLSv1.3") != 0)
-		info->group = "-";
-	else
-		info->group = shown_group(wolfSSL_get_curve_name(ssl));
+	p->version = tls13 ? 0x0304 : version == WOLFSSL_TLSV1_2 ? 0x0303 : 0;
+	p->cipher = suite >= 0 ? (uint16_t)suite : 0;
+	p->resumed = (uint8_t)resumed;
+	/* A resumed TLS 1.2 handshake exchanges no key, and none signs. */
+	p->group = resumed && !tls13 ? 0 : group_id(c->ssl);
+	p->sigalg = resumed ? 0 : sigalg_id(c, tls13);
 }

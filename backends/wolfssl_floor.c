@@ -1,5 +1,5 @@
-/* wolfssl_floor.c: tb_tls_bench_crypto on wolfCrypt, the public-key work
- * of one full TLS 1.3 handshake timed through the library itself. */
+/* wolfssl_floor.c: the crypto floor's operations on wolfCrypt (tls.h), and
+ * the certificate key's kind, which wolfssl.c reports from. */
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/version.h>
@@ -26,29 +26,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "tls.h"
-#include "wolfssl_names.h"
-
-static double
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-enum key_kind { KEY_NONE, KEY_RSA, KEY_ECC, KEY_ED25519 };
+#include "wolfssl_common.h"
 
 struct bench_key {
-	enum key_kind kind;
+	int kind; /* TB_WOLF_KEY_*, 0 while none is loaded */
 	RsaKey rsa;
 	ecc_key ecc;
 #ifdef HAVE_ED25519
 	ed25519_key ed;
 #endif
+};
+
+/* Peer public keys as the wire carries them. */
+#define TB_PUB_MAX 133
+
+struct tb_floor {
+	struct bench_key key;
+	WC_RNG rng;
+	int rng_ok;
+	const struct wolf_group *group;
+	unsigned char *pubs; /* shares * TB_PUB_MAX */
 };
 
 static int
@@ -128,7 +127,7 @@ load_bench_key(struct bench_key *k, const char *path, char *err, size_t errlen)
 	if (wc_InitRsaKey(&k->rsa, NULL) == 0) {
 		if (wc_RsaPrivateKeyDecode(der, &idx, &k->rsa,
 					   (word32)derlen) == 0) {
-			k->kind = KEY_RSA;
+			k->kind = TB_WOLF_KEY_RSA;
 			ok = 1;
 		} else {
 			wc_FreeRsaKey(&k->rsa);
@@ -138,7 +137,7 @@ load_bench_key(struct bench_key *k, const char *path, char *err, size_t errlen)
 	if (!ok && wc_ecc_init(&k->ecc) == 0) {
 		if (wc_EccPrivateKeyDecode(der, &idx, &k->ecc,
 					   (word32)derlen) == 0) {
-			k->kind = KEY_ECC;
+			k->kind = TB_WOLF_KEY_ECC;
 			ok = 1;
 		} else {
 			wc_ecc_free(&k->ecc);
@@ -150,7 +149,7 @@ load_bench_key(struct bench_key *k, const char *path, char *err, size_t errlen)
 		if (wc_Ed25519PrivateKeyDecode(der, &idx, &k->ed,
 					       (word32)derlen) == 0 &&
 		    ed25519_add_public(&k->ed) == 0) {
-			k->kind = KEY_ED25519;
+			k->kind = TB_WOLF_KEY_ED25519;
 			ok = 1;
 		} else {
 			wc_ed25519_free(&k->ed);
@@ -171,71 +170,89 @@ load_bench_key(struct bench_key *k, const char *path, char *err, size_t errlen)
 static void
 free_bench_key(struct bench_key *k)
 {
-	if (k->kind == KEY_RSA)
+	if (k->kind == TB_WOLF_KEY_RSA)
 		wc_FreeRsaKey(&k->rsa);
-	else if (k->kind == KEY_ECC)
+	else if (k->kind == TB_WOLF_KEY_ECC)
 		wc_ecc_free(&k->ecc);
 #ifdef HAVE_ED25519
-	else if (k->kind == KEY_ED25519)
+	else if (k->kind == TB_WOLF_KEY_ED25519)
 		wc_ed25519_free(&k->ed);
 #endif
-	k->kind = KEY_NONE;
+	k->kind = 0;
 }
 
-/* One TLS 1.3 CertificateVerify signature. */
-static int
-sign_once(struct bench_key *k, WC_RNG *rng, const unsigned char *digest)
+int
+tb_wolf_key_kind(const char *key_file, int *kind, int *curve, char *err,
+		 size_t errlen)
+{
+	struct bench_key k = {.kind = 0};
+
+	if (load_bench_key(&k, key_file, err, errlen) < 0)
+		return -1;
+	*kind = k.kind;
+	*curve = k.kind == TB_WOLF_KEY_ECC ? wc_ecc_get_curve_id(k.ecc.idx) : 0;
+	free_bench_key(&k);
+	return 0;
+}
+
+uint16_t
+tb_wolf_sigalg13(int kind, int curve)
+{
+	if (kind == TB_WOLF_KEY_RSA)
+		return 0x0804;
+	if (kind == TB_WOLF_KEY_ED25519)
+		return 0x0807;
+	switch (curve) {
+	case ECC_SECP384R1:
+		return 0x0503;
+	case ECC_SECP521R1:
+		return 0x0603;
+	}
+	return 0x0403;
+}
+
+/* One TLS 1.3 CertificateVerify signature over the digest given: RSA-PSS
+ * with the scheme's hash, ECDSA over the digest, Ed25519 over the bytes as
+ * its message. */
+int
+tb_floor_sign(struct tb_floor *f, const uint8_t *digest, size_t len)
 {
 	unsigned char sig[1024];
 	word32 siglen = sizeof(sig);
+	struct bench_key *k = &f->key;
 
 	switch (k->kind) {
-	case KEY_RSA:
+	case TB_WOLF_KEY_RSA:
 #ifdef WC_RSA_PSS
-		return wc_RsaPSS_Sign(digest, 32, sig, siglen,
+		return wc_RsaPSS_Sign(digest, (word32)len, sig, siglen,
 				      WC_HASH_TYPE_SHA256, WC_MGF1SHA256,
-				      &k->rsa, rng) > 0
+				      &k->rsa, &f->rng) > 0
 			       ? 0
 			       : -1;
 #else
 		return -1;
 #endif
-	case KEY_ECC:
-		return wc_ecc_sign_hash(digest, 32, sig, &siglen, rng, &k->ecc);
+	case TB_WOLF_KEY_ECC:
+		return wc_ecc_sign_hash(digest, (word32)len, sig, &siglen,
+					&f->rng, &k->ecc) == 0
+			       ? 0
+			       : -1;
 #ifdef HAVE_ED25519
-	case KEY_ED25519:
-		return wc_ed25519_sign_msg(digest, 32, sig, &siglen, &k->ed);
+	case TB_WOLF_KEY_ED25519:
+		return wc_ed25519_sign_msg(digest, (word32)len, sig, &siglen,
+					   &k->ed) == 0
+			       ? 0
+			       : -1;
 #endif
 	default:
 		return -1;
 	}
 }
 
-static const char *
-sig_alg_name(const struct bench_key *k)
-{
-	if (k->kind == KEY_RSA)
-		return "rsa_pss_rsae_sha256";
-	if (k->kind == KEY_ED25519)
-		return "ed25519";
-	switch (wc_ecc_get_curve_id(k->ecc.idx)) {
-	case ECC_SECP256R1:
-		return "ecdsa_secp256r1_sha256";
-	case ECC_SECP384R1:
-		return "ecdsa_secp384r1_sha384";
-	case ECC_SECP521R1:
-		return "ecdsa_secp521r1_sha512";
-	default:
-		return "ecdsa";
-	}
-}
-
-/* Peer public keys as the wire carries them, one per iteration, made
- * before timing: a repeated peer point would hit FP_ECC's cache. */
-#define TB_PUB_MAX 133
-
+/* Client shares, one per key exchange, made before timing: a repeated
+ * peer point would hit FP_ECC's cache. */
 static int
-make_peer_keys(const struct group_name *g, WC_RNG *rng, unsigned char *pubs,
+make_peer_keys(const struct wolf_group *g, WC_RNG *rng, unsigned char *pubs,
 	       unsigned count)
 {
 	unsigned i;
@@ -294,7 +311,7 @@ make_peer_keys(const struct group_name *g, WC_RNG *rng, unsigned char *pubs,
 /* What a TLS server does per full handshake: import the client's share,
  * make its own key, derive the shared secret. */
 static int
-kex_once(const struct group_name *g, WC_RNG *rng, const unsigned char *pub)
+kex_once(const struct wolf_group *g, WC_RNG *rng, const unsigned char *pub)
 {
 	unsigned char secret[80];
 	word32 slen = sizeof(secret);
@@ -375,110 +392,89 @@ kex_once(const struct group_name *g, WC_RNG *rng, const unsigned char *pub)
 	return -1;
 }
 
-#define TB_WARMUP 5
-
 int
-tb_tls_bench_crypto(const char *key_file, const char *group,
-		    unsigned iterations, struct tb_crypto_floor *out, char *err,
-		    size_t errlen)
+tb_floor_kex(struct tb_floor *f, unsigned i)
 {
-	unsigned char digest[32], *pubs = NULL;
-	struct bench_key key = {.kind = KEY_NONE};
-	const struct group_name *g;
-	WC_RNG rng;
-	unsigned i;
-	double t0;
-	int rng_ok = 0, rc = -1;
+	return kex_once(f->group, &f->rng, f->pubs + (size_t)i * TB_PUB_MAX) ==
+			       0
+		       ? 0
+		       : -1;
+}
 
-	g = find_group(group, strlen(group));
+struct tb_floor *
+tb_floor_new(const char *key_file, uint16_t group, unsigned shares,
+	     uint16_t *sigalg, char *err, size_t errlen)
+{
+	struct tb_floor *f;
+	const struct wolf_group *g = wolf_group_by(group, NULL);
+
 	if (!g || !g->usable) {
-		snprintf(err, errlen, "group \"%s\" is %s", group,
-			 g ? "not built into this wolfSSL" : "unknown");
-		return -1;
-	}
-	if (iterations == 0) {
-		snprintf(err, errlen, "iterations must be at least 1");
-		return -1;
+		snprintf(err, errlen, "group 0x%04x is %s", group,
+			 g ? "not built into this wolfSSL"
+			   : "not benchmarked with wolfSSL (X25519, X448, "
+			     "P-256, P-384, P-521)");
+		return NULL;
 	}
 	if (wolfSSL_Init() != WOLFSSL_SUCCESS) {
 		snprintf(err, errlen, "wolfSSL_Init failed");
-		return -1;
+		return NULL;
 	}
-	if (wc_InitRng(&rng) != 0) {
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		snprintf(err, errlen, "out of memory");
+		wolfSSL_Cleanup();
+		return NULL;
+	}
+	f->group = g;
+	if (wc_InitRng(&f->rng) != 0) {
 		snprintf(err, errlen, "wc_InitRng failed");
-		goto done;
+		goto fail;
 	}
-	rng_ok = 1;
-	if (load_bench_key(&key, key_file, err, errlen) < 0)
-		goto done;
+	f->rng_ok = 1;
+	if (load_bench_key(&f->key, key_file, err, errlen) < 0)
+		goto fail;
 #ifndef WC_RSA_PSS
-	if (key.kind == KEY_RSA) {
+	if (f->key.kind == TB_WOLF_KEY_RSA) {
 		snprintf(err, errlen,
 			 "this wolfSSL has no RSA-PSS "
 			 "(WC_RSA_PSS), which TLS 1.3 needs");
-		goto done;
+		goto fail;
 	}
 #endif
-	if (key.kind == KEY_RSA && wc_RsaSetRNG(&key.rsa, &rng) != 0) {
+	if (f->key.kind == TB_WOLF_KEY_RSA &&
+	    wc_RsaSetRNG(&f->key.rsa, &f->rng) != 0) {
 		snprintf(err, errlen, "wc_RsaSetRNG failed");
-		goto done;
+		goto fail;
 	}
-	if (wc_RNG_GenerateBlock(&rng, digest, sizeof(digest)) != 0) {
-		snprintf(err, errlen, "wc_RNG_GenerateBlock failed");
-		goto done;
+	*sigalg = tb_wolf_sigalg13(f->key.kind,
+				   f->key.kind == TB_WOLF_KEY_ECC
+					   ? wc_ecc_get_curve_id(f->key.ecc.idx)
+					   : 0);
+	f->pubs = malloc((size_t)shares * TB_PUB_MAX);
+	if (!f->pubs) {
+		snprintf(err, errlen, "out of memory for %u client shares",
+			 shares);
+		goto fail;
 	}
-	pubs = malloc((size_t)(iterations + TB_WARMUP) * TB_PUB_MAX);
-	if (!pubs) {
-		snprintf(err, errlen, "out of memory for %u peer keys",
-			 iterations);
-		goto done;
+	if (make_peer_keys(g, &f->rng, f->pubs, shares) != 0) {
+		snprintf(err, errlen, "cannot make %s client shares", g->canon);
+		goto fail;
 	}
-	if (make_peer_keys(g, &rng, pubs, iterations + TB_WARMUP) != 0) {
-		snprintf(err, errlen, "cannot generate %s peer keys", group);
-		goto done;
-	}
+	return f;
+fail:
+	tb_floor_free(f);
+	return NULL;
+}
 
-	for (i = 0; i < TB_WARMUP; i++) {
-		if (sign_once(&key, &rng, digest) != 0) {
-			snprintf(err, errlen, "signing with %s failed",
-				 key_file);
-			goto done;
-		}
-	}
-	t0 = now_us();
-	for (i = 0; i < iterations; i++)
-		if (sign_once(&key, &rng, digest) != 0) {
-			snprintf(err, errlen, "signing with %s failed",
-				 key_file);
-			goto done;
-		}
-	out->sign_us = (now_us() - t0) / iterations;
-
-	for (i = 0; i < TB_WARMUP; i++) {
-		if (kex_once(g, &rng,
-			     pubs + (size_t)(iterations + i) * TB_PUB_MAX) !=
-		    0) {
-			snprintf(err, errlen, "%s key exchange failed", group);
-			goto done;
-		}
-	}
-	t0 = now_us();
-	for (i = 0; i < iterations; i++)
-		if (kex_once(g, &rng, pubs + (size_t)i * TB_PUB_MAX) != 0) {
-			snprintf(err, errlen, "%s key exchange failed", group);
-			goto done;
-		}
-	out->kex_us = (now_us() - t0) / iterations;
-
-	out->sig_alg = sig_alg_name(&key);
-	out->group = g->shown;
-	out->iterations = iterations;
-	rc = 0;
-done:
-	free(pubs);
-	free_bench_key(&key);
-	if (rng_ok)
-		wc_FreeRng(&rng);
+void
+tb_floor_free(struct tb_floor *f)
+{
+	if (!f)
+		return;
+	free(f->pubs);
+	free_bench_key(&f->key);
+	if (f->rng_ok)
+		wc_FreeRng(&f->rng);
+	free(f);
 	wolfSSL_Cleanup();
-	return rc;
 }

@@ -36,6 +36,11 @@ static const char usage_text[] =
 	"  --ciphersuites L       TLS 1.3 suites, colon separated\n"
 	"  --groups L             key exchange groups, e.g. X25519:P-256\n"
 	"  --resumption MODE      none|cache|tickets|both (default both)\n"
+	"  --session-cache-size N sessions a process caches (default 20480)\n"
+	"  --session-lifetime S   seconds a session or ticket resumes\n"
+	"                         (default 7200)\n"
+	"  --idle-buffers MODE    release|keep: record buffers of an idle\n"
+	"                         connection (default release, as nginx)\n"
 	"  --stats-file F         append the JSON stats line here on SIGUSR1\n"
 	"                         and at exit (default: stdout)\n"
 	"  --seed N               body generator seed (default: random)\n"
@@ -74,6 +79,9 @@ enum {
 	OPT_CIPHERSUITES,
 	OPT_GROUPS,
 	OPT_RESUMPTION,
+	OPT_SESSION_CACHE_SIZE,
+	OPT_SESSION_LIFETIME,
+	OPT_IDLE_BUFFERS,
 	OPT_STATS_FILE,
 	OPT_SEED,
 	OPT_HEADER_TIMEOUT,
@@ -98,6 +106,9 @@ static const struct option long_options[] = {
 	{"ciphersuites", required_argument, NULL, OPT_CIPHERSUITES},
 	{"groups", required_argument, NULL, OPT_GROUPS},
 	{"resumption", required_argument, NULL, OPT_RESUMPTION},
+	{"session-cache-size", required_argument, NULL, OPT_SESSION_CACHE_SIZE},
+	{"session-lifetime", required_argument, NULL, OPT_SESSION_LIFETIME},
+	{"idle-buffers", required_argument, NULL, OPT_IDLE_BUFFERS},
 	{"stats-file", required_argument, NULL, OPT_STATS_FILE},
 	{"seed", required_argument, NULL, OPT_SEED},
 	{"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
@@ -330,6 +341,22 @@ apply(int opt, const char *arg, struct tb_options *o)
 		return 0;
 	case OPT_RESUMPTION:
 		return parse_resumption(arg, &o->tls.resumption);
+	case OPT_SESSION_CACHE_SIZE:
+		return parse_count("--session-cache-size", arg, 1, 100000000,
+				   &o->tls.session_cache_size);
+	case OPT_SESSION_LIFETIME:
+		/* A week: the longest TLS 1.3 ticket lifetime (RFC 8446). */
+		return parse_count("--session-lifetime", arg, 1, 604800,
+				   &o->tls.session_lifetime_s);
+	case OPT_IDLE_BUFFERS:
+		if (strcmp(arg, "release") == 0)
+			o->tls.idle_buffers = TB_IDLE_RELEASE;
+		else if (strcmp(arg, "keep") == 0)
+			o->tls.idle_buffers = TB_IDLE_KEEP;
+		else
+			return usage_error("--idle-buffers",
+					   "expected release or keep", arg);
+		return 0;
 	case OPT_STATS_FILE:
 		o->stats_file = arg;
 		return 0;
@@ -382,6 +409,16 @@ tb_cli_parse(int argc, char **argv, struct tb_options *o)
 	o->tls.min_version = TB_TLS12;
 	o->tls.max_version = TB_TLS13;
 	o->tls.resumption = TB_RESUME_BOTH;
+	/* The session policy of every backend: OpenSSL's own cache size
+	 * (SSL_SESSION_CACHE_MAX_SIZE_DEFAULT) and a lifetime longer than any
+	 * run (OpenSSL's own is 300 s, BoringSSL's 2 h in 1.2 but 2 days in
+	 * 1.3, wolfSSL's 500 s); what each library applied is in the stats
+	 * line's tls_settings. */
+	o->tls.session_cache_size = 20480;
+	o->tls.session_lifetime_s = 7200;
+	/* What nginx does (SSL_MODE_RELEASE_BUFFERS): an idle keep-alive
+	 * connection holds no record buffers. */
+	o->tls.idle_buffers = TB_IDLE_RELEASE;
 	o->tls.ciphers = default_tls12_ciphers;
 	o->header_timeout = 10;
 	o->idle_timeout = 15;

@@ -31,9 +31,11 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -105,6 +107,8 @@ struct tb_conn {
 	uint8_t fate;
 	uint8_t close_after : 1; /* close once the response is written */
 	uint8_t handshake_done : 1;
+	/* The core owns the TLS layer's life (tls.h): after TB_CLOSED or
+	 * TB_ERROR no call but free, and tb_tls_shutdown at most once. */
 	uint8_t tls_dead : 1; /* TB_CLOSED or TB_ERROR seen: no more calls */
 	uint8_t shut : 1;     /* tb_tls_shutdown already called */
 	uint8_t wrote : 1;    /* write progress since the timer was armed */
@@ -193,6 +197,18 @@ conn_set_fate(struct tb_conn *c, enum conn_fate fate)
 		c->fate = (uint8_t)fate;
 }
 
+/* close_notify once, only on an established session the library has
+ * not given up on (tls.h); never waiting for it to leave or for the
+ * peer's: a benchmark server does not linger on clean closes. */
+static void
+conn_shutdown(struct tb_conn *c)
+{
+	if (!c->handshake_done || c->tls_dead || c->shut)
+		return;
+	c->shut = 1;
+	tb_tls_shutdown(c->tls);
+}
+
 static void
 conn_free(struct tb_conn *c)
 {
@@ -201,10 +217,7 @@ conn_free(struct tb_conn *c)
 
 	event_del(&c->io);
 	event_del(&c->timer);
-	/* close_notify once, never waiting for it to leave or for the
-	 * peer's: a benchmark server does not linger on clean closes. */
-	if (c->handshake_done && !c->tls_dead && !c->shut)
-		tb_tls_shutdown(c->tls);
+	conn_shutdown(c);
 	tb_tls_conn_free(c->tls);
 	close(c->fd);
 
@@ -225,9 +238,44 @@ conn_free(struct tb_conn *c)
 		w->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	w->active--;
+	tb_count_down(&s->conns_active);
 	buf_put(w, c->buf);
 	free(c);
+}
+
+/* A TLS error on stderr, at most one line per second per worker with the
+ * number left out since the last line: enough to diagnose a failing
+ * configuration, and a flood of failures (an overload test) costs neither
+ * the measured path nor the disk much.  The backend made no text when the
+ * call failed; it is built here, for the lines that are printed. */
+static void
+conn_log_tls_error(struct tb_conn *c)
+{
+	static const char *const phase[] = {
+		[ST_HANDSHAKE] = "handshake", [ST_READ_REQUEST] = "read",
+		[ST_DISCARD_BODY] = "read",   [ST_WRITE_RESPONSE] = "write",
+		[ST_LINGER] = "read",
+	};
+	struct tb_worker *w = c->w;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	if (w->log_second != 0 && now.tv_sec == w->log_second) {
+		w->log_suppressed++;
+		return;
+	}
+	w->log_second = now.tv_sec;
+	if (w->log_suppressed > 0)
+		fprintf(stderr,
+			"tlsbench-server[%d]: TLS error in %s: %s (and %lu "
+			"more not shown)\n",
+			(int)getpid(), phase[c->state],
+			tb_tls_conn_error(c->tls), w->log_suppressed);
+	else
+		fprintf(stderr, "tlsbench-server[%d]: TLS error in %s: %s\n",
+			(int)getpid(), phase[c->state],
+			tb_tls_conn_error(c->tls));
+	w->log_suppressed = 0;
 }
 
 /* A TLS call's failure during a request or response: the peer vanished
@@ -236,8 +284,10 @@ static enum tb_status
 conn_tls_failed(struct tb_conn *c, enum tb_status st)
 {
 	c->tls_dead = 1;
-	if (st == TB_ERROR)
+	if (st == TB_ERROR) {
 		tb_count(&c->w->stats->tls_errors, 1);
+		conn_log_tls_error(c);
+	}
 	conn_set_fate(c, FATE_FAILED);
 	return st;
 }
@@ -360,15 +410,17 @@ conn_handshake(struct tb_conn *c)
 {
 	struct tb_stats_slot *s = c->w->stats;
 	enum tb_status st = tb_tls_handshake(c->tls);
-	struct tb_tls_info info;
+	struct tb_tls_params p;
 
 	switch (st) {
 	case TB_OK:
 		c->handshake_done = 1;
-		tb_tls_conn_info(c->tls, &info);
-		tb_count(info.resumed ? &s->handshakes_resumed
-				      : &s->handshakes_full,
+		/* Numbers only: names are made when a stats line is. */
+		tb_tls_conn_params(c->tls, &p);
+		tb_count(p.resumed ? &s->handshakes_resumed
+				   : &s->handshakes_full,
 			 1);
+		tb_count_negotiated(s, &p);
 		c->state = ST_READ_REQUEST;
 		return TB_OK;
 	case TB_WANT_READ:
@@ -490,10 +542,7 @@ conn_response_done(struct tb_conn *c)
 	conn_set_fate(c, FATE_FAILED);
 	/* Half-close and drain what the client still sends (see
 	 * LINGER_MAX_BYTES); the TLS layer is done, so read the raw fd. */
-	if (c->handshake_done && !c->tls_dead) {
-		c->shut = 1;
-		tb_tls_shutdown(c->tls);
-	}
+	conn_shutdown(c);
 	shutdown(c->fd, SHUT_WR);
 	if (c->buf == NULL)
 		c->buf = buf_get(c->w);
@@ -682,7 +731,7 @@ tb_conn_start(struct tb_worker *w, int fd)
 	if (w->conns != NULL)
 		w->conns->prev = c;
 	w->conns = c;
-	w->active++;
+	tb_count(&w->stats->conns_active, 1);
 	evtimer_assign(&c->timer, w->base, conn_timer_cb, c);
 	conn_arm(c, TM_HEADER);
 	/* The server speaks second: wait for the ClientHello (or request).

@@ -531,7 +531,9 @@ main(int argc, char **argv)
 	s.usage = calloc((size_t)s.opt.workers, sizeof(struct rusage));
 	s.stats = tb_stats_new(s.opt.workers);
 	if (s.listen_fds == NULL || s.pids == NULL || s.usage == NULL ||
-	    s.stats == NULL || tb_body_init(s.opt.seed) != 0) {
+	    s.stats == NULL ||
+	    tb_stats_set_tls_settings(s.stats, tb_tls_ctx_facts(s.tls)) != 0 ||
+	    tb_body_init(s.opt.seed) != 0) {
 		fprintf(stderr, PROG ": out of memory\n");
 		server_free(&s);
 		return 1;

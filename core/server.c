@@ -213,7 +213,9 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 	for (;;) {
 		int fd;
 
-		if (w->active >= w->max_conns) {
+		if (__atomic_load_n(&w->stats->conns_active,
+				    __ATOMIC_RELAXED) >=
+		    (uint64_t)w->max_conns) {
 			accept_pause(w);
 			return;
 		}

@@ -22,8 +22,11 @@ struct tb_worker {
 	struct event *listen_ev;
 	struct event *resume_ev; /* turns accepting back on after a pause */
 	struct tb_conn *conns;	 /* every open connection, to close at stop */
-	long active;
-	long max_conns;
+	long max_conns;		 /* against stats->conns_active */
+	/* TLS error lines: the second of the last one, and how many were
+	 * left out since (conn.c). */
+	long log_second;
+	unsigned long log_suppressed;
 	char *spare_bufs; /* read buffers kept for reuse, linked through */
 	int nspare;	  /* their first bytes */
 	/* libevent "common timeouts": every connection in a phase shares a

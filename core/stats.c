@@ -10,10 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tls_names.h"
+
 struct tb_stats {
 	int workers;
 	struct timespec start;
 	struct tb_stats_slot *slots; /* shared with the workers */
+	char *tls_settings;	     /* `, "tls_settings": {...}` */
 };
 
 struct tb_stats *
@@ -41,6 +44,7 @@ tb_stats_free(struct tb_stats *s)
 	if (s == NULL)
 		return;
 	munmap(s->slots, sizeof(*s->slots) * (size_t)s->workers);
+	free(s->tls_settings);
 	free(s);
 }
 
@@ -129,52 +133,210 @@ tb_usage_add_pid(struct tb_usage *u, pid_t pid)
 	return 0;
 }
 
+static int
+same_params(const struct tb_tls_params *a, const struct tb_tls_params *b)
+{
+	return a->version == b->version && a->cipher == b->cipher &&
+	       a->group == b->group && a->sigalg == b->sigalg &&
+	       a->resumed == b->resumed;
+}
+
+void
+tb_count_negotiated(struct tb_stats_slot *s, const struct tb_tls_params *p)
+{
+	uint32_t n = s->negotiated_used, i;
+
+	for (i = 0; i < n; i++) {
+		if (same_params(&s->negotiated[i].params, p)) {
+			tb_count(&s->negotiated[i].count, 1);
+			return;
+		}
+	}
+	if (n == TB_NEGOTIATED_MAX) {
+		tb_count(&s->negotiated_other, 1);
+		return;
+	}
+	/* The entry is whole before the reader can see it. */
+	s->negotiated[n].params = *p;
+	__atomic_store_n(&s->negotiated[n].count, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->negotiated_used, n + 1, __ATOMIC_RELEASE);
+}
+
+/* s as a JSON string body: the names and facts are plain ASCII, but a
+ * quote or backslash must not break the line. */
+static size_t
+json_str(char *out, size_t room, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0' && n + 2 < room; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			out[n++] = '\\';
+		out[n++] = ch < 0x20 ? '?' : (char)ch;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+int
+tb_stats_set_tls_settings(struct tb_stats *s, const struct tb_tls_fact *facts)
+{
+	size_t room = 64, off;
+	const struct tb_tls_fact *f;
+
+	for (f = facts; f != NULL && f->key != NULL; f++)
+		room += 2 * (strlen(f->key) + strlen(f->value)) + 8;
+	free(s->tls_settings);
+	s->tls_settings = malloc(room);
+	if (s->tls_settings == NULL)
+		return -1;
+	off = (size_t)snprintf(s->tls_settings, room, ", \"tls_settings\": {");
+	for (f = facts; f != NULL && f->key != NULL; f++) {
+		off += (size_t)snprintf(s->tls_settings + off, room - off,
+					"%s\"", f == facts ? "" : ", ");
+		off += json_str(s->tls_settings + off, room - off, f->key);
+		off += (size_t)snprintf(s->tls_settings + off, room - off,
+					"\": \"");
+		off += json_str(s->tls_settings + off, room - off, f->value);
+		off += (size_t)snprintf(s->tls_settings + off, room - off,
+					"\"");
+	}
+	snprintf(s->tls_settings + off, room - off, "}");
+	return 0;
+}
+
+/* Every worker's tuples merged into all (room for workers *
+ * TB_NEGOTIATED_MAX); returns how many distinct ones. */
+static size_t
+merge_negotiated(const struct tb_stats *s, struct tb_negotiated *all,
+		 uint64_t *other)
+{
+	size_t n = 0, k;
+	int w;
+
+	*other = 0;
+	for (w = 0; w < s->workers; w++) {
+		const struct tb_stats_slot *slot = &s->slots[w];
+		uint32_t used = __atomic_load_n(&slot->negotiated_used,
+						__ATOMIC_ACQUIRE);
+
+		*other += __atomic_load_n(&slot->negotiated_other,
+					  __ATOMIC_RELAXED);
+		for (uint32_t i = 0; i < used; i++) {
+			const struct tb_negotiated *e = &slot->negotiated[i];
+			uint64_t count =
+				__atomic_load_n(&e->count, __ATOMIC_RELAXED);
+
+			for (k = 0; k < n; k++)
+				if (same_params(&all[k].params, &e->params))
+					break;
+			if (k == n)
+				all[n++] = (struct tb_negotiated){e->params, 0};
+			all[k].count += count;
+		}
+	}
+	return n;
+}
+
+/* `, "negotiated": [...]`, the names made here. */
+static size_t
+write_negotiated(char *out, size_t room, const struct tb_negotiated *all,
+		 size_t n, uint64_t other)
+{
+	char b1[16], b2[16], b3[16], b4[16];
+	size_t off, i;
+
+	off = (size_t)snprintf(out, room, ", \"negotiated\": [");
+	for (i = 0; i < n && off < room; i++) {
+		const struct tb_tls_params *p = &all[i].params;
+
+		off += (size_t)snprintf(
+			out + off, room - off,
+			"%s{\"version\": \"%s\", \"cipher\": \"%s\", "
+			"\"group\": \"%s\", \"sigalg\": \"%s\", "
+			"\"resumed\": %d, \"count\": %llu}",
+			i > 0 ? ", " : "",
+			tb_tls_version_name(p->version, b1, sizeof(b1)),
+			tb_tls_cipher_name(p->cipher, b2, sizeof(b2)),
+			tb_tls_group_name(p->group, b3, sizeof(b3)),
+			tb_tls_sigalg_name(p->sigalg, b4, sizeof(b4)),
+			p->resumed, (unsigned long long)all[i].count);
+	}
+	if (off < room)
+		off += (size_t)snprintf(out + off, room - off,
+					"], \"negotiated_other\": %llu",
+					(unsigned long long)other);
+	return off < room ? off : room - 1;
+}
+
 int
 tb_stats_write(const struct tb_stats *s, int fd, const struct tb_usage *u)
 {
 	struct tb_stats_slot sum;
+	struct tb_negotiated *all;
 	struct timespec now;
-	char line[2048];
-	size_t off;
+	uint64_t other;
+	size_t off, room, nneg;
+	char *line;
 	ssize_t n;
-	int i;
+	int i, rc;
 
+	all = calloc((size_t)s->workers * TB_NEGOTIATED_MAX, sizeof(*all));
+	if (all == NULL)
+		return -1;
 	memset(&sum, 0, sizeof(sum));
 	for (i = 0; i < s->workers; i++) {
 		const struct tb_stats_slot *w = &s->slots[i];
 
 		sum.conns_accepted +=
 			__atomic_load_n(&w->conns_accepted, __ATOMIC_RELAXED);
+		sum.conns_active +=
+			__atomic_load_n(&w->conns_active, __ATOMIC_RELAXED);
 #define TB_STATS_SUM(name)                                                     \
 	sum.name += __atomic_load_n(&w->name, __ATOMIC_RELAXED);
 		TB_STATS_COUNTERS(TB_STATS_SUM)
 #undef TB_STATS_SUM
 	}
+	nneg = merge_negotiated(s, all, &other);
+	room = 2048 + nneg * 320 +
+	       (s->tls_settings != NULL ? strlen(s->tls_settings) : 0);
+	line = malloc(room);
+	if (line == NULL) {
+		free(all);
+		return -1;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	off = (size_t)snprintf(
-		line, sizeof(line),
+		line, room,
 		"{\"pid\": %d, \"workers\": %d, \"uptime_s\": %.3f, "
 		"\"conns_accepted\": %llu, \"conns_active\": %llu",
 		(int)getpid(), s->workers,
 		(double)(now.tv_sec - s->start.tv_sec) +
 			(double)(now.tv_nsec - s->start.tv_nsec) / 1e9,
 		(unsigned long long)sum.conns_accepted,
-		(unsigned long long)(sum.conns_accepted - sum.conns_completed -
-				     sum.conns_failed - sum.conns_timed_out));
+		(unsigned long long)sum.conns_active);
 #define TB_STATS_JSON(name)                                                    \
-	off += (size_t)snprintf(line + off, sizeof(line) - off,                \
+	off += (size_t)snprintf(line + off, room - off,                        \
 				", \"" #name "\": %llu",                       \
 				(unsigned long long)sum.name);
 	TB_STATS_COUNTERS(TB_STATS_JSON)
 #undef TB_STATS_JSON
 	off += (size_t)snprintf(
-		line + off, sizeof(line) - off,
+		line + off, room - off,
 		", \"cpu_user_us\": %llu, \"cpu_sys_us\": %llu, "
-		"\"max_rss_kib\": %llu}\n",
+		"\"max_rss_kib\": %llu",
 		(unsigned long long)u->user_us, (unsigned long long)u->sys_us,
 		(unsigned long long)u->max_rss_kib);
+	off += write_negotiated(line + off, room - off, all, nneg, other);
+	off += (size_t)snprintf(line + off, room - off, "%s}\n",
+				s->tls_settings != NULL ? s->tls_settings : "");
 
 	/* One write with O_APPEND: a line is never interleaved or split. */
 	n = write(fd, line, off);
-	return n == (ssize_t)off ? 0 : -1;
+	rc = n == (ssize_t)off ? 0 : -1;
+	free(line);
+	free(all);
+	return rc;
 }

@@ -6,8 +6,11 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
-/* Every counter of a worker, in the order of the JSON line (conns_active
- * is derived: accepted minus the three ways a connection ends). */
+#include "tls.h"
+
+/* Every counter of a worker, in the order of the JSON line (after
+ * conns_accepted and conns_active, which are counted directly, so that
+ * accepted = active + completed + failed + timed out is a real check). */
 #define TB_STATS_COUNTERS(X)                                                   \
 	X(conns_completed)                                                     \
 	X(conns_failed)                                                        \
@@ -34,11 +37,25 @@
 
 #define TB_STATS_FIELD(name) uint64_t name;
 
+/* Distinct negotiated (version, cipher, group, sigalg, resumed) tuples a
+ * worker counts; more go to one "other" count.  A benchmark cell has one
+ * or two, a test a handful. */
+#define TB_NEGOTIATED_MAX 16
+
+struct tb_negotiated {
+	struct tb_tls_params params;
+	uint64_t count;
+};
+
 /* One worker's counters: only that worker writes them, the reporter only
  * reads, so no locks; a cache line of its own avoids false sharing. */
 struct tb_stats_slot {
 	uint64_t conns_accepted;
+	uint64_t conns_active; /* accepted, not yet freed */
 	TB_STATS_COUNTERS(TB_STATS_FIELD)
+	uint64_t negotiated_other;
+	uint32_t negotiated_used; /* entries published (release/acquire) */
+	struct tb_negotiated negotiated[TB_NEGOTIATED_MAX];
 } __attribute__((aligned(64)));
 
 /* CPU and memory of the server's processes. */
@@ -64,6 +81,25 @@ tb_count(uint64_t *counter, uint64_t n)
 			 __atomic_load_n(counter, __ATOMIC_RELAXED) + n,
 			 __ATOMIC_RELAXED);
 }
+
+/* Take one off a gauge (conns_active). */
+static inline void
+tb_count_down(uint64_t *counter)
+{
+	__atomic_store_n(counter,
+			 __atomic_load_n(counter, __ATOMIC_RELAXED) - 1,
+			 __ATOMIC_RELAXED);
+}
+
+/* Count one completed handshake under what it negotiated: a walk over at
+ * most TB_NEGOTIATED_MAX entries, names made only when a line is written. */
+void tb_count_negotiated(struct tb_stats_slot *s,
+			 const struct tb_tls_params *p);
+
+/* The "tls_settings" object of every line (tb_tls_ctx_facts), rendered
+ * once at start-up; 0 or -1 when out of memory. */
+int tb_stats_set_tls_settings(struct tb_stats *s,
+			      const struct tb_tls_fact *facts);
 
 /* Add a process's CPU time, and its peak RSS to the sum of peaks. */
 void tb_usage_add_self(struct tb_usage *u);

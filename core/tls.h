@@ -2,7 +2,9 @@
  *
  * Exactly one backend file (backends/<name>.c) implements this header in a
  * build; meson picks it with -Dtls=.  The core never includes a library
- * header and never tests which backend it has.
+ * header and never tests which backend it has.  A backend holds library
+ * calls and nothing else: names, statistics, timing loops and the socket
+ * error table live once, in the core or in backends/common.c.
  *
  * The non-blocking contract, for every operation that returns a status:
  *
@@ -15,20 +17,29 @@
  *                  length (the library may keep a pointer to it).
  *                  Either direction can come back from any operation.
  *   TB_CLOSED      the peer has gone, cleanly (close_notify) or abruptly
- *                  (EOF, reset).  Not an error for counters.
+ *                  (EOF, reset: see tb_tls_io_status in backends/common.h,
+ *                  the one table every backend uses).  Not an error for
+ *                  counters.
  *   TB_ERROR       a protocol or library failure on this connection;
  *                  tb_tls_conn_error() says why.  Drop the connection.
  *
- * After TB_CLOSED or TB_ERROR the only calls allowed are
- * tb_tls_conn_error(), tb_tls_conn_info() and tb_tls_conn_free().
- * The fd belongs to the caller: the backend never closes it.
- * Library data read ahead of a request is returned by the next read even
- * when the socket has nothing: drive reads until TB_WANT_READ before waiting.
+ * The core owns the connection's life: after TB_CLOSED or TB_ERROR the only
+ * calls it makes are tb_tls_conn_error() and tb_tls_conn_free().  It calls
+ * tb_tls_shutdown() at most once, only after tb_tls_handshake() returned
+ * TB_OK and never after TB_CLOSED or TB_ERROR, so a backend keeps no flags
+ * of its own for either.  The fd belongs to the caller: the backend never
+ * closes it.  Library data read ahead of a request is returned by the next
+ * read even when the socket has nothing: drive reads until TB_WANT_READ
+ * before waiting.
+ *
+ * Failure paths stay cheap: a backend records the raw code(s) when a call
+ * fails and builds text only when tb_tls_conn_error() is asked.
  */
 #ifndef TB_TLS_H
 #define TB_TLS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum tb_status {
 	TB_OK,
@@ -40,10 +51,17 @@ enum tb_status {
 
 /* What the server remembers to let a client skip the full handshake. */
 enum tb_resumption {
-	TB_RESUME_NONE,    /* no session cache, no tickets (TLS 1.3: none sent) */
-	TB_RESUME_CACHE,   /* server-side session cache (IDs; 1.3 stateful PSK) */
+	TB_RESUME_NONE,	 /* no session cache, no tickets (TLS 1.3: none sent) */
+	TB_RESUME_CACHE, /* server-side session cache (IDs; 1.3 stateful PSK) */
 	TB_RESUME_TICKETS, /* stateless tickets only */
 	TB_RESUME_BOTH,
+};
+
+/* Record buffers of an idle connection: released when empty (nginx's
+ * SSL_MODE_RELEASE_BUFFERS, less memory per connection) or kept. */
+enum tb_idle_buffers {
+	TB_IDLE_RELEASE,
+	TB_IDLE_KEEP,
 };
 
 /* TLS versions as plain numbers: 12 is TLS 1.2, 13 is TLS 1.3. */
@@ -52,39 +70,38 @@ enum {
 	TB_TLS13 = 13,
 };
 
+/* Every default is set once, in core/cli.c. */
 struct tb_tls_config {
-	const char *cert_file;    /* PEM, leaf first, then chain */
-	const char *key_file;     /* PEM private key */
-	int min_version;          /* TB_TLS12 or TB_TLS13 */
-	int max_version;          /* TB_TLS12 or TB_TLS13 */
-	const char *ciphers;      /* TLS 1.2 list, OpenSSL syntax; NULL: default */
-	const char *ciphersuites; /* TLS 1.3 list, colon separated; NULL: default */
-	const char *groups;       /* e.g. "X25519:P-256"; NULL: library default */
+	const char *cert_file; /* PEM, leaf first, then chain */
+	const char *key_file;  /* PEM private key */
+	int min_version;       /* TB_TLS12 or TB_TLS13 */
+	int max_version;       /* TB_TLS12 or TB_TLS13 */
+	const char *ciphers;   /* TLS 1.2 list, OpenSSL syntax; NULL: default */
+	const char *
+		ciphersuites; /* TLS 1.3 list, colon separated; NULL: default */
+	const char *groups;   /* e.g. "X25519:P-256"; NULL: library default */
 	enum tb_resumption resumption;
+	long session_cache_size; /* sessions kept per process */
+	long session_lifetime_s; /* how long a session or ticket resumes */
+	enum tb_idle_buffers idle_buffers;
 };
 
-/* Negotiated parameters; strings are valid while the connection lives. */
-struct tb_tls_info {
-	const char *version; /* "TLSv1.3"; "none" for plaintext */
-	const char *cipher;  /* IANA or library name, "-" when unknown */
-	const char *group;   /* key exchange group, "-" when none/unknown */
-	int resumed;         /* 1 when the handshake resumed a session */
+/* What a handshake negotiated, as IANA code points (names come from
+ * core/tls_names.h, one table for every backend); 0 where there is none,
+ * e.g. no group and no signature in a resumed TLS 1.2 handshake, no
+ * signature in any resumed one. */
+struct tb_tls_params {
+	uint16_t version; /* wire version: 0x0303 TLS 1.2, 0x0304 TLS 1.3 */
+	uint16_t cipher;  /* cipher suite */
+	uint16_t group;	  /* NamedGroup of the key exchange */
+	uint16_t sigalg;  /* SignatureScheme of the server's signature */
+	uint8_t resumed;  /* 1 when the handshake resumed a session */
 };
 
-/* One build fact, e.g. { "aesni", "yes" }. */
+/* One fact, e.g. { "aesni", "yes" }; lists end with a NULL key. */
 struct tb_tls_fact {
 	const char *key;
 	const char *value;
-};
-
-/* The server-side public-key work of one full handshake, measured through
- * the library itself (see tb_tls_bench_crypto). */
-struct tb_crypto_floor {
-	const char *sig_alg; /* e.g. "rsa_pss_rsae_sha256", "ecdsa_secp256r1_sha256" */
-	const char *group;   /* e.g. "X25519" */
-	double sign_us;      /* one signature with the key */
-	double kex_us;       /* one key share generated plus one shared secret */
-	unsigned iterations;
 };
 
 struct tb_tls_ctx;  /* per server: certificate, settings, session state */
@@ -96,7 +113,7 @@ const char *tb_tls_backend_name(void);
 const char *tb_tls_library_version(void);
 /* "https", or "http" for the plaintext backend. */
 const char *tb_tls_url_scheme(void);
-/* Facts that move numbers (flavor, assembly, math), NULL-key terminated. */
+/* Facts of the build that move numbers (flavor, assembly, math). */
 const struct tb_tls_fact *tb_tls_build_facts(void);
 /* 0 when the library loaded at run time is the one this binary was built
  * against (same version and, for a prefix build, same directory). */
@@ -107,6 +124,11 @@ int tb_tls_check_runtime(char *err, size_t errlen);
 struct tb_tls_ctx *tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err,
 				  size_t errlen);
 void tb_tls_ctx_free(struct tb_tls_ctx *ctx);
+/* What the library actually got, fixed once the context exists:
+ * session_cache_size, session_lifetime_s, idle_buffers and
+ * tickets_per_handshake, each as applied, with a short reason in the value
+ * where it differs from what was asked, e.g. "33 (compile-time table)". */
+const struct tb_tls_fact *tb_tls_ctx_facts(const struct tb_tls_ctx *ctx);
 
 /* Server side of a TLS connection on a connected non-blocking fd.
  * NULL only when out of memory. */
@@ -118,18 +140,41 @@ enum tb_status tb_tls_read(struct tb_tls_conn *c, void *buf, size_t len,
 			   size_t *n);
 enum tb_status tb_tls_write(struct tb_tls_conn *c, const void *buf, size_t len,
 			    size_t *n);
-/* Sends close_notify once and returns; never waits for the peer's. */
+/* Sends close_notify and returns; never waits for the peer's.  A full
+ * socket buffer drops the alert (TB_OK all the same). */
 enum tb_status tb_tls_shutdown(struct tb_tls_conn *c);
 
-/* Why the last call returned TB_ERROR; never NULL. */
+/* Why the last call returned TB_ERROR, built on demand; never NULL.  The
+ * text stays valid until the next call of this function. */
 const char *tb_tls_conn_error(const struct tb_tls_conn *c);
-/* Valid after tb_tls_handshake returned TB_OK. */
-void tb_tls_conn_info(const struct tb_tls_conn *c, struct tb_tls_info *info);
+/* Valid after tb_tls_handshake returned TB_OK; the library's cheapest
+ * getters only, as this runs once per handshake in the measured path. */
+void tb_tls_conn_params(const struct tb_tls_conn *c, struct tb_tls_params *p);
 
-/* Time the public-key work of one full handshake: signing with key_file
- * and generating a key share plus shared secret for group.  0 on success. */
-int tb_tls_bench_crypto(const char *key_file, const char *group,
-			unsigned iterations, struct tb_crypto_floor *out,
-			char *err, size_t errlen);
+/* ------------------------------------------------------------------------
+ * The crypto floor: the public-key work a server cannot avoid in a full
+ * handshake, one signature and one key exchange, through the library.
+ * core/floor.c owns everything else (warm-up, digests, timing, statistics,
+ * printing); a backend supplies the operations:
+ *
+ * tb_floor_new   loads key_file, says the TLS 1.3 SignatureScheme it signs
+ *                with (*sigalg), and makes `shares` distinct client key
+ *                shares for group (a NamedGroup id) the way a client would.
+ *                NULL with a one-line reason in err.
+ * tb_floor_sign  one signature over digest (len bytes: the scheme's hash
+ *                length, or the message for EdDSA).  0 on success.
+ * tb_floor_kex   what the server does for client share i, i < shares:
+ *                decode it, make the server's share, derive the secret
+ *                (for a KEM group: encapsulate).  Each i is used once.
+ *                0 on success.
+ */
+struct tb_floor;
+
+struct tb_floor *tb_floor_new(const char *key_file, uint16_t group,
+			      unsigned shares, uint16_t *sigalg, char *err,
+			      size_t errlen);
+int tb_floor_sign(struct tb_floor *f, const uint8_t *digest, size_t len);
+int tb_floor_kex(struct tb_floor *f, unsigned i);
+void tb_floor_free(struct tb_floor *f);
 
 #endif

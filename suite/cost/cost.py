@@ -82,11 +82,12 @@ COLUMNS = ['server', 'backend', 'library_version', 'tls_version', 'cert', 'group
 FLOOR_COLUMNS = ['floor_sig_alg', 'floor_group', 'floor_sign_us',
 	'floor_kex_us', 'floor_us', 'floor_sign_instr', 'floor_kex_instr',
 	'floor_instr', 'cost_over_floor_instr']
-# The backends' --bench-crypto loops call one function per signature and
-# one per key exchange (backends/*_floor.c); their inclusive instruction
-# counts are the floor in instructions, as exact as the cost itself.
-SIGN_FUNCS = ('signer_sign', 'sign_once')
-KEX_FUNCS = ('kex_once',)
+# --bench-crypto (core/floor.c) calls the backend once per signature and
+# once per key exchange through the tls.h contract; the inclusive
+# instruction counts of those two functions are the floor in instructions,
+# as exact as the cost itself, and the same names in every backend.
+SIGN_FUNCS = ('tb_floor_sign',)
+KEX_FUNCS = ('tb_floor_kex',)
 
 # Frames every operation passes through (process start, the event loop):
 # their inclusive cost is the whole operation and says nothing.

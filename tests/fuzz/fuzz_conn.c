@@ -324,14 +324,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		event_base_loop(base, EVLOOP_NONBLOCK);
 		if (sv[0] >= 0 && per_round > 0)
 			drain(sv[0], &rd, per_round);
-		if (worker.active == 0 && ended) {
+		if (stats.conns_active == 0 && ended) {
 			natural = 1;
 			break;
 		}
 	}
-	if (worker.active > 0)
+	if (stats.conns_active > 0)
 		tb_conn_close_all(&worker);
-	REQUIRE(worker.active == 0 && worker.conns == NULL);
+	REQUIRE(stats.conns_active == 0 && worker.conns == NULL);
 	/* Run what the close may have left active (nothing, we expect). */
 	event_base_loop(base, EVLOOP_NONBLOCK);
 

@@ -1,7 +1,7 @@
-/* boringssl_names.h: what boringssl.c and boringssl_floor.c share (the
+/* boringssl_err.h: what boringssl.c and boringssl_floor.c share (the
  * library's error text); private to the BoringSSL backend. */
-#ifndef TB_BORINGSSL_NAMES_H
-#define TB_BORINGSSL_NAMES_H
+#ifndef TB_BORINGSSL_ERR_H
+#define TB_BORINGSSL_ERR_H
 
 #include <stdint.h>
 #include <stdio.h>

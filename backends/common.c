@@ -1,0 +1,245 @@
+/* common.c: the library-neutral parts of every TLS backend (common.h). */
+#define _GNU_SOURCE /* dladdr */
+#include "common.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tb_build.h"
+
+enum tb_status
+tb_tls_io_status(int saved_errno, int eof)
+{
+	/* A peer that drops TCP without close_notify has ended its connection,
+	 * not attacked it: HTTP framing (Content-Length) guards against
+	 * truncation.  ECONNRESET (an RST: SO_LINGER 0, or data unread at its
+	 * close), EPIPE (writing after its RST), ENOTCONN (gone before the
+	 * library's first socket call) and ETIMEDOUT (keepalive or
+	 * retransmission gave up: the peer vanished) all say the same: the
+	 * other end is gone.  Counted as a close by every backend, so
+	 * tls_errors compares; any other errno is a local failure (EBADF,
+	 * ENOMEM, ...) and an error. */
+	if (eof)
+		return TB_CLOSED;
+	switch (saved_errno) {
+	case ECONNRESET:
+	case EPIPE:
+	case ENOTCONN:
+	case ETIMEDOUT:
+		return TB_CLOSED;
+	}
+	return TB_ERROR;
+}
+
+enum tb_status
+tb_err_set(struct tb_err *e, int kind, unsigned long code, int sys_errno)
+{
+	e->kind = kind;
+	e->code = code;
+	e->sys_errno = sys_errno;
+	return TB_ERROR;
+}
+
+const char *
+tb_err_text(const struct tb_err *e,
+	    void (*lib_text)(unsigned long code, char *buf, size_t len))
+{
+	static char text[320];
+	size_t used;
+
+	switch (e->kind) {
+	case TB_ERR_ERRNO:
+		snprintf(text, sizeof(text), "socket: %s",
+			 strerror(e->sys_errno));
+		return text;
+	case TB_ERR_LIBRARY:
+		lib_text(e->code, text, sizeof(text) - 64);
+		if (e->sys_errno != 0) {
+			used = strlen(text);
+			snprintf(text + used, sizeof(text) - used, ": %s",
+				 strerror(e->sys_errno));
+		}
+		return text;
+	case TB_ERR_RESULT:
+		snprintf(text, sizeof(text),
+			 "unexpected result %lu from the library", e->code);
+		return text;
+	}
+	return "no error recorded";
+}
+
+size_t
+tb_identity_facts(struct tb_tls_fact *f, const char *header_version,
+		  const char *runtime_version)
+{
+	f[0] = (struct tb_tls_fact){"flavor", TB_LIB_FLAVOR};
+	f[1] = (struct tb_tls_fact){"header_version", header_version};
+	f[2] = (struct tb_tls_fact){"runtime_version", runtime_version};
+	f[3] = (struct tb_tls_fact){
+		"prefix", TB_LIB_PREFIX[0] != '\0' ? TB_LIB_PREFIX : "system"};
+	return 4;
+}
+
+size_t
+tb_buildinfo_facts(struct tb_tls_fact *f, size_t max)
+{
+	static const char prefix[] = "buildinfo.";
+	/* Each line becomes "buildinfo.<key>\0<value>\0": the line plus the
+	 * prefix and one byte. */
+	static char store[sizeof(TB_BUILDINFO) * 2 + 64 * sizeof(prefix)];
+	const char *line = TB_BUILDINFO;
+	char *out = store, *end = store + sizeof(store);
+	size_t n = 0;
+
+	while (*line != '\0' && n < max) {
+		const char *eol = strchr(line, '\n');
+		size_t linelen =
+			eol != NULL ? (size_t)(eol - line) : strlen(line);
+		const char *sep = memmem(line, linelen, ": ", 2);
+
+		if (sep != NULL && sep > line &&
+		    (size_t)(end - out) > sizeof(prefix) + linelen + 1) {
+			size_t klen = (size_t)(sep - line);
+			size_t vlen = linelen - klen - 2;
+
+			f[n].key = out;
+			out += sprintf(out, "%s%.*s", prefix, (int)klen, line) +
+			       1;
+			f[n].value = out;
+			memcpy(out, sep + 2, vlen);
+			out[vlen] = '\0';
+			out += vlen + 1;
+			n++;
+		}
+		line += linelen + (eol != NULL);
+	}
+	return n;
+}
+
+const char *
+tb_loaded_file(const void *sym)
+{
+	Dl_info info;
+
+	/* dladdr's prototype takes a data pointer; a function's address
+	 * converts on every platform dladdr exists on. */
+	if (dladdr(sym, &info) == 0 || info.dli_fname == NULL)
+		return NULL;
+	return info.dli_fname;
+}
+
+int
+tb_check_loaded_from(const void *sym, const char *what, char *err,
+		     size_t errlen)
+{
+	char real_dir[PATH_MAX], real_file[PATH_MAX];
+	const char *file;
+	size_t len;
+
+	if (TB_LIB_DIR[0] == '\0')
+		return 0;
+	file = tb_loaded_file(sym);
+	if (file == NULL || realpath(file, real_file) == NULL) {
+		snprintf(err, errlen, "cannot tell which %s was loaded", what);
+		return -1;
+	}
+	if (realpath(TB_LIB_DIR, real_dir) == NULL) {
+		snprintf(err, errlen, "library dir %s: %s", TB_LIB_DIR,
+			 strerror(errno));
+		return -1;
+	}
+	len = strlen(real_dir);
+	if (strncmp(real_file, real_dir, len) != 0 || real_file[len] != '/') {
+		/* Debian's BoringSSL and a tuned build share sonames, so only
+		 * the file's directory tells them apart. */
+		snprintf(err, errlen,
+			 "%s loaded from %s, not from the build's %s (check "
+			 "LD_LIBRARY_PATH, LD_PRELOAD and the RPATH)",
+			 what, real_file, real_dir);
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+tb_list_next(const char **p, const char *seps, size_t *len)
+{
+	const char *start = *p;
+
+	if (*start == '\0')
+		return NULL;
+	*len = strcspn(start, seps);
+	*p = start + *len;
+	if (**p != '\0')
+		++*p;
+	return start;
+}
+
+int
+tb_list_find_bad(const char *list, const char *seps,
+		 int (*accepts)(void *arg, const char *entry), void *arg,
+		 char *bad, size_t badlen)
+{
+	char entry[256];
+	const char *p = list, *e;
+	size_t len;
+
+	while ((e = tb_list_next(&p, seps, &len)) != NULL) {
+		if (len == 0)
+			continue;
+		if (len >= sizeof(entry)) {
+			snprintf(bad, badlen, "%.40s...", e);
+			return -1;
+		}
+		memcpy(entry, e, len);
+		entry[len] = '\0';
+		if (strchr("!-+@", entry[0]) != NULL ||
+		    strpbrk(entry, "[|]") != NULL)
+			continue;
+		if (!accepts(arg, entry)) {
+			snprintf(bad, badlen, "%s", entry);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+const struct tb_tls_fact *
+tb_settings_facts(struct tb_settings *s)
+{
+	s->facts[0] = (struct tb_tls_fact){"session_cache_size",
+					   s->session_cache_size};
+	s->facts[1] = (struct tb_tls_fact){"session_lifetime_s",
+					   s->session_lifetime_s};
+	s->facts[2] = (struct tb_tls_fact){"idle_buffers", s->idle_buffers};
+	s->facts[3] = (struct tb_tls_fact){"tickets_per_handshake",
+					   s->tickets_per_handshake};
+	s->facts[4] = (struct tb_tls_fact){NULL, NULL};
+	return s->facts;
+}
+
+void
+tb_settings_number(char *buf, size_t len, long applied, long asked,
+		   const char *why)
+{
+	if (applied == asked || why == NULL)
+		snprintf(buf, len, "%ld", applied);
+	else
+		snprintf(buf, len, "%ld (%s)", applied, why);
+}
+
+void
+tb_settings_idle(char *buf, size_t len, enum tb_idle_buffers applied,
+		 const char *why)
+{
+	const char *name = applied == TB_IDLE_KEEP ? "keep" : "release";
+
+	if (why == NULL)
+		snprintf(buf, len, "%s", name);
+	else
+		snprintf(buf, len, "%s (%s)", name, why);
+}
