@@ -77,9 +77,8 @@ struct tb_tls_config {
 	int min_version;       /* TB_TLS12 or TB_TLS13 */
 	int max_version;       /* TB_TLS12 or TB_TLS13 */
 	const char *ciphers;   /* TLS 1.2 list, OpenSSL syntax; NULL: default */
-	const char *
-		ciphersuites; /* TLS 1.3 list, colon separated; NULL: default */
-	const char *groups;   /* e.g. "X25519:P-256"; NULL: library default */
+	const char *ciphersuites; /* TLS 1.3 list, colon separated */
+	const char *groups; /* e.g. "X25519:P-256"; NULL: library default */
 	enum tb_resumption resumption;
 	long session_cache_size; /* sessions kept per process */
 	long session_lifetime_s; /* how long a session or ticket resumes */
