@@ -17,46 +17,16 @@
 #define TB_WOLF_HAS_X25519 1
 #else
 #define TB_WOLF_HAS_X25519 0
-
-enum { TB_WOLF_KEY_RSA = 1, TB_WOLF_KEY_ECC, TB_WOLF_KEY_ED25519 };
-
-/* The kind of the PEM private key in key_file (TB_WOLF_KEY_*) and, for
- * ECC, its ecc_curve_id; 0, or -1 with a reason (wolfssl_floor.c). */
-int tb_wolf_key_kind(const char *key_file, int *kind, int *curve, char *err,
-		     size_t errlen);
-/* The TLS 1.3 SignatureScheme of such a key (RSA: rsa_pss_rsae_sha256). */
-uint16_t tb_wolf_sigalg13(int kind, int curve);
-
 #endif
 #ifdef HAVE_CURVE448
 #define TB_WOLF_HAS_X448 1
 #else
 #define TB_WOLF_HAS_X448 0
-
-enum { TB_WOLF_KEY_RSA = 1, TB_WOLF_KEY_ECC, TB_WOLF_KEY_ED25519 };
-
-/* The kind of the PEM private key in key_file (TB_WOLF_KEY_*) and, for
- * ECC, its ecc_curve_id; 0, or -1 with a reason (wolfssl_floor.c). */
-int tb_wolf_key_kind(const char *key_file, int *kind, int *curve, char *err,
-		     size_t errlen);
-/* The TLS 1.3 SignatureScheme of such a key (RSA: rsa_pss_rsae_sha256). */
-uint16_t tb_wolf_sigalg13(int kind, int curve);
-
 #endif
 #ifdef HAVE_ECC
 #define TB_WOLF_HAS_ECC 1
 #else
 #define TB_WOLF_HAS_ECC 0
-
-enum { TB_WOLF_KEY_RSA = 1, TB_WOLF_KEY_ECC, TB_WOLF_KEY_ED25519 };
-
-/* The kind of the PEM private key in key_file (TB_WOLF_KEY_*) and, for
- * ECC, its ecc_curve_id; 0, or -1 with a reason (wolfssl_floor.c). */
-int tb_wolf_key_kind(const char *key_file, int *kind, int *curve, char *err,
-		     size_t errlen);
-/* The TLS 1.3 SignatureScheme of such a key (RSA: rsa_pss_rsae_sha256). */
-uint16_t tb_wolf_sigalg13(int kind, int curve);
-
 #endif
 
 struct wolf_group {
