@@ -705,7 +705,11 @@ map_result(struct tb_tls_conn *c, int ret, int saved_errno)
 		/* recv() returned 0: EOF without close_notify */
 		return tb_tls_io_status(0, 1);
 	case SOCKET_ERROR_E:
-		/* errno was cleared before the call: 0 means EOF. */
+	case WOLFSSL_ERROR_SYSCALL:
+		/* errno was cleared before the call: 0 means EOF.  With the
+		 * OpenSSL compatibility layer (5.9's opensslextra) wolfSSL
+		 * reports a failed or ended socket as ERROR_SYSCALL, the
+		 * OpenSSL way; without it, as SOCKET_ERROR_E. */
 		if (tb_tls_io_status(saved_errno, saved_errno == 0) ==
 		    TB_CLOSED)
 			return TB_CLOSED;
@@ -714,7 +718,10 @@ map_result(struct tb_tls_conn *c, int ret, int saved_errno)
 		break;
 	}
 	return tb_err_set(&c->err, TB_ERR_LIBRARY, (unsigned long)code,
-			  code == SOCKET_ERROR_E ? saved_errno : 0);
+			  code == SOCKET_ERROR_E ||
+					  code == WOLFSSL_ERROR_SYSCALL
+				  ? saved_errno
+				  : 0);
 }
 
 enum tb_status
