@@ -77,6 +77,7 @@ BACKENDS = ('openssl', 'wolfssl', 'boringssl', 'none')
 
 COLUMNS = ['server', 'backend', 'library_version', 'tls_version', 'cert', 'group',
 	'op', 'ops_n1', 'ops_n2', 'instr_n1', 'instr_n2', 'instr_per_op',
+	'instr_core', 'instr_libevent', 'instr_libc', 'instr_tls', 'instr_other',
 	'handshakes_full', 'handshakes_resumed', 'requests', 'tool',
 	'perf_instructions', 'aslr', 'top_file', 'status', 'error']
 FLOOR_COLUMNS = ['floor_sig_alg', 'floor_group', 'floor_sign_us',
@@ -88,6 +89,15 @@ FLOOR_COLUMNS = ['floor_sig_alg', 'floor_group', 'floor_sign_us',
 # as exact as the cost itself, and the same names in every backend.
 SIGN_FUNCS = ('tb_floor_sign',)
 KEX_FUNCS = ('tb_floor_kex',)
+
+# Where an operation's instructions go, by the shared object that executed
+# them (callgrind's ob= records, self cost): the server's own code (the
+# tlsbench-server or nginx binary), the event loop, the C library, the TLS
+# library, and the rest (the dynamic loader, libm, valgrind's preload).
+OBJECT_KINDS = (('core', ('tlsbench-server', 'nginx')),
+	('libevent', ('libevent',)), ('libc', ('libc.so', 'libc-')),
+	('tls', ('libssl', 'libcrypto', 'libwolfssl')))
+OBJECT_COLUMNS = ['instr_%s' % k for k, _ in OBJECT_KINDS] + ['instr_other']
 
 # Frames every operation passes through (process start, the event loop):
 # their inclusive cost is the whole operation and says nothing.
@@ -501,6 +511,47 @@ def top_functions(f1, f2, span, per_op, count=12):
 	return out
 
 
+def object_costs(path):
+	"""{kind: Ir} over OBJECT_KINDS and 'other': the self cost of every
+	function, summed by the object it lives in.  In callgrind's format a
+	cost line right after calls= is the call's inclusive cost, which the
+	callee's own lines already hold, so it is skipped; ob= and cob= name
+	an object the first time as "(id) path", later by id alone."""
+	names, totals = {}, {}
+	cur, skip = None, False
+	with open(path, errors='replace') as f:
+		for line in f:
+			c = line[:1]
+			if c.isdigit() or c in '+-*':
+				fields = line.split()
+				if not skip and len(fields) >= 2:
+					totals[cur] = totals.get(cur, 0) + int(fields[1])
+				skip = False
+			elif line.startswith('calls='):
+				skip = True
+			elif line.startswith(('ob=', 'cob=')):
+				key, _, ref = line.rstrip('\n').partition('=')
+				m = re.match(r'\((\d+)\)(?: (.*))?$', ref)
+				obj = m.group(1) if m else ref
+				if m and m.group(2):
+					names[obj] = m.group(2)
+				if key == 'ob':
+					cur = obj
+	out = dict.fromkeys([k for k, _ in OBJECT_KINDS] + ['other'], 0)
+	for obj, n in totals.items():
+		base = os.path.basename(names.get(obj, obj or ''))
+		kind = next((k for k, prefixes in OBJECT_KINDS
+			if base.startswith(prefixes)), 'other')
+		out[kind] += n
+	return out
+
+
+def objects_per_op(f1, f2, span):
+	"""The instr_<kind> columns: each kind's share of one operation."""
+	a, b = object_costs(f1), object_costs(f2)
+	return {'instr_' + k: '%.0f' % ((b[k] - a[k]) / span) for k in a}
+
+
 def write_top(path, cell, per_op, tops):
 	os.makedirs(os.path.dirname(path), exist_ok=True)
 	with open(path, 'w') as f:
@@ -624,13 +675,14 @@ def run_cell(args, cell, work_root, top_dir):
 			shutil.copy(f, os.path.join(keep, '%s.%s.out' % (
 				cell_name(cell), tag)))
 	neg = load.get('negotiated') or {}
-	row = {'group': neg.get('group') or '-',
+	row = objects_per_op(f1, f2, float(n2 - n1))
+	row.update({'group': neg.get('group') or '-',
 		'ops_n1': n1, 'ops_n2': n2, 'instr_n1': i1, 'instr_n2': i2,
 		'instr_per_op': '%.0f' % per_op,
 		'handshakes_full': load.get('handshakes_full', 0),
 		'handshakes_resumed': load.get('handshakes_resumed', 0),
 		'requests': load.get('requests_ok', 0),
-		'top_file': os.path.relpath(top_path, args.out_dir)}
+		'top_file': os.path.relpath(top_path, args.out_dir)})
 	if args.floor and cell['server'] == 'nginx' and cell['op'] == 'full':
 		# nginx links the system OpenSSL: the openssl backend's floor
 		if 'openssl' in args.backend or os.path.exists(os.path.join(
