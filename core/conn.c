@@ -220,6 +220,7 @@ conn_free(struct tb_conn *c)
 	conn_shutdown(c);
 	tb_tls_conn_free(c->tls);
 	close(c->fd);
+	tb_count(&s->sys_close, 1);
 
 	switch (c->fate) {
 	case FATE_COMPLETED:
@@ -544,6 +545,7 @@ conn_response_done(struct tb_conn *c)
 	 * LINGER_MAX_BYTES); the TLS layer is done, so read the raw fd. */
 	conn_shutdown(c);
 	shutdown(c->fd, SHUT_WR);
+	tb_count(&s->sys_other, 1);
 	if (c->buf == NULL)
 		c->buf = buf_get(c->w);
 	if (c->buf == NULL)
@@ -600,6 +602,7 @@ conn_linger(struct tb_conn *c)
 	for (;;) {
 		ssize_t n = recv(c->fd, c->buf, READ_BUF_SIZE, 0);
 
+		tb_count(&c->w->stats->sys_read, 1);
 		if (n > 0) {
 			if ((uint64_t)n >= c->discard_left)
 				return TB_CLOSED;
@@ -670,9 +673,12 @@ conn_run(struct tb_conn *c)
 static void
 conn_io_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct tb_conn *c = arg;
+
 	(void)fd;
 	(void)what;
-	conn_run(arg);
+	tb_count(&c->w->stats->wakeups, 1);
+	conn_run(c);
 }
 
 static void
@@ -721,6 +727,7 @@ tb_conn_start(struct tb_worker *w, int fd)
 	if (c == NULL || c->tls == NULL) {
 		free(c);
 		close(fd);
+		tb_count(&w->stats->sys_close, 1);
 		tb_count(&w->stats->conns_failed, 1);
 		return;
 	}

@@ -210,6 +210,7 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 	int one = 1;
 
 	(void)what;
+	tb_count(&w->stats->wakeups, 1);
 	for (;;) {
 		int fd;
 
@@ -220,6 +221,7 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 			return;
 		}
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		tb_count(&w->stats->sys_accept, 1);
 		if (fd < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
@@ -233,6 +235,7 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 			return;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		tb_count(&w->stats->sys_other, 1);
 		tb_conn_start(w, fd);
 	}
 }

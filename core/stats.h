@@ -10,7 +10,13 @@
 
 /* Every counter of a worker, in the order of the JSON line (after
  * conns_accepted and conns_active, which are counted directly, so that
- * accepted = active + completed + failed + timed out is a real check). */
+ * accepted = active + completed + failed + timed out is a real check).
+ * wakeups: socket callbacks the event loop made (accept and connection
+ * I/O), the loop's turns as far as the core sees them.  sys_*: the system
+ * calls the core makes itself, by kind, failed ones included: accept4;
+ * read and recv; write, writev and send; close; setsockopt and shutdown.
+ * With --io native the library's own reads and writes are not among them
+ * (strace sees those: suite/cost). */
 #define TB_STATS_COUNTERS(X)                                                   \
 	X(conns_completed)                                                     \
 	X(conns_failed)                                                        \
@@ -33,7 +39,13 @@
 	X(timeouts_header)                                                     \
 	X(timeouts_idle)                                                       \
 	X(timeouts_write)                                                      \
-	X(accept_pauses)
+	X(accept_pauses)                                                       \
+	X(wakeups)                                                             \
+	X(sys_accept)                                                          \
+	X(sys_read)                                                            \
+	X(sys_write)                                                           \
+	X(sys_close)                                                           \
+	X(sys_other)
 
 #define TB_STATS_FIELD(name) uint64_t name;
 
