@@ -51,6 +51,9 @@ static const char usage_text[] =
 	"  --write-timeout S      without write progress (default 30)\n"
 	"  --max-conns N          open connections per worker (default: open\n"
 	"                         file limit - 64)\n"
+	"  --defer-accept S       accept a connection only once its first\n"
+	"                         bytes arrived, waiting up to S seconds\n"
+	"                         (TCP_DEFER_ACCEPT; default 0: off)\n"
 	"  --help                 this text\n"
 	"  --version              backend, library and build facts\n"
 	"\n"
@@ -88,6 +91,7 @@ enum {
 	OPT_IDLE_TIMEOUT,
 	OPT_WRITE_TIMEOUT,
 	OPT_MAX_CONNS,
+	OPT_DEFER_ACCEPT,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_BENCH_CRYPTO,
@@ -115,6 +119,7 @@ static const struct option long_options[] = {
 	{"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
 	{"write-timeout", required_argument, NULL, OPT_WRITE_TIMEOUT},
 	{"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+	{"defer-accept", required_argument, NULL, OPT_DEFER_ACCEPT},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"bench-crypto", no_argument, NULL, OPT_BENCH_CRYPTO},
@@ -384,6 +389,11 @@ apply(int opt, const char *arg, struct tb_options *o)
 			return -1;
 		o->max_conns = v;
 		return 0;
+	case OPT_DEFER_ACCEPT:
+		if (parse_count("--defer-accept", arg, 0, 3600, &v) != 0)
+			return -1;
+		o->defer_accept = (int)v;
+		return 0;
 	}
 	return -1;
 }
@@ -423,6 +433,7 @@ tb_cli_parse(int argc, char **argv, struct tb_options *o)
 	o->header_timeout = 10;
 	o->idle_timeout = 15;
 	o->write_timeout = 30;
+	o->defer_accept = 0;
 	if (getrandom(&o->seed, sizeof(o->seed), 0) != sizeof(o->seed))
 		o->seed = 0x746c7362656e6368ULL; /* never expected to happen */
 

@@ -17,7 +17,8 @@ struct tb_options {
 	double header_timeout; /* seconds */
 	double idle_timeout;
 	double write_timeout;
-	long max_conns; /* per worker; 0: RLIMIT_NOFILE soft limit - 64 */
+	long max_conns;	  /* per worker; 0: RLIMIT_NOFILE soft limit - 64 */
+	int defer_accept; /* seconds of TCP_DEFER_ACCEPT; 0: off */
 };
 
 enum tb_cli_result {

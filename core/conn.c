@@ -743,11 +743,16 @@ tb_conn_start(struct tb_worker *w, int fd)
 	conn_arm(c, TM_HEADER);
 	/* The server speaks second: wait for the ClientHello (or request).
 	 * Adding an edge-triggered event reports the current readiness, so one
-	 * already queued wakes us without a wasted read now. */
+	 * already queued wakes us without a wasted read now.  Under
+	 * TCP_DEFER_ACCEPT it has arrived (unless the wait timed out): start
+	 * at once and save the loop a turn. */
 	if (conn_watch_assign(c, EV_READ) != 0) {
 		conn_set_fate(c, FATE_FAILED);
 		conn_free(c);
+		return;
 	}
+	if (w->defer_accept)
+		conn_run(c);
 }
 
 void

@@ -538,8 +538,8 @@ main(int argc, char **argv)
 		server_free(&s);
 		return 1;
 	}
-	rc = tb_listen_open(s.opt.listen, s.opt.workers, s.listen_fds, err,
-			    sizeof(err));
+	rc = tb_listen_open(s.opt.listen, s.opt.workers, s.opt.defer_accept,
+			    s.listen_fds, err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, PROG ": %s\n", err);
 		server_free(&s);

@@ -63,8 +63,8 @@ split_host_port(const char *spec, char *host, size_t hostlen, char *port,
 }
 
 static int
-listen_one(const struct sockaddr *sa, socklen_t salen, int reuseport, char *err,
-	   size_t errlen, const char *spec)
+listen_one(const struct sockaddr *sa, socklen_t salen, int reuseport,
+	   int defer_accept_s, char *err, size_t errlen, const char *spec)
 {
 	int one = 1;
 	int fd = socket(sa->sa_family,
@@ -89,6 +89,22 @@ listen_one(const struct sockaddr *sa, socklen_t salen, int reuseport, char *err,
 		close(fd);
 		return -1;
 	}
+	/* Accepted sockets inherit TCP_NODELAY from the listener (Linux), so
+	 * it is set once here rather than once per connection. */
+	if (reuseport &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
+		snprintf(err, errlen, "--listen %s: TCP_NODELAY: %s", spec,
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (reuseport && defer_accept_s > 0 &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_accept_s,
+		       sizeof(defer_accept_s)) != 0) {
+		snprintf(err, errlen, "--defer-accept: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
 	if (reuseport && listen(fd, LISTEN_BACKLOG) != 0) {
 		snprintf(err, errlen, "--listen %s: listen: %s", spec,
 			 strerror(errno));
@@ -99,7 +115,8 @@ listen_one(const struct sockaddr *sa, socklen_t salen, int reuseport, char *err,
 }
 
 int
-tb_listen_open(const char *spec, int count, int *fds, char *err, size_t errlen)
+tb_listen_open(const char *spec, int count, int defer_accept_s, int *fds,
+	       char *err, size_t errlen)
 {
 	struct addrinfo hints, *ai = NULL;
 	struct sockaddr_storage addr;
@@ -134,7 +151,7 @@ tb_listen_open(const char *spec, int count, int *fds, char *err, size_t errlen)
 	 * (same user) that then takes half the connections: a plain bind
 	 * first proves the port is free. */
 	if (strcmp(port, "0") != 0) {
-		int probe = listen_one((struct sockaddr *)&addr, addrlen, 0,
+		int probe = listen_one((struct sockaddr *)&addr, addrlen, 0, 0,
 				       err, errlen, spec);
 
 		if (probe < 0)
@@ -142,8 +159,8 @@ tb_listen_open(const char *spec, int count, int *fds, char *err, size_t errlen)
 		close(probe);
 	}
 	for (i = 0; i < count; i++) {
-		fds[i] = listen_one((struct sockaddr *)&addr, addrlen, 1, err,
-				    errlen, spec);
+		fds[i] = listen_one((struct sockaddr *)&addr, addrlen, 1,
+				    defer_accept_s, err, errlen, spec);
 		if (fds[i] < 0) {
 			while (i-- > 0)
 				close(fds[i]);
@@ -207,7 +224,6 @@ static void
 accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct tb_worker *w = arg;
-	int one = 1;
 
 	(void)what;
 	tb_count(&w->stats->wakeups, 1);
@@ -234,8 +250,6 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 			accept_pause(w);
 			return;
 		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		tb_count(&w->stats->sys_other, 1);
 		tb_conn_start(w, fd);
 	}
 }
@@ -261,6 +275,7 @@ tb_worker_init(struct tb_worker *w, struct event_base *base,
 	w->stats = stats;
 	w->listen_fd = listen_fd;
 	w->max_conns = opt->max_conns;
+	w->defer_accept = opt->defer_accept > 0;
 	w->header_tv = common_timeout(base, opt->header_timeout);
 	w->idle_tv = common_timeout(base, opt->idle_timeout);
 	w->write_tv = common_timeout(base, opt->write_timeout);

@@ -23,6 +23,7 @@ struct tb_worker {
 	struct event *resume_ev; /* turns accepting back on after a pause */
 	struct tb_conn *conns;	 /* every open connection, to close at stop */
 	long max_conns;		 /* against stats->conns_active */
+	int defer_accept;	 /* TCP_DEFER_ACCEPT: a new socket has data */
 	/* TLS error lines: the second of the last one, and how many were
 	 * left out since (conn.c). */
 	long log_second;
@@ -39,10 +40,10 @@ struct tb_worker {
 
 /* Open count listening sockets on spec ("HOST:PORT", "[V6]:PORT") with
  * SO_REUSEPORT: the first resolves port 0, the others bind the same port.
- * 0, or a one-line reason in err and -2 (malformed spec: a usage error)
- * or -1 (the system refused). */
-int tb_listen_open(const char *spec, int count, int *fds, char *err,
-		   size_t errlen);
+ * defer_accept_s > 0 sets TCP_DEFER_ACCEPT.  0, or a one-line reason in
+ * err and -2 (malformed spec: a usage error) or -1 (the system refused). */
+int tb_listen_open(const char *spec, int count, int defer_accept_s, int *fds,
+		   char *err, size_t errlen);
 /* "scheme://HOST:PORT" of a listening socket into buf. */
 int tb_listen_url(int fd, const char *scheme, char *buf, size_t len);
 
