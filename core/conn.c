@@ -23,10 +23,16 @@
  * nothing that arrived meanwhile is missed), costs less than a second
  * event in every connection (over 100 bytes, paid even while idle).
  *
- * One timer per connection, re-armed for the phase: the header deadline
- * from accept (handshake and first request) and from the first byte of
- * each later request, the idle timeout between keep-alive requests, the
- * write timeout from the last write progress, and a short linger.
+ * One timer per connection, for the phase: the header deadline from
+ * accept (handshake and first request) and from the first byte of each
+ * later request, the idle timeout between keep-alive requests, the write
+ * timeout from the last write progress, and a short linger.  A phase that
+ * ends no earlier than the timer already armed only notes its start
+ * (conn_arm); the timer, when it fires, re-arms itself for what is left of
+ * the phase then in force.  And the header and write deadlines begin only
+ * when the machine waits in their phase (conn_blocked): a request that
+ * arrives whole and a response that leaves at once never wait.  So a
+ * keep-alive request usually costs no timer operation at all.
  */
 #include "conn.h"
 
@@ -60,6 +66,9 @@
  * so the close does not turn unread input into a reset that destroys the
  * response on its way to the client. */
 #define LINGER_MAX_BYTES (1024 * 1024)
+/* A timer that fires this close to its phase's end ends the phase: the
+ * coarse clock conn.c reads lags the loop's by up to a tick. */
+#define TIMER_SLACK_MS 10
 
 enum conn_state {
 	ST_HANDSHAKE,
@@ -100,6 +109,8 @@ struct tb_conn {
 	uint64_t discard_left; /* request body (or linger) bytes to drop */
 	uint32_t buf_len;
 	uint32_t head_len;
+	uint32_t since;	  /* ms: when the timer's phase began */
+	uint32_t expires; /* ms: when the armed timer fires */
 	int fd;
 	uint16_t status;
 	uint8_t state;
@@ -112,6 +123,7 @@ struct tb_conn {
 	uint8_t tls_dead : 1; /* TB_CLOSED or TB_ERROR seen: no more calls */
 	uint8_t shut : 1;     /* tb_tls_shutdown already called */
 	uint8_t wrote : 1;    /* write progress since the timer was armed */
+	uint8_t timer_on : 1; /* the timer is pending, until expires */
 	uint8_t io_write : 1; /* io watches EV_WRITE, else EV_READ */
 };
 
@@ -175,19 +187,74 @@ tb_conn_free_buffers(struct tb_worker *w)
 		free(buf_get(w));
 }
 
+/* Milliseconds of a monotonic clock that costs no system call. */
+static uint32_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint32_t)ts.tv_sec * 1000u + (uint32_t)(ts.tv_nsec / 1000000);
+}
+
+static const struct tb_timeout *
+conn_timeout(const struct tb_conn *c, enum conn_timer kind)
+{
+	switch (kind) {
+	case TM_HEADER:
+		return &c->w->header;
+	case TM_IDLE:
+		return &c->w->idle;
+	case TM_WRITE:
+		return &c->w->write;
+	case TM_LINGER:
+		break;
+	}
+	return &c->w->linger;
+}
+
+/* Enter a timed phase.  libevent is touched only when the phase ends
+ * before the armed timer fires (or none is armed); otherwise the timer
+ * fires early and conn_timer_cb re-arms it (see the top of the file). */
 static void
 conn_arm(struct tb_conn *c, enum conn_timer kind)
 {
-	const struct timeval *tv[] = {
-		[TM_HEADER] = c->w->header_tv,
-		[TM_IDLE] = c->w->idle_tv,
-		[TM_WRITE] = c->w->write_tv,
-		[TM_LINGER] = c->w->linger_tv,
-	};
+	const struct tb_timeout *t = conn_timeout(c, kind);
+	uint32_t now = now_ms();
 
 	c->timer_kind = (uint8_t)kind;
 	c->wrote = 0;
-	evtimer_add(&c->timer, tv[kind]);
+	c->since = now;
+	if (c->timer_on && (int32_t)(c->expires - (now + t->ms)) <= 0)
+		return;
+	c->timer_on = 1;
+	c->expires = now + t->ms;
+	evtimer_add(&c->timer, t->tv);
+}
+
+/* The machine waits: a phase whose deadline runs only while waiting
+ * begins now if it has not yet (see the top of the file). */
+static void
+conn_blocked(struct tb_conn *c)
+{
+	switch ((enum conn_state)c->state) {
+	case ST_READ_REQUEST:
+		/* Part of a request is here: its header deadline runs. */
+		if (c->buf_len > 0 && c->timer_kind == TM_IDLE)
+			conn_arm(c, TM_HEADER);
+		break;
+	case ST_DISCARD_BODY:
+		if (c->timer_kind == TM_IDLE)
+			conn_arm(c, TM_HEADER);
+		break;
+	case ST_WRITE_RESPONSE:
+		if (c->timer_kind != TM_WRITE || c->wrote)
+			conn_arm(c, TM_WRITE);
+		break;
+	case ST_HANDSHAKE:
+	case ST_LINGER:
+		break;
+	}
 }
 
 static void
@@ -346,7 +413,6 @@ conn_respond_error(struct tb_conn *c, int status)
 	c->status = (uint16_t)status;
 	c->close_after = 1;
 	c->state = ST_WRITE_RESPONSE;
-	conn_arm(c, TM_WRITE);
 }
 
 /* A 200: the prebuilt 20 KiB response, or a header (kept in the read
@@ -401,7 +467,6 @@ conn_start_request(struct tb_conn *c, const struct tb_http_request *req)
 		c->state = ST_DISCARD_BODY;
 	} else {
 		c->state = ST_WRITE_RESPONSE;
-		conn_arm(c, TM_WRITE);
 	}
 	return TB_OK;
 }
@@ -470,10 +535,6 @@ conn_read_request(struct tb_conn *c)
 		st = tb_tls_read(c->tls, c->buf + c->buf_len,
 				 READ_BUF_SIZE - c->buf_len, &n);
 		if (st == TB_OK && n > 0) {
-			/* The first byte of a later request starts its
-			 * header deadline. */
-			if (c->buf_len == 0 && c->timer_kind == TM_IDLE)
-				conn_arm(c, TM_HEADER);
 			c->buf_len += (uint32_t)n;
 			continue;
 		}
@@ -519,7 +580,6 @@ conn_discard_body(struct tb_conn *c)
 		c->discard_left -= take;
 	}
 	c->state = ST_WRITE_RESPONSE;
-	conn_arm(c, TM_WRITE);
 	return TB_OK;
 }
 
@@ -532,8 +592,10 @@ conn_response_done(struct tb_conn *c)
 	tb_count(&s->requests, 1);
 	count_status(s, c->status);
 	if (!c->close_after) {
+		/* Pipelined bytes start a header deadline only if the
+		 * request they begin has to wait (conn_blocked). */
 		c->state = ST_READ_REQUEST;
-		conn_arm(c, c->buf_len > 0 ? TM_HEADER : TM_IDLE);
+		conn_arm(c, TM_IDLE);
 		return TB_OK;
 	}
 	if (c->status == 200) {
@@ -654,8 +716,7 @@ conn_run(struct tb_conn *c)
 			continue;
 		case TB_WANT_READ:
 		case TB_WANT_WRITE:
-			if (c->wrote && c->state == ST_WRITE_RESPONSE)
-				conn_arm(c, TM_WRITE);
+			conn_blocked(c);
 			if (conn_watch(c, st == TB_WANT_WRITE ? EV_WRITE
 							      : EV_READ) == 0)
 				return;
@@ -686,9 +747,22 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tb_conn *c = arg;
 	struct tb_stats_slot *s = c->w->stats;
+	uint32_t end = c->since + conn_timeout(c, c->timer_kind)->ms;
+	uint32_t now = now_ms();
 
 	(void)fd;
 	(void)what;
+	c->timer_on = 0;
+	/* Armed for an earlier phase: wait out the rest of this one. */
+	if ((int32_t)(end - now) > TIMER_SLACK_MS) {
+		struct timeval tv = {(time_t)((end - now) / 1000),
+				     (suseconds_t)((end - now) % 1000 * 1000)};
+
+		c->timer_on = 1;
+		c->expires = end;
+		evtimer_add(&c->timer, &tv);
+		return;
+	}
 	switch ((enum conn_timer)c->timer_kind) {
 	case TM_HEADER:
 		tb_count(&s->timeouts_header, 1);

@@ -254,14 +254,16 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 	}
 }
 
-static const struct timeval *
-common_timeout(struct event_base *base, double seconds)
+static int
+common_timeout(struct tb_timeout *t, struct event_base *base, double seconds)
 {
 	struct timeval tv;
 
 	tv.tv_sec = (time_t)seconds;
 	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
-	return event_base_init_common_timeout(base, &tv);
+	t->tv = event_base_init_common_timeout(base, &tv);
+	t->ms = (uint32_t)(seconds * 1000 + 0.5);
+	return t->tv != NULL ? 0 : -1;
 }
 
 int
@@ -276,16 +278,15 @@ tb_worker_init(struct tb_worker *w, struct event_base *base,
 	w->listen_fd = listen_fd;
 	w->max_conns = opt->max_conns;
 	w->defer_accept = opt->defer_accept > 0;
-	w->header_tv = common_timeout(base, opt->header_timeout);
-	w->idle_tv = common_timeout(base, opt->idle_timeout);
-	w->write_tv = common_timeout(base, opt->write_timeout);
-	w->linger_tv = common_timeout(base, LINGER_US / 1e6);
 	w->listen_ev =
 		event_new(base, listen_fd, EV_READ | EV_PERSIST, accept_cb, w);
 	w->resume_ev = evtimer_new(base, accept_resume_cb, w);
-	if (w->header_tv == NULL || w->idle_tv == NULL || w->write_tv == NULL ||
-	    w->linger_tv == NULL || w->listen_ev == NULL ||
-	    w->resume_ev == NULL || event_add(w->listen_ev, NULL) != 0) {
+	if (common_timeout(&w->header, base, opt->header_timeout) != 0 ||
+	    common_timeout(&w->idle, base, opt->idle_timeout) != 0 ||
+	    common_timeout(&w->write, base, opt->write_timeout) != 0 ||
+	    common_timeout(&w->linger, base, LINGER_US / 1e6) != 0 ||
+	    w->listen_ev == NULL || w->resume_ev == NULL ||
+	    event_add(w->listen_ev, NULL) != 0) {
 		tb_worker_free(w);
 		return -1;
 	}

@@ -3,6 +3,7 @@
 #define TB_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/time.h>
 
 #include "cli.h"
@@ -12,6 +13,14 @@
 struct event_base;
 struct event;
 struct tb_conn;
+
+/* A connection phase's timeout, shared by every connection in it: a
+ * libevent "common timeout" (re-arming is a list append instead of a heap
+ * update) and the same duration in milliseconds for conn.c's arithmetic. */
+struct tb_timeout {
+	const struct timeval *tv;
+	uint32_t ms;
+};
 
 /* What one worker process (or the single process) serves with. */
 struct tb_worker {
@@ -30,12 +39,7 @@ struct tb_worker {
 	unsigned long log_suppressed;
 	char *spare_bufs; /* read buffers kept for reuse, linked through */
 	int nspare;	  /* their first bytes */
-	/* libevent "common timeouts": every connection in a phase shares a
-	 * duration, so re-arming is a list append instead of a heap update. */
-	const struct timeval *header_tv;
-	const struct timeval *idle_tv;
-	const struct timeval *write_tv;
-	const struct timeval *linger_tv;
+	struct tb_timeout header, idle, write, linger;
 };
 
 /* Open count listening sockets on spec ("HOST:PORT", "[V6]:PORT") with

@@ -108,11 +108,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	worker.max_conns = 1000;
 	/* Long enough never to fire within one input: the rounds, not the
 	 * clock, bound a run, so every input replays the same way. */
-	worker.header_tv = event_base_init_common_timeout(base, &tv);
-	worker.idle_tv = event_base_init_common_timeout(base, &tv);
-	worker.write_tv = event_base_init_common_timeout(base, &tv);
-	worker.linger_tv = event_base_init_common_timeout(base, &tv);
-	REQUIRE(worker.header_tv != NULL && worker.linger_tv != NULL);
+	worker.header.tv = event_base_init_common_timeout(base, &tv);
+	REQUIRE(worker.header.tv != NULL);
+	worker.header.ms = (uint32_t)tv.tv_sec * 1000;
+	worker.idle = worker.write = worker.linger = worker.header;
 	return 0;
 }
 

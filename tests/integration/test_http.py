@@ -209,6 +209,59 @@ def idle_timeout(env):
         check_invariant(st)
 
 
+@case("conn.idle_outlasts_header_deadline")
+def idle_outlasts_header(env):
+    """--header-timeout 1 --idle-timeout 3: a keep-alive connection served
+    at once is closed ~3 s after its response (the idle timeout), not when
+    the 1 s deadline armed at accept comes due."""
+    with env.server("--header-timeout", "1", "--idle-timeout", "3") as srv, \
+            Conn(srv) as c:
+        c.send(request("/1k"))
+        check_eq(c.read_response().status, 200, "status")
+        t0 = time.monotonic()
+        check(c.closed_by_server(timeout=6), "still open 6 s after the "
+                                             "response")
+        took = time.monotonic() - t0
+        check(2.5 <= took <= 5, f"closed after {took:.1f}s, want ~3 s")
+        st = srv.settled(timeouts_idle=1)
+        check_eq(st["timeouts_header"], 0, "timeouts_header")
+
+
+@case("conn.header_deadline_of_later_request")
+def later_request_deadline(env):
+    """--header-timeout 1 --idle-timeout 5: the first bytes of a second
+    request start its header deadline: left incomplete, it is answered 408
+    and closed ~1 s later, not after the idle timeout."""
+    with env.server("--header-timeout", "1", "--idle-timeout", "5") as srv, \
+            Conn(srv) as c:
+        c.send(request("/1k"))
+        check_eq(c.read_response().status, 200, "status")
+        time.sleep(0.3)
+        c.send(b"GET /1k HTTP/1.1\r\nHost: local")
+        t0 = time.monotonic()
+        check_eq(c.read_response().status, 408, "status of the cut request")
+        took = time.monotonic() - t0
+        check(0.7 <= took <= 3, f"408 after {took:.1f}s, want ~1 s")
+        check(c.closed_by_server(timeout=3), "open after the 408")
+        st = srv.settled(timeouts_header=1)
+        check_eq(st["timeouts_idle"], 0, "timeouts_idle")
+        check_invariant(st)
+
+
+@case("conn.write_timeout")
+def write_timeout(env):
+    """--write-timeout 1: a client that asks for 64 MiB and reads nothing
+    is dropped ~1 s after the server's last write progress, counted in
+    timeouts_write; the 10 s header deadline of the connection does not
+    apply while writing."""
+    with env.server("--write-timeout", "1") as srv, Conn(srv) as c:
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.send(request("/64m"))
+        st = srv.settled(timeout=8, timeouts_write=1)
+        check_eq(st["conns_timed_out"], 1, "conns_timed_out")
+        check_eq(st["timeouts_header"], 0, "timeouts_header")
+
+
 @case("conn.close_notify", "tls")
 def close_notify(env):
     """After Connection: close the server ends TLS properly: a close_notify
