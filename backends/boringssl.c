@@ -427,6 +427,7 @@ record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
 	/* set_resumption: one ticket per full handshake, or none. */
 	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
 		 "%d", tickets);
+	st->tls_object_reuse = "no (SSL_clear is deprecated)";
 	ctx->facts = tb_settings_facts(st);
 }
 
@@ -563,6 +564,16 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 	SSL_set_accept_state(c->ssl);
 	SSL_set_cert_cb(c->ssl, note_sigalg, c);
 	return c;
+}
+
+/* BoringSSL's SSL_clear is deprecated ("free ssl and create a new one
+ * instead", ssl.h): no reuse. */
+int
+tb_tls_conn_reuse(struct tb_tls_conn *c, int fd)
+{
+	(void)c;
+	(void)fd;
+	return -1;
 }
 
 void

@@ -218,7 +218,9 @@ tb_settings_facts(struct tb_settings *s)
 	s->facts[2] = (struct tb_tls_fact){"idle_buffers", s->idle_buffers};
 	s->facts[3] = (struct tb_tls_fact){"tickets_per_handshake",
 					   s->tickets_per_handshake};
-	s->facts[4] = (struct tb_tls_fact){NULL, NULL};
+	s->facts[4] =
+		(struct tb_tls_fact){"tls_object_reuse", s->tls_object_reuse};
+	s->facts[5] = (struct tb_tls_fact){NULL, NULL};
 	return s->facts;
 }
 

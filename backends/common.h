@@ -73,15 +73,16 @@ int tb_list_find_bad(const char *list, const char *seps,
 		     int (*accepts)(void *arg, const char *entry), void *arg,
 		     char *bad, size_t badlen);
 
-/* tb_tls_ctx_facts storage: a backend writes the four values (as
- * applied, with a reason where they differ from what was asked), then
+/* tb_tls_ctx_facts storage: a backend writes the values (as applied,
+ * with a reason where they differ from what was asked), then
  * tb_settings_facts() points the list at them. */
 struct tb_settings {
 	char session_cache_size[64];
 	char session_lifetime_s[64];
 	char idle_buffers[96];
 	char tickets_per_handshake[64];
-	struct tb_tls_fact facts[5];
+	const char *tls_object_reuse; /* static text: "yes (...)", "no (...)" */
+	struct tb_tls_fact facts[6];
 };
 
 const struct tb_tls_fact *tb_settings_facts(struct tb_settings *s);

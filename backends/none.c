@@ -85,6 +85,7 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 			 cfg->idle_buffers, "no TLS buffers");
 	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
 		 "0 (no TLS)");
+	st->tls_object_reuse = "yes (no library state)";
 	ctx->facts = tb_settings_facts(st);
 	return ctx;
 }
@@ -110,6 +111,14 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 	if (c != NULL)
 		c->fd = fd;
 	return c;
+}
+
+int
+tb_tls_conn_reuse(struct tb_tls_conn *c, int fd)
+{
+	c->fd = fd;
+	c->err.kind = TB_ERR_NONE;
+	return 0;
 }
 
 void

@@ -311,6 +311,7 @@ record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
 			 NULL);
 	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
 		 "%d", cfg->max_version >= TB_TLS13 ? tickets13 : tickets12);
+	st->tls_object_reuse = "yes (SSL_clear)";
 	ctx->facts = tb_settings_facts(st);
 }
 
@@ -443,6 +444,23 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 	SSL_set_accept_state(c->ssl);
 	c->rsa_pss_key = (uint8_t)ctx->rsa_pss_key;
 	return c;
+}
+
+/* SSL_clear is OpenSSL's way to use an SSL for another connection: it
+ * resets the handshake and record state and keeps the settings and the
+ * BIO, whose descriptor alone changes.  A session still open is dropped
+ * from the cache as SSL_free would drop it. */
+int
+tb_tls_conn_reuse(struct tb_tls_conn *c, int fd)
+{
+	ERR_clear_error();
+	if (!SSL_clear(c->ssl) ||
+	    BIO_set_fd(SSL_get_rbio(c->ssl), fd, BIO_NOCLOSE) != 1) {
+		ERR_clear_error();
+		return -1;
+	}
+	c->err.kind = TB_ERR_NONE;
+	return 0;
 }
 
 void

@@ -604,6 +604,7 @@ record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
 #endif
 	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
 		 "%d", tickets);
+	st->tls_object_reuse = "no (wolfSSL_clear keeps the last session)";
 	ctx->facts = tb_settings_facts(st);
 }
 
@@ -673,6 +674,17 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 		return NULL;
 	}
 	return c;
+}
+
+/* wolfSSL_clear (compatibility layer) resets a hand-kept list of fields
+ * and keeps a completed connection's session: not the fresh object
+ * wolfSSL_new makes, so no reuse. */
+int
+tb_tls_conn_reuse(struct tb_tls_conn *c, int fd)
+{
+	(void)c;
+	(void)fd;
+	return -1;
 }
 
 void

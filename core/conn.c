@@ -57,7 +57,8 @@
  * allocation has TB_HTTP_RESPONSE_HEADER_MAX more for a response header. */
 #define READ_BUF_SIZE  16384
 #define READ_BUF_ALLOC (READ_BUF_SIZE + TB_HTTP_RESPONSE_HEADER_MAX)
-/* Spare read buffers a worker keeps instead of freeing. */
+/* Spare read buffers, and closed connections, a worker keeps for reuse
+ * instead of freeing. */
 #define SPARE_MAX 64
 /* Steps one wakeup may take before yielding to other connections; a
  * client pipelining without pause would otherwise hold the loop. */
@@ -157,34 +158,79 @@ conn_watch(struct tb_conn *c, short dir)
 static char *
 buf_get(struct tb_worker *w)
 {
-	char *b = w->spare_bufs;
-
-	if (b == NULL)
-		return malloc(READ_BUF_ALLOC);
-	memcpy(&w->spare_bufs, b, sizeof(char *));
-	w->nspare--;
-	return b;
+	return tb_pool_get(&w->read_bufs);
 }
 
 static void
 buf_put(struct tb_worker *w, char *b)
 {
-	if (b == NULL)
-		return;
-	if (w->nspare >= SPARE_MAX) {
-		free(b);
-		return;
-	}
-	memcpy(b, &w->spare_bufs, sizeof(char *));
-	w->spare_bufs = b;
-	w->nspare++;
+	tb_pool_put(&w->read_bufs, b);
 }
 
 void
-tb_conn_free_buffers(struct tb_worker *w)
+tb_conn_init_spares(struct tb_worker *w)
 {
-	while (w->spare_bufs != NULL)
-		free(buf_get(w));
+	w->read_bufs = (struct tb_pool){NULL, READ_BUF_ALLOC, 0, SPARE_MAX};
+	w->spare_conns = NULL;
+	w->nspare_conns = 0;
+}
+
+void
+tb_conn_free_spares(struct tb_worker *w)
+{
+	tb_pool_drain(&w->read_bufs);
+	while (w->spare_conns != NULL) {
+		struct tb_conn *c = w->spare_conns;
+
+		w->spare_conns = c->next;
+		tb_tls_conn_free(c->tls);
+		free(c);
+	}
+	w->nspare_conns = 0;
+}
+
+/* A connection object for fd, a kept one when there is one: its TLS
+ * object too, when the library can reuse it (tls.h).  NULL when out of
+ * memory. */
+static struct tb_conn *
+conn_get(struct tb_worker *w, int fd)
+{
+	struct tb_conn *c = w->spare_conns;
+	struct tb_tls_conn *tls = NULL;
+
+	if (c != NULL) {
+		w->spare_conns = c->next;
+		w->nspare_conns--;
+		tls = c->tls;
+		if (tb_tls_conn_reuse(tls, fd) != 0) {
+			tb_tls_conn_free(tls);
+			tls = NULL;
+		}
+		memset(c, 0, sizeof(*c));
+	} else {
+		c = calloc(1, sizeof(*c));
+		if (c == NULL)
+			return NULL;
+	}
+	c->tls = tls != NULL ? tls : tb_tls_conn_new(w->tls, fd);
+	if (c->tls == NULL) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void
+conn_put(struct tb_worker *w, struct tb_conn *c)
+{
+	if (w->nspare_conns >= SPARE_MAX) {
+		tb_tls_conn_free(c->tls);
+		free(c);
+		return;
+	}
+	c->next = w->spare_conns;
+	w->spare_conns = c;
+	w->nspare_conns++;
 }
 
 /* Milliseconds of a monotonic clock that costs no system call. */
@@ -285,7 +331,6 @@ conn_free(struct tb_conn *c)
 	event_del(&c->io);
 	event_del(&c->timer);
 	conn_shutdown(c);
-	tb_tls_conn_free(c->tls);
 	close(c->fd);
 	tb_count(&s->sys_close, 1);
 
@@ -308,7 +353,7 @@ conn_free(struct tb_conn *c)
 		c->next->prev = c->prev;
 	tb_count_down(&s->conns_active);
 	buf_put(w, c->buf);
-	free(c);
+	conn_put(w, c);
 }
 
 /* A TLS error on stderr, at most one line per second per worker with the
@@ -793,13 +838,10 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 void
 tb_conn_start(struct tb_worker *w, int fd)
 {
-	struct tb_conn *c = calloc(1, sizeof(*c));
+	struct tb_conn *c = conn_get(w, fd);
 
 	tb_count(&w->stats->conns_accepted, 1);
-	if (c != NULL)
-		c->tls = tb_tls_conn_new(w->tls, fd);
-	if (c == NULL || c->tls == NULL) {
-		free(c);
+	if (c == NULL) {
 		close(fd);
 		tb_count(&w->stats->sys_close, 1);
 		tb_count(&w->stats->conns_failed, 1);

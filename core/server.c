@@ -278,6 +278,7 @@ tb_worker_init(struct tb_worker *w, struct event_base *base,
 	w->listen_fd = listen_fd;
 	w->max_conns = opt->max_conns;
 	w->defer_accept = opt->defer_accept > 0;
+	tb_conn_init_spares(w);
 	w->listen_ev =
 		event_new(base, listen_fd, EV_READ | EV_PERSIST, accept_cb, w);
 	w->resume_ev = evtimer_new(base, accept_resume_cb, w);
@@ -316,5 +317,5 @@ tb_worker_free(struct tb_worker *w)
 	if (w->listen_fd >= 0)
 		close(w->listen_fd);
 	w->listen_fd = -1;
-	tb_conn_free_buffers(w);
+	tb_conn_free_spares(w);
 }

@@ -7,6 +7,7 @@
 #include <sys/time.h>
 
 #include "cli.h"
+#include "pool.h"
 #include "stats.h"
 #include "tls.h"
 
@@ -37,8 +38,11 @@ struct tb_worker {
 	 * left out since (conn.c). */
 	long log_second;
 	unsigned long log_suppressed;
-	char *spare_bufs; /* read buffers kept for reuse, linked through */
-	int nspare;	  /* their first bytes */
+	/* Kept for reuse (conn.c): read buffers, and closed connections
+	 * with their TLS objects, linked through next. */
+	struct tb_pool read_bufs;
+	struct tb_conn *spare_conns;
+	unsigned nspare_conns;
 	struct tb_timeout header, idle, write, linger;
 };
 

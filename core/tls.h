@@ -126,12 +126,19 @@ void tb_tls_ctx_free(struct tb_tls_ctx *ctx);
 /* What the library actually got, fixed once the context exists:
  * session_cache_size, session_lifetime_s, idle_buffers and
  * tickets_per_handshake, each as applied, with a short reason in the value
- * where it differs from what was asked, e.g. "33 (compile-time table)". */
+ * where it differs from what was asked, e.g. "33 (compile-time table)";
+ * and tls_object_reuse: "yes (how)" when tb_tls_conn_reuse works, else
+ * "no (why)". */
 const struct tb_tls_fact *tb_tls_ctx_facts(const struct tb_tls_ctx *ctx);
 
 /* Server side of a TLS connection on a connected non-blocking fd.
  * NULL only when out of memory. */
 struct tb_tls_conn *tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd);
+/* The object of a connection that has ended (at any status), made ready
+ * for a new connection on fd as tb_tls_conn_new makes one, keeping what the
+ * library allocated.  0, or -1 when the library cannot reuse its objects
+ * (then the caller frees c and calls tb_tls_conn_new). */
+int tb_tls_conn_reuse(struct tb_tls_conn *c, int fd);
 void tb_tls_conn_free(struct tb_tls_conn *c);
 
 enum tb_status tb_tls_handshake(struct tb_tls_conn *c);

@@ -106,6 +106,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	worker.stats = &stats;
 	worker.listen_fd = -1;
 	worker.max_conns = 1000;
+	tb_conn_init_spares(&worker);
 	/* Long enough never to fire within one input: the rounds, not the
 	 * clock, bound a run, so every input replays the same way. */
 	worker.header.tv = event_base_init_common_timeout(base, &tv);
@@ -360,6 +361,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			REQUIRE(rd.done == rd.nexp);
 		close(sv[0]);
 	}
-	tb_conn_free_buffers(&worker);
+	tb_conn_free_spares(&worker);
 	return 0;
 }
