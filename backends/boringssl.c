@@ -29,11 +29,13 @@
 
 #include "boringssl_err.h"
 #include "common.h"
+#include "ssl_bio.h"
 #include "tb_build.h"
 #include "tls.h"
 
 struct tb_tls_ctx {
 	SSL_CTX *ssl_ctx;
+	BIO_METHOD *bio_method; /* --io core: the core's buffers */
 	int key_type;	       /* EVP_PKEY_RSA, EVP_PKEY_EC, EVP_PKEY_ED25519 */
 	uint16_t curve_sigalg; /* EC key: the TLS 1.3 scheme of its curve */
 	struct tb_settings settings;
@@ -428,7 +430,7 @@ record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
 	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
 		 "%d", tickets);
 	st->tls_object_reuse = "no (SSL_clear is deprecated)";
-	ctx->facts = tb_settings_facts(st);
+	ctx->facts = tb_settings_facts(st, cfg->io);
 }
 
 struct tb_tls_ctx *
@@ -453,6 +455,14 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 		tb_tls_ctx_free(ctx);
 		return NULL;
 	}
+	if (cfg->io == TB_IO_CORE) {
+		ctx->bio_method = tb_bio_method_new();
+		if (ctx->bio_method == NULL) {
+			snprintf(err, errlen, "cannot create the core I/O BIO");
+			tb_tls_ctx_free(ctx);
+			return NULL;
+		}
+	}
 	record_settings(ctx, cfg);
 	return ctx;
 }
@@ -463,6 +473,7 @@ tb_tls_ctx_free(struct tb_tls_ctx *ctx)
 	if (ctx == NULL)
 		return;
 	SSL_CTX_free(ctx->ssl_ctx);
+	BIO_meth_free(ctx->bio_method);
 	free(ctx);
 }
 
@@ -545,7 +556,7 @@ note_sigalg(SSL *ssl, void *arg)
 }
 
 struct tb_tls_conn *
-tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
+tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd, struct tb_io *io)
 {
 	struct tb_tls_conn *c = calloc(1, sizeof(*c));
 
@@ -555,7 +566,9 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 	c->ssl = SSL_new(ctx->ssl_ctx);
 	/* SSL_set_fd wraps fd in a BIO_NOCLOSE socket BIO: the fd stays the
 	 * caller's. */
-	if (c->ssl == NULL || !SSL_set_fd(c->ssl, fd)) {
+	if (c->ssl == NULL ||
+	    (io != NULL ? tb_bio_attach(c->ssl, ctx->bio_method, io) != 0
+			: !SSL_set_fd(c->ssl, fd))) {
 		SSL_free(c->ssl);
 		free(c);
 		ERR_clear_error();
@@ -569,10 +582,11 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 /* BoringSSL's SSL_clear is deprecated ("free ssl and create a new one
  * instead", ssl.h): no reuse. */
 int
-tb_tls_conn_reuse(struct tb_tls_conn *c, int fd)
+tb_tls_conn_reuse(struct tb_tls_conn *c, int fd, struct tb_io *io)
 {
 	(void)c;
 	(void)fd;
+	(void)io;
 	return -1;
 }
 

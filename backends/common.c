@@ -209,7 +209,7 @@ tb_list_find_bad(const char *list, const char *seps,
 }
 
 const struct tb_tls_fact *
-tb_settings_facts(struct tb_settings *s)
+tb_settings_facts(struct tb_settings *s, enum tb_io_mode io)
 {
 	s->facts[0] = (struct tb_tls_fact){"session_cache_size",
 					   s->session_cache_size};
@@ -220,7 +220,9 @@ tb_settings_facts(struct tb_settings *s)
 					   s->tickets_per_handshake};
 	s->facts[4] =
 		(struct tb_tls_fact){"tls_object_reuse", s->tls_object_reuse};
-	s->facts[5] = (struct tb_tls_fact){NULL, NULL};
+	s->facts[5] = (struct tb_tls_fact){"io", io == TB_IO_CORE ? "core"
+								  : "native"};
+	s->facts[6] = (struct tb_tls_fact){NULL, NULL};
 	return s->facts;
 }
 

@@ -82,10 +82,12 @@ struct tb_settings {
 	char idle_buffers[96];
 	char tickets_per_handshake[64];
 	const char *tls_object_reuse; /* static text: "yes (...)", "no (...)" */
-	struct tb_tls_fact facts[6];
+	struct tb_tls_fact facts[7];
 };
 
-const struct tb_tls_fact *tb_settings_facts(struct tb_settings *s);
+/* The list, with io from the config. */
+const struct tb_tls_fact *tb_settings_facts(struct tb_settings *s,
+					    enum tb_io_mode io);
 /* "N", or "N (why)" when applied differs from asked. */
 void tb_settings_number(char *buf, size_t len, long applied, long asked,
 			const char *why);

@@ -1,4 +1,5 @@
-/* openssl.c: core/tls.h on OpenSSL 3, native API on the raw socket fd. */
+/* openssl.c: core/tls.h on OpenSSL 3: on the raw socket fd (--io
+ * native), or on the core's buffers through a BIO (--io core). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,11 +14,13 @@
 #include "openssl_init.h"
 
 #include "common.h"
+#include "ssl_bio.h"
 #include "tb_build.h"
 #include "tls.h"
 
 struct tb_tls_ctx {
 	SSL_CTX *ssl_ctx;
+	BIO_METHOD *bio_method; /* --io core: the core's buffers */
 	int rsa_pss_key; /* the key is RSA-PSS (rsa_pss_pss_*), not RSA */
 	struct tb_settings settings;
 	const struct tb_tls_fact *facts;
@@ -312,7 +315,7 @@ record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
 	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
 		 "%d", cfg->max_version >= TB_TLS13 ? tickets13 : tickets12);
 	st->tls_object_reuse = "yes (SSL_clear)";
-	ctx->facts = tb_settings_facts(st);
+	ctx->facts = tb_settings_facts(st, cfg->io);
 }
 
 struct tb_tls_ctx *
@@ -399,6 +402,13 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 	}
 	ctx->rsa_pss_key = EVP_PKEY_get_base_id(SSL_CTX_get0_privatekey(s)) ==
 			   EVP_PKEY_RSA_PSS;
+	if (cfg->io == TB_IO_CORE) {
+		ctx->bio_method = tb_bio_method_new();
+		if (ctx->bio_method == NULL) {
+			set_err(err, errlen, "cannot create the core I/O BIO");
+			goto fail;
+		}
+	}
 	record_settings(ctx, cfg);
 	return ctx;
 fail:
@@ -414,6 +424,7 @@ tb_tls_ctx_free(struct tb_tls_ctx *ctx)
 	if (ctx == NULL)
 		return;
 	SSL_CTX_free(ctx->ssl_ctx);
+	BIO_meth_free(ctx->bio_method);
 	free(ctx);
 }
 
@@ -427,7 +438,7 @@ tb_tls_ctx_facts(const struct tb_tls_ctx *ctx)
 /* Connections */
 
 struct tb_tls_conn *
-tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
+tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd, struct tb_io *io)
 {
 	struct tb_tls_conn *c = calloc(1, sizeof(*c));
 
@@ -435,7 +446,9 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 		return NULL;
 	c->ssl = SSL_new(ctx->ssl_ctx);
 	/* The socket BIO is BIO_NOCLOSE: the fd stays the caller's. */
-	if (c->ssl == NULL || !SSL_set_fd(c->ssl, fd)) {
+	if (c->ssl == NULL ||
+	    (io != NULL ? tb_bio_attach(c->ssl, ctx->bio_method, io) != 0
+			: !SSL_set_fd(c->ssl, fd))) {
 		ERR_clear_error();
 		SSL_free(c->ssl);
 		free(c);
@@ -448,17 +461,20 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 
 /* SSL_clear is OpenSSL's way to use an SSL for another connection: it
  * resets the handshake and record state and keeps the settings and the
- * BIO, whose descriptor alone changes.  A session still open is dropped
- * from the cache as SSL_free would drop it. */
+ * BIO, whose descriptor (or core buffers) alone change.  A session still
+ * open is dropped from the cache as SSL_free would drop it. */
 int
-tb_tls_conn_reuse(struct tb_tls_conn *c, int fd)
+tb_tls_conn_reuse(struct tb_tls_conn *c, int fd, struct tb_io *io)
 {
 	ERR_clear_error();
-	if (!SSL_clear(c->ssl) ||
-	    BIO_set_fd(SSL_get_rbio(c->ssl), fd, BIO_NOCLOSE) != 1) {
+	if (!SSL_clear(c->ssl)) {
 		ERR_clear_error();
 		return -1;
 	}
+	if (io != NULL)
+		tb_bio_reset(c->ssl, io);
+	else if (BIO_set_fd(SSL_get_rbio(c->ssl), fd, BIO_NOCLOSE) != 1)
+		return -1;
 	c->err.kind = TB_ERR_NONE;
 	return 0;
 }

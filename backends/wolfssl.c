@@ -1,4 +1,6 @@
-/* wolfssl.c: the TLS layer on wolfSSL's native API (not its OpenSSL shim). */
+/* wolfssl.c: the TLS layer on wolfSSL's native API (not its OpenSSL shim):
+ * on the raw socket fd (--io native), or on the core's buffers through
+ * wolfSSL's I/O callbacks (--io core). */
 #define _GNU_SOURCE
 
 #include <wolfssl/options.h>
@@ -605,7 +607,46 @@ record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
 	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
 		 "%d", tickets);
 	st->tls_object_reuse = "no (wolfSSL_clear keeps the last session)";
-	ctx->facts = tb_settings_facts(st);
+	ctx->facts = tb_settings_facts(st, cfg->io);
+}
+
+/* --io core: wolfSSL's I/O callbacks on the core's buffers.  The core's
+ * recv()-like results become the codes wolfSSL's own socket callbacks
+ * (wolfio.c) give, so the library takes the same paths as on a socket;
+ * errno stays as the core left it, for map_result. */
+static int
+core_io_code(ssize_t n, int want)
+{
+	if (n > 0)
+		return (int)n;
+	if (n == 0)
+		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+	switch (errno) {
+	case EAGAIN:
+		return want;
+	case ECONNRESET:
+		return WOLFSSL_CBIO_ERR_CONN_RST;
+	case EPIPE:
+	case ECONNABORTED:
+		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+	}
+	return WOLFSSL_CBIO_ERR_GENERAL;
+}
+
+static int
+core_recv(WOLFSSL *ssl, char *buf, int sz, void *io)
+{
+	(void)ssl;
+	return core_io_code(tb_io_read(io, buf, (size_t)sz),
+			    WOLFSSL_CBIO_ERR_WANT_READ);
+}
+
+static int
+core_send(WOLFSSL *ssl, char *buf, int sz, void *io)
+{
+	(void)ssl;
+	return core_io_code(tb_io_write(io, buf, (size_t)sz),
+			    WOLFSSL_CBIO_ERR_WANT_WRITE);
 }
 
 struct tb_tls_ctx *
@@ -627,6 +668,10 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 	if (!ctx->ctx)
 		goto fail;
 	wolfSSL_CTX_set_verify(ctx->ctx, WOLFSSL_VERIFY_NONE, NULL);
+	if (cfg->io == TB_IO_CORE) {
+		wolfSSL_CTX_SetIORecv(ctx->ctx, core_recv);
+		wolfSSL_CTX_SetIOSend(ctx->ctx, core_send);
+	}
 	if (load_cert_key(ctx->ctx, cfg, err, errlen) < 0 ||
 	    set_ciphers(ctx->ctx, cfg, err, errlen) < 0 ||
 	    set_groups(ctx->ctx, cfg, err, errlen) < 0 ||
@@ -661,7 +706,7 @@ tb_tls_ctx_free(struct tb_tls_ctx *ctx)
 /* Connections */
 
 struct tb_tls_conn *
-tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
+tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd, struct tb_io *io)
 {
 	struct tb_tls_conn *c = calloc(1, sizeof(*c));
 
@@ -669,7 +714,14 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 		return NULL;
 	c->ctx = ctx;
 	c->ssl = wolfSSL_new(ctx->ctx);
-	if (!c->ssl || wolfSSL_set_fd(c->ssl, fd) != WOLFSSL_SUCCESS) {
+	if (!c->ssl) {
+		tb_tls_conn_free(c);
+		return NULL;
+	}
+	if (io != NULL) {
+		wolfSSL_SetIOReadCtx(c->ssl, io);
+		wolfSSL_SetIOWriteCtx(c->ssl, io);
+	} else if (wolfSSL_set_fd(c->ssl, fd) != WOLFSSL_SUCCESS) {
 		tb_tls_conn_free(c);
 		return NULL;
 	}
@@ -680,10 +732,11 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
  * and keeps a completed connection's session: not the fresh object
  * wolfSSL_new makes, so no reuse. */
 int
-tb_tls_conn_reuse(struct tb_tls_conn *c, int fd)
+tb_tls_conn_reuse(struct tb_tls_conn *c, int fd, struct tb_io *io)
 {
 	(void)c;
 	(void)fd;
+	(void)io;
 	return -1;
 }
 

@@ -41,6 +41,11 @@ static const char usage_text[] =
 	"                         (default 7200)\n"
 	"  --idle-buffers MODE    release|keep: record buffers of an idle\n"
 	"                         connection (default release, as nginx)\n"
+	"  --io MODE              native|core: who reads and writes the\n"
+	"                         socket: the TLS library itself (default),\n"
+	"                         or the server, one read per readable event\n"
+	"                         and one write per flight, the library on\n"
+	"                         memory\n"
 	"  --stats-file F         append the JSON stats line here on SIGUSR1\n"
 	"                         and at exit (default: stdout)\n"
 	"  --seed N               body generator seed (default: random)\n"
@@ -85,6 +90,7 @@ enum {
 	OPT_SESSION_CACHE_SIZE,
 	OPT_SESSION_LIFETIME,
 	OPT_IDLE_BUFFERS,
+	OPT_IO,
 	OPT_STATS_FILE,
 	OPT_SEED,
 	OPT_HEADER_TIMEOUT,
@@ -113,6 +119,7 @@ static const struct option long_options[] = {
 	{"session-cache-size", required_argument, NULL, OPT_SESSION_CACHE_SIZE},
 	{"session-lifetime", required_argument, NULL, OPT_SESSION_LIFETIME},
 	{"idle-buffers", required_argument, NULL, OPT_IDLE_BUFFERS},
+	{"io", required_argument, NULL, OPT_IO},
 	{"stats-file", required_argument, NULL, OPT_STATS_FILE},
 	{"seed", required_argument, NULL, OPT_SEED},
 	{"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
@@ -362,6 +369,15 @@ apply(int opt, const char *arg, struct tb_options *o)
 			return usage_error("--idle-buffers",
 					   "expected release or keep", arg);
 		return 0;
+	case OPT_IO:
+		if (strcmp(arg, "native") == 0)
+			o->tls.io = TB_IO_NATIVE;
+		else if (strcmp(arg, "core") == 0)
+			o->tls.io = TB_IO_CORE;
+		else
+			return usage_error("--io", "expected native or core",
+					   arg);
+		return 0;
 	case OPT_STATS_FILE:
 		o->stats_file = arg;
 		return 0;
@@ -429,6 +445,9 @@ tb_cli_parse(int argc, char **argv, struct tb_options *o)
 	/* What nginx does (SSL_MODE_RELEASE_BUFFERS): an idle keep-alive
 	 * connection holds no record buffers. */
 	o->tls.idle_buffers = TB_IDLE_RELEASE;
+	/* Each library on the socket with its own buffering, as most
+	 * applications deploy it; --io core measures them on equal I/O. */
+	o->tls.io = TB_IO_NATIVE;
 	o->tls.ciphers = default_tls12_ciphers;
 	o->header_timeout = 10;
 	o->idle_timeout = 15;

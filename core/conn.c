@@ -2,7 +2,15 @@
  *
  *   HANDSHAKE -> READ_REQUEST -> [DISCARD_BODY] -> WRITE_RESPONSE
  *        ^------------ keep-alive (pipelined bytes first) -----'
- *   after an error status: WRITE_RESPONSE -> LINGER -> close
+ *   Connection: close: WRITE_RESPONSE -> CLOSING -> close
+ *   after an error status: WRITE_RESPONSE -> CLOSING -> LINGER -> close
+ *
+ * With --io native the TLS library reads and writes the socket itself.
+ * With --io core it works on the core's buffers (core/io.h): a TB_WANT_*
+ * goes to tb_io_advance, which flushes what the library wrote, reads the
+ * socket once when it may hold bytes, and says whether to retry at once
+ * or which direction to wait for.  CLOSING sends the close_notify (queued
+ * with the response under --io core) before the close.
  *
  * One edge-triggered event per connection, watching ONE direction: the
  * one the last TB_WANT_* asked for (either can come from any operation).
@@ -49,6 +57,7 @@
 
 #include "body.h"
 #include "http.h"
+#include "io.h"
 #include "server.h"
 #include "stats.h"
 #include "tls.h"
@@ -76,6 +85,7 @@ enum conn_state {
 	ST_READ_REQUEST,
 	ST_DISCARD_BODY,
 	ST_WRITE_RESPONSE,
+	ST_CLOSING,
 	ST_LINGER,
 };
 
@@ -98,10 +108,11 @@ enum conn_fate {
  * library's state); the read buffer goes back to the worker's spares
  * whenever it is empty and the connection waits for a request. */
 struct tb_conn {
-	struct event io;
+	struct event ev; /* the socket: one direction at a time */
 	struct event timer;
 	struct tb_worker *w;
 	struct tb_tls_conn *tls;
+	struct tb_io io; /* --io core: the socket's buffers */
 	struct tb_conn *prev, *next;
 	char *buf;	       /* read buffer, NULL while idle */
 	const char *head;      /* response bytes before the streamed body */
@@ -125,23 +136,23 @@ struct tb_conn {
 	uint8_t shut : 1;     /* tb_tls_shutdown already called */
 	uint8_t wrote : 1;    /* write progress since the timer was armed */
 	uint8_t timer_on : 1; /* the timer is pending, until expires */
-	uint8_t io_write : 1; /* io watches EV_WRITE, else EV_READ */
+	uint8_t io_write : 1; /* ev watches EV_WRITE, else EV_READ */
 };
 
 static void conn_run(struct tb_conn *c);
 static void conn_io_cb(evutil_socket_t fd, short what, void *arg);
 
-/* Point io at dir (EV_READ or EV_WRITE) alone and add it; io must not be
+/* Point ev at dir (EV_READ or EV_WRITE) alone and add it; ev must not be
  * pending.  0, or -1 when libevent cannot (the caller then drops the
- * connection, so io watches io_write's direction while the connection
+ * connection, so ev watches io_write's direction while the connection
  * lives). */
 static int
 conn_watch_assign(struct tb_conn *c, short dir)
 {
-	event_assign(&c->io, c->w->base, c->fd, dir | EV_PERSIST | EV_ET,
+	event_assign(&c->ev, c->w->base, c->fd, dir | EV_PERSIST | EV_ET,
 		     conn_io_cb, c);
 	c->io_write = dir == EV_WRITE;
-	return event_add(&c->io, NULL);
+	return event_add(&c->ev, NULL);
 }
 
 /* Wait for dir: nothing to do while it is the direction watched already,
@@ -151,7 +162,7 @@ conn_watch(struct tb_conn *c, short dir)
 {
 	if (c->io_write == (dir == EV_WRITE))
 		return 0;
-	event_del(&c->io);
+	event_del(&c->ev);
 	return conn_watch_assign(c, dir);
 }
 
@@ -171,6 +182,7 @@ void
 tb_conn_init_spares(struct tb_worker *w)
 {
 	w->read_bufs = (struct tb_pool){NULL, READ_BUF_ALLOC, 0, SPARE_MAX};
+	tb_io_worker_init(&w->io, w->stats, SPARE_MAX);
 	w->spare_conns = NULL;
 	w->nspare_conns = 0;
 }
@@ -179,6 +191,7 @@ void
 tb_conn_free_spares(struct tb_worker *w)
 {
 	tb_pool_drain(&w->read_bufs);
+	tb_io_worker_free(&w->io);
 	while (w->spare_conns != NULL) {
 		struct tb_conn *c = w->spare_conns;
 
@@ -197,22 +210,26 @@ conn_get(struct tb_worker *w, int fd)
 {
 	struct tb_conn *c = w->spare_conns;
 	struct tb_tls_conn *tls = NULL;
+	struct tb_io *io;
 
 	if (c != NULL) {
 		w->spare_conns = c->next;
 		w->nspare_conns--;
 		tls = c->tls;
-		if (tb_tls_conn_reuse(tls, fd) != 0) {
-			tb_tls_conn_free(tls);
-			tls = NULL;
-		}
 		memset(c, 0, sizeof(*c));
 	} else {
 		c = calloc(1, sizeof(*c));
 		if (c == NULL)
 			return NULL;
 	}
-	c->tls = tls != NULL ? tls : tb_tls_conn_new(w->tls, fd);
+	io = w->core_io ? &c->io : NULL;
+	if (io != NULL)
+		tb_io_init(io, &w->io, fd);
+	if (tls != NULL && tb_tls_conn_reuse(tls, fd, io) != 0) {
+		tb_tls_conn_free(tls);
+		tls = NULL;
+	}
+	c->tls = tls != NULL ? tls : tb_tls_conn_new(w->tls, fd, io);
 	if (c->tls == NULL) {
 		free(c);
 		return NULL;
@@ -294,6 +311,7 @@ conn_blocked(struct tb_conn *c)
 			conn_arm(c, TM_HEADER);
 		break;
 	case ST_WRITE_RESPONSE:
+	case ST_CLOSING:
 		if (c->timer_kind != TM_WRITE || c->wrote)
 			conn_arm(c, TM_WRITE);
 		break;
@@ -328,9 +346,15 @@ conn_free(struct tb_conn *c)
 	struct tb_worker *w = c->w;
 	struct tb_stats_slot *s = w->stats;
 
-	event_del(&c->io);
+	event_del(&c->ev);
 	event_del(&c->timer);
 	conn_shutdown(c);
+	if (c->w->core_io) {
+		/* What the library wrote last (a close_notify, an alert)
+		 * gets one try: a close does not wait for a slow reader. */
+		tb_io_flush(&c->io);
+		tb_io_release(&c->io);
+	}
 	close(c->fd);
 	tb_count(&s->sys_close, 1);
 
@@ -367,7 +391,7 @@ conn_log_tls_error(struct tb_conn *c)
 	static const char *const phase[] = {
 		[ST_HANDSHAKE] = "handshake", [ST_READ_REQUEST] = "read",
 		[ST_DISCARD_BODY] = "read",   [ST_WRITE_RESPONSE] = "write",
-		[ST_LINGER] = "read",
+		[ST_CLOSING] = "write",	      [ST_LINGER] = "read",
 	};
 	struct tb_worker *w = c->w;
 	struct timespec now;
@@ -628,21 +652,58 @@ conn_discard_body(struct tb_conn *c)
 	return TB_OK;
 }
 
-/* The response is out: count it, then keep the connection or end it. */
-static enum tb_status
-conn_response_done(struct tb_conn *c)
+/* --io core: what the library wrote has not all left yet.  A response
+ * counts once it has, as under --io native, where the last write call
+ * returning means the kernel has it. */
+static int
+conn_unsent(const struct tb_conn *c)
+{
+	return c->w->core_io && tb_io_pending(&c->io);
+}
+
+static void
+conn_count_response(struct tb_conn *c)
 {
 	struct tb_stats_slot *s = c->w->stats;
 
 	tb_count(&s->requests, 1);
 	count_status(s, c->status);
-	if (!c->close_after) {
-		/* Pipelined bytes start a header deadline only if the
-		 * request they begin has to wait (conn_blocked). */
-		c->state = ST_READ_REQUEST;
-		conn_arm(c, TM_IDLE);
+}
+
+/* The response is written: keep the connection, or end it (CLOSING). */
+static enum tb_status
+conn_response_done(struct tb_conn *c)
+{
+	if (c->close_after) {
+		c->state = ST_CLOSING;
 		return TB_OK;
 	}
+	if (conn_unsent(c))
+		return TB_WANT_WRITE; /* flush, then come back */
+	conn_count_response(c);
+	/* Pipelined bytes start a header deadline only if the request they
+	 * begin has to wait (conn_blocked). */
+	c->state = ST_READ_REQUEST;
+	conn_arm(c, TM_IDLE);
+	return TB_OK;
+}
+
+/* The last response is written: the close_notify follows it (under --io
+ * core in the same send), then the close, or after an error status a
+ * linger. */
+static enum tb_status
+conn_closing(struct tb_conn *c)
+{
+	struct tb_stats_slot *s = c->w->stats;
+
+	/* Under --io core the close_notify must find room in the output
+	 * (tb_tls_shutdown never waits): flush a full one first. */
+	if (!c->shut && c->w->core_io && tb_io_room(&c->io) < TB_IO_ALERT_ROOM)
+		return TB_WANT_WRITE;
+	conn_shutdown(c);
+	if (conn_unsent(c))
+		return TB_WANT_WRITE;
+	conn_count_response(c);
 	if (c->status == 200) {
 		conn_set_fate(c, FATE_COMPLETED);
 		return TB_CLOSED;
@@ -650,7 +711,6 @@ conn_response_done(struct tb_conn *c)
 	conn_set_fate(c, FATE_FAILED);
 	/* Half-close and drain what the client still sends (see
 	 * LINGER_MAX_BYTES); the TLS layer is done, so read the raw fd. */
-	conn_shutdown(c);
 	shutdown(c->fd, SHUT_WR);
 	tb_count(&s->sys_other, 1);
 	if (c->buf == NULL)
@@ -736,6 +796,8 @@ conn_step(struct tb_conn *c)
 		return conn_discard_body(c);
 	case ST_WRITE_RESPONSE:
 		return conn_write_response(c);
+	case ST_CLOSING:
+		return conn_closing(c);
 	case ST_LINGER:
 		return conn_linger(c);
 	}
@@ -750,12 +812,20 @@ conn_run(struct tb_conn *c)
 	for (;;) {
 		enum tb_status st = conn_step(c);
 
+		/* --io core: the core moves the bytes the library waits for,
+		 * and the machine waits only when the socket has to.  (LINGER
+		 * reads the raw socket itself.) */
+		if ((st == TB_WANT_READ || st == TB_WANT_WRITE) &&
+		    c->w->core_io && c->state != ST_LINGER)
+			st = tb_io_advance(&c->io, st);
 		switch (st) {
 		case TB_OK:
 			if (--budget == 0) {
 				/* Nothing blocked, so no edge will come:
-				 * schedule ourselves after the others. */
-				event_active(&c->io, EV_READ | EV_WRITE, 0);
+				 * schedule ourselves after the others (with
+				 * no direction: the socket's state is as it
+				 * was). */
+				event_active(&c->ev, 0, 0);
 				return;
 			}
 			continue;
@@ -782,8 +852,9 @@ conn_io_cb(evutil_socket_t fd, short what, void *arg)
 	struct tb_conn *c = arg;
 
 	(void)fd;
-	(void)what;
 	tb_count(&c->w->stats->wakeups, 1);
+	if ((what & EV_READ) && c->w->core_io)
+		tb_io_readable(&c->io);
 	conn_run(c);
 }
 

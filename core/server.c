@@ -278,6 +278,7 @@ tb_worker_init(struct tb_worker *w, struct event_base *base,
 	w->listen_fd = listen_fd;
 	w->max_conns = opt->max_conns;
 	w->defer_accept = opt->defer_accept > 0;
+	w->core_io = opt->tls.io == TB_IO_CORE;
 	tb_conn_init_spares(w);
 	w->listen_ev =
 		event_new(base, listen_fd, EV_READ | EV_PERSIST, accept_cb, w);

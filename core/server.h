@@ -7,6 +7,7 @@
 #include <sys/time.h>
 
 #include "cli.h"
+#include "io.h"
 #include "pool.h"
 #include "stats.h"
 #include "tls.h"
@@ -43,6 +44,8 @@ struct tb_worker {
 	struct tb_pool read_bufs;
 	struct tb_conn *spare_conns;
 	unsigned nspare_conns;
+	struct tb_io_worker io; /* --io core: buffers and counters */
+	int core_io;		/* --io core */
 	struct tb_timeout header, idle, write, linger;
 };
 

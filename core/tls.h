@@ -23,6 +23,23 @@
  *   TB_ERROR       a protocol or library failure on this connection;
  *                  tb_tls_conn_error() says why.  Drop the connection.
  *
+ * Who moves the bytes (--io, cfg->io):
+ *   TB_IO_NATIVE   the library reads and writes the fd itself, with its
+ *                  own buffering, as most applications deploy it.
+ *   TB_IO_CORE     the core owns the socket (core/io.c) and the library
+ *                  works on memory: tb_tls_conn_new gets a struct tb_io,
+ *                  and the library's I/O callbacks (a BIO, wolfSSL's
+ *                  callbacks) do nothing but call tb_io_read() and
+ *                  tb_io_write() below, never the fd.  The statuses then
+ *                  mean: TB_WANT_READ, the input the core gave is used up
+ *                  (the core reads the socket, once per readable edge,
+ *                  and retries); TB_WANT_WRITE, the core's output buffer
+ *                  is full (it must be flushed first).  What the library
+ *                  writes stays in that buffer until the core flushes it:
+ *                  when the machine waits, when the buffer fills, and
+ *                  before a close, so a flight leaves in one write.
+ *                  tb_tls_shutdown() only queues its close_notify there.
+ *
  * The core owns the connection's life: after TB_CLOSED or TB_ERROR the only
  * calls it makes are tb_tls_conn_error() and tb_tls_conn_free().  It calls
  * tb_tls_shutdown() at most once, only after tb_tls_handshake() returned
@@ -40,6 +57,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 enum tb_status {
 	TB_OK,
@@ -64,6 +82,12 @@ enum tb_idle_buffers {
 	TB_IDLE_KEEP,
 };
 
+/* Who reads and writes the socket (see the top of this file). */
+enum tb_io_mode {
+	TB_IO_NATIVE,
+	TB_IO_CORE,
+};
+
 /* TLS versions as plain numbers: 12 is TLS 1.2, 13 is TLS 1.3. */
 enum {
 	TB_TLS12 = 12,
@@ -83,6 +107,7 @@ struct tb_tls_config {
 	long session_cache_size; /* sessions kept per process */
 	long session_lifetime_s; /* how long a session or ticket resumes */
 	enum tb_idle_buffers idle_buffers;
+	enum tb_io_mode io;
 };
 
 /* What a handshake negotiated, as IANA code points (names come from
@@ -127,18 +152,23 @@ void tb_tls_ctx_free(struct tb_tls_ctx *ctx);
  * session_cache_size, session_lifetime_s, idle_buffers and
  * tickets_per_handshake, each as applied, with a short reason in the value
  * where it differs from what was asked, e.g. "33 (compile-time table)";
- * and tls_object_reuse: "yes (how)" when tb_tls_conn_reuse works, else
- * "no (why)". */
+ * tls_object_reuse: "yes (how)" when tb_tls_conn_reuse works, else
+ * "no (why)"; and io: "native" or "core". */
 const struct tb_tls_fact *tb_tls_ctx_facts(const struct tb_tls_ctx *ctx);
 
-/* Server side of a TLS connection on a connected non-blocking fd.
- * NULL only when out of memory. */
-struct tb_tls_conn *tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd);
+/* The core's buffers of one connection under TB_IO_CORE (core/io.h). */
+struct tb_io;
+
+/* Server side of a TLS connection on a connected non-blocking fd; io is
+ * the core's buffers when the context was made with TB_IO_CORE, else
+ * NULL.  NULL only when out of memory. */
+struct tb_tls_conn *tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd,
+				    struct tb_io *io);
 /* The object of a connection that has ended (at any status), made ready
- * for a new connection on fd as tb_tls_conn_new makes one, keeping what the
- * library allocated.  0, or -1 when the library cannot reuse its objects
- * (then the caller frees c and calls tb_tls_conn_new). */
-int tb_tls_conn_reuse(struct tb_tls_conn *c, int fd);
+ * for a new connection on fd and io as tb_tls_conn_new makes one, keeping
+ * what the library allocated.  0, or -1 when the library cannot reuse its
+ * objects (then the caller frees c and calls tb_tls_conn_new). */
+int tb_tls_conn_reuse(struct tb_tls_conn *c, int fd, struct tb_io *io);
 void tb_tls_conn_free(struct tb_tls_conn *c);
 
 enum tb_status tb_tls_handshake(struct tb_tls_conn *c);
@@ -156,6 +186,15 @@ const char *tb_tls_conn_error(const struct tb_tls_conn *c);
 /* Valid after tb_tls_handshake returned TB_OK; the library's cheapest
  * getters only, as this runs once per handshake in the measured path. */
 void tb_tls_conn_params(const struct tb_tls_conn *c, struct tb_tls_params *p);
+
+/* TB_IO_CORE: what a library's I/O callbacks call, implemented by the
+ * core (core/io.c).  They behave as recv() and send() on a non-blocking
+ * socket: the bytes moved (> 0); 0 from tb_io_read once the peer has
+ * closed its side and every byte before that was read; -1 with errno
+ * EAGAIN when the input is used up (read) or the output buffer is full
+ * (write), or with the socket's errno once a socket call failed. */
+ssize_t tb_io_read(struct tb_io *io, void *buf, size_t len);
+ssize_t tb_io_write(struct tb_io *io, const void *buf, size_t len);
 
 /* ------------------------------------------------------------------------
  * The crypto floor: the public-key work a server cannot avoid in a full

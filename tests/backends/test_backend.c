@@ -6,7 +6,10 @@
  * sockets for the plaintext backend), run as a subprocess over loopback
  * and released step by step through its stdin, so what the backend sees
  * first is decided here, not by timing.  Each case runs with TLS 1.3 and
- * TLS 1.2 peers.  Prints PASS/FAIL per case and `N passed, N failed`.
+ * TLS 1.2 peers, and with both --io modes: native (the library on the
+ * socket) and core (the library on core/io.c's buffers, driven here as
+ * core/conn.c drives them: tb_io_advance on every TB_WANT_*, a flush
+ * before the close).  Prints PASS/FAIL per case and `N passed, N failed`.
  *
  * Usage: test_backend PEER
  */
@@ -27,6 +30,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "io.h"
 #include "tls.h"
 
 #define WAIT_MS 10000 /* any single wait; a hang is a failure */
@@ -36,6 +40,9 @@ static const char *peer_bin;
 static char dir[] = "/tmp/test_backend.XXXXXX";
 static char cert[64], key[64];
 static int plain; /* the plaintext backend: no handshake, no alerts */
+static int core;  /* the cases now run with --io core */
+static struct tb_stats_slot io_stats;
+static struct tb_io_worker io_worker;
 static int passed, failed;
 static char why[512];
 
@@ -67,12 +74,18 @@ struct run {
 	int from_peer; /* its stdout */
 	int fd;	       /* our accepted socket */
 	struct tb_tls_conn *c;
-	unsigned wants; /* 1 << TB_WANT_* seen by drive() */
+	struct tb_io io; /* --io core: the buffers c works on */
+	unsigned wants;	 /* 1 << TB_WANT_* seen by drive() */
+	int refused;	 /* tb_tls_conn_reuse said no (start's reuse) */
 };
 
+/* Runs the peer with script and accepts its connection; the server side
+ * is a new connection object, or reuse made ready with
+ * tb_tls_conn_reuse. */
 static int
-start(struct tb_tls_ctx *ctx, struct run *r, const char *script,
-      const char *mode, const char *arg, int sndbuf)
+start_reusing(struct tb_tls_ctx *ctx, struct run *r, const char *script,
+	      const char *mode, const char *arg, int sndbuf,
+	      struct tb_tls_conn *reuse)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t alen = sizeof(a);
@@ -112,8 +125,26 @@ start(struct tb_tls_ctx *ctx, struct run *r, const char *script,
 	if (sndbuf > 0)
 		setsockopt(r->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
 			   sizeof(sndbuf));
-	r->c = tb_tls_conn_new(ctx, r->fd);
+	if (core)
+		tb_io_init(&r->io, &io_worker, r->fd);
+	if (reuse != NULL &&
+	    tb_tls_conn_reuse(reuse, r->fd, core ? &r->io : NULL) == 0) {
+		r->c = reuse;
+		return 0;
+	}
+	if (reuse != NULL) {
+		tb_tls_conn_free(reuse);
+		r->refused = 1;
+	}
+	r->c = tb_tls_conn_new(ctx, r->fd, core ? &r->io : NULL);
 	return r->c != NULL ? 0 : fail("tb_tls_conn_new failed");
+}
+
+static int
+start(struct tb_tls_ctx *ctx, struct run *r, const char *script,
+      const char *mode, const char *arg, int sndbuf)
+{
+	return start_reusing(ctx, r, script, mode, arg, sndbuf, NULL);
 }
 
 static void
@@ -121,6 +152,19 @@ go(struct run *r)
 {
 	fputs("go\n", r->to_peer);
 	fflush(r->to_peer);
+}
+
+/* --io core: what the library wrote leaves before the close, as core/conn.c
+ * sends it (one send, then more once the socket is writable). */
+static void
+flush_before_close(struct run *r)
+{
+	struct pollfd p = {r->fd, POLLOUT, 0};
+
+	while (tb_io_flush(&r->io) == TB_WANT_WRITE)
+		if (poll(&p, 1, WAIT_MS) != 1)
+			break;
+	tb_io_release(&r->io);
 }
 
 /* The peer's result line, after it exited. */
@@ -132,6 +176,8 @@ finish(struct run *r, char *line, size_t len)
 
 	if (r->to_peer != NULL)
 		fclose(r->to_peer);
+	if (core && r->fd >= 0)
+		flush_before_close(r);
 	if (r->c != NULL)
 		tb_tls_conn_free(r->c);
 	if (r->fd >= 0)
@@ -150,17 +196,26 @@ finish(struct run *r, char *line, size_t len)
 }
 
 /* Waits for the direction st asks for; the contract allows either from
- * any call. */
+ * any call.  With --io core the core's buffers move first, and the wait
+ * may not be needed. */
 static int
 wait_for(struct run *r, enum tb_status st)
 {
-	struct pollfd p = {r->fd, st == TB_WANT_WRITE ? POLLOUT : POLLIN, 0};
+	struct pollfd p = {r->fd, 0, 0};
 
 	r->wants |= 1u << st;
+	if (core) {
+		st = tb_io_advance(&r->io, st);
+		if (st == TB_OK)
+			return 0;
+	}
+	p.events = st == TB_WANT_WRITE ? POLLOUT : POLLIN;
 	if (poll(&p, 1, WAIT_MS) != 1)
 		return fail("no %s readiness in %d ms after %s",
 			    st == TB_WANT_WRITE ? "write" : "read", WAIT_MS,
 			    status_name(st));
+	if (core && st == TB_WANT_READ)
+		tb_io_readable(&r->io);
 	return 0;
 }
 
@@ -406,6 +461,70 @@ out:
 	return rc;
 }
 
+/* The value of fact key in the context's facts, or "". */
+static const char *
+ctx_fact(const struct tb_tls_ctx *ctx, const char *name)
+{
+	for (const struct tb_tls_fact *f = tb_tls_ctx_facts(ctx); f->key; f++)
+		if (strcmp(f->key, name) == 0)
+			return f->value;
+	return "";
+}
+
+/* The hello exchange of the first case on r: handshake, then "ping". */
+static int
+hello(struct run *r)
+{
+	char buf[64];
+	size_t n;
+
+	go(r);
+	if (expect(handshake(r), TB_OK, "handshake") != 0)
+		return -1;
+	go(r);
+	if (expect(read_some(r, buf, sizeof(buf), &n), TB_OK, "read") != 0)
+		return -1;
+	if (n != 4 || memcmp(buf, "ping", 4) != 0)
+		return fail("read %zu bytes, want \"ping\"", n);
+	return 0;
+}
+
+/* The object of an ended connection serves a second one after
+ * tb_tls_conn_reuse as a new object would; or the library refuses, and
+ * tls_object_reuse says "no" (and "yes" when it does not refuse). */
+static int
+case_reuse(struct tb_tls_ctx *ctx, const char *mode)
+{
+	const char *says = ctx_fact(ctx, "tls_object_reuse");
+	struct tb_tls_conn *kept;
+	struct run r, r2;
+	char line[64];
+	int rc = -1;
+
+	if (start(ctx, &r, "hello", mode, NULL, 0) != 0 || hello(&r) != 0) {
+		finish(&r, line, sizeof(line));
+		return -1;
+	}
+	kept = r.c;
+	r.c = NULL;
+	if (finish(&r, line, sizeof(line)) != 0) {
+		tb_tls_conn_free(kept);
+		return -1;
+	}
+	if (start_reusing(ctx, &r2, "hello", mode, NULL, 0, kept) != 0)
+		goto out;
+	if (strncmp(says, r2.refused ? "no" : "yes", r2.refused ? 2 : 3) != 0) {
+		fail("tb_tls_conn_reuse %s, but tls_object_reuse is \"%s\"",
+		     r2.refused ? "refused" : "worked", says);
+		goto out;
+	}
+	rc = hello(&r2);
+out:
+	if (finish(&r2, line, sizeof(line)) != 0)
+		rc = -1;
+	return rc;
+}
+
 /* The one table of socket endings (common.h). */
 static int
 case_io_status(void)
@@ -436,13 +555,15 @@ case_io_status(void)
 static void
 report(const char *name, const char *mode, int rc)
 {
+	const char *io = mode == NULL ? "" : core ? " io=core" : " io=native";
+
 	if (rc == 0) {
-		printf("PASS %s%s%s\n", name, mode ? " " : "",
-		       mode ? mode : "");
+		printf("PASS %s%s%s%s\n", name, mode ? " " : "",
+		       mode ? mode : "", io);
 		passed++;
 	} else {
-		printf("FAIL %s%s%s: %s\n", name, mode ? " " : "",
-		       mode ? mode : "", why);
+		printf("FAIL %s%s%s%s: %s\n", name, mode ? " " : "",
+		       mode ? mode : "", io, why);
 		failed++;
 	}
 	why[0] = '\0';
@@ -462,6 +583,7 @@ main(int argc, char **argv)
 		{"peer_eof", case_eof},
 		{"peer_reset", case_reset},
 		{"shutdown_once", case_shutdown},
+		{"object_reused", case_reuse},
 	};
 	static const char *const tls_modes[] = {"tls13", "tls12"};
 	static const char *const plain_modes[] = {"plain"};
@@ -500,18 +622,24 @@ main(int argc, char **argv)
 		fprintf(stderr, "test_backend: %s failed\n", cmd);
 		return 2;
 	}
-	ctx = tb_tls_ctx_new(&cfg, err, sizeof(err));
-	if (ctx == NULL) {
-		fprintf(stderr, "test_backend: tb_tls_ctx_new: %s\n", err);
-		return 2;
-	}
 	printf("# backend %s\n", tb_tls_backend_name());
 	report("io_status_table", NULL, case_io_status());
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		for (size_t m = 0; m < nmodes; m++)
-			report(cases[i].name, modes[m],
-			       cases[i].run(ctx, modes[m]));
-	tb_tls_ctx_free(ctx);
+	tb_io_worker_init(&io_worker, &io_stats, 4);
+	for (core = 0; core <= 1; core++) {
+		cfg.io = core ? TB_IO_CORE : TB_IO_NATIVE;
+		ctx = tb_tls_ctx_new(&cfg, err, sizeof(err));
+		if (ctx == NULL) {
+			fprintf(stderr, "test_backend: tb_tls_ctx_new: %s\n",
+				err);
+			return 2;
+		}
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			for (size_t m = 0; m < nmodes; m++)
+				report(cases[i].name, modes[m],
+				       cases[i].run(ctx, modes[m]));
+		tb_tls_ctx_free(ctx);
+	}
+	tb_io_worker_free(&io_worker);
 	unlink(cert);
 	unlink(key);
 	rmdir(dir);

@@ -3,8 +3,11 @@
  *
  * Input: one control byte, then the bytes the client sends.  The control
  * byte picks how the client ends (keeps the socket open, sends EOF, or
- * closes outright), how eagerly it reads, and how large its writes are, so
- * one input tries pipelining, partial reads, back-pressure and aborts.
+ * closes outright), how eagerly it reads, how large its writes are, and
+ * who does the server's socket I/O (--io native: the plaintext backend's
+ * own recv and send; --io core: core/io.c's buffers, one read per edge
+ * and one send per flight), so one input tries pipelining, partial reads,
+ * back-pressure and aborts on both paths.
  * The event loop runs between writes for a bounded number of rounds; a
  * connection still open then is closed as a graceful stop closes it.
  *
@@ -56,7 +59,8 @@ enum client_end {
 	END_EOF2,
 };
 
-/* How much the client reads per round (control bits 2-3). */
+/* How much the client reads per round (control bits 2-3); bits 4-6 pick
+ * the largest write (1 byte to 16 KiB), bit 7 the server's --io. */
 static const size_t drain_per_round[] = {65536, 16384, 0, 256};
 
 /* One response the model expects, in order. */
@@ -291,7 +295,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len = size - 1;
 	end = ctl & 3;
 	per_round = drain_per_round[(ctl >> 2) & 3];
-	chunk_max = (size_t)1 << (ctl >> 4); /* 1 byte .. 32 KiB */
+	chunk_max = (size_t)1 << (((ctl >> 4) & 7) * 2); /* 1 B .. 16 KiB */
+	worker.core_io = ctl >> 7;
 	rnd = (uint64_t)ctl * 0x9e3779b97f4a7c15ULL + len + 1;
 
 	rd.exp = exp;

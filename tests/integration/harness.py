@@ -25,7 +25,8 @@ STATS_KEYS = (
     "status_400", "status_404", "status_405", "status_408", "status_411",
     "status_413", "status_431", "status_505", "bytes_sent", "tls_errors",
     "timeouts_header", "timeouts_idle", "timeouts_write", "accept_pauses",
-    "cpu_user_us", "cpu_sys_us", "max_rss_kib",
+    "wakeups", "sys_accept", "sys_read", "sys_write", "sys_close",
+    "sys_other", "cpu_user_us", "cpu_sys_us", "max_rss_kib",
 )
 
 BODY_ALPHABET = re.compile(rb"\A[A-Z0-9]*\Z")
@@ -109,10 +110,13 @@ def run(cmd, timeout=IO_TIMEOUT, input=None, check_rc=None, env=None):
 class Env:
     """What every case shares: the build under test and the certificates."""
 
-    def __init__(self, build, certs, keep=False):
+    def __init__(self, build, certs, keep=False, server_args=()):
         self.build = os.path.abspath(build)
         self.certs = os.path.abspath(certs)
         self.keep = keep
+        # run.py --server-arg: given to every server before a case's own
+        # arguments (which therefore win), e.g. --io=core
+        self.server_args = list(server_args)
         self.server_bin = os.path.join(self.build, "tlsbench-server")
         if not os.access(self.server_bin, os.X_OK):
             raise SystemExit(f"run.py: {self.server_bin} missing: build it "
@@ -238,7 +242,7 @@ class Server:
             self.argv += ["--seed", str(seed)]
         if self.stats_file:
             self.argv += ["--stats-file", self.stats_file]
-        self.argv += [str(a) for a in args]
+        self.argv += env.server_args + [str(a) for a in args]
         self.proc = None
         self.host = self.port = self.scheme = None
         self.workers = []

@@ -53,6 +53,11 @@ def parse_args():
                     metavar="PATTERN",
                     help="run only cases whose name contains PATTERN (or "
                          "matches it as a glob); may be repeated")
+    ap.add_argument("--server-arg", action="append", default=[],
+                    metavar="ARG",
+                    help="pass ARG to every tlsbench-server the cases start "
+                         "(before the case's own), e.g. --server-arg=--io="
+                         "core; may be repeated")
     ap.add_argument("--quick", action="store_true",
                     help="skip the slow cases (marked quick=False)")
     ap.add_argument("--list", action="store_true", help="list the cases")
@@ -122,14 +127,17 @@ def main():
             print(f"{name:38} {needs:5} {doc[:100]}")
         return 0
     ensure_certs(args.certs)
-    env = harness.Env(args.build, args.certs, keep=args.keep)
+    env = harness.Env(args.build, args.certs, keep=args.keep,
+                      server_args=args.server_arg)
     env.verbose = args.verbose
     signal.signal(signal.SIGALRM, on_alarm)
     signal.signal(signal.SIGTERM, on_term)
     total = len(cases)
     cases = [c for c in cases if applies(env, c[2])]
     libver = env.version.get("library_version", "?")
-    print(f"# backend {env.backend} ({libver}), build {args.build}: "
+    extra = f", server args {' '.join(env.server_args)}" if env.server_args \
+        else ""
+    print(f"# backend {env.backend} ({libver}), build {args.build}{extra}: "
           f"{len(cases)} cases ({total - len(cases)} not for this backend)",
           flush=True)
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}

@@ -45,7 +45,9 @@ def bad_values(env):
     for args in (["--tls-min", "1.1"], ["--tls-max", "2"],
                  ["--resumption", "sometimes"], ["--workers", "0"],
                  ["--workers", "x"], ["--header-timeout", "-1"],
-                 ["--listen", "not-an-address"], ["--seed"]):
+                 ["--listen", "not-an-address"], ["--seed"],
+                 ["--io", "kernel"], ["--defer-accept", "x"],
+                 ["--defer-accept", "-1"]):
         refuses(env, cert_args(env) + args)
 
 
@@ -85,8 +87,25 @@ def help_text(env):
     p = run([env.server_bin, "--help"], check_rc=0)
     out = p.stdout.decode()
     for flag in ("--cert", "--key", "--listen", "--workers", "--resumption",
-                 "--stats-file", "--seed", "--header-timeout"):
+                 "--stats-file", "--seed", "--header-timeout", "--io",
+                 "--defer-accept"):
         check(flag in out, f"--help does not mention {flag}")
+
+
+@case("cli.io_in_tls_settings")
+def io_in_tls_settings(env):
+    """--io native|core (native when not given) is what tls_settings says
+    ran, next to tls_object_reuse ("yes (how)" or "no (why)")."""
+    for args, want in (([], "native"), (["--io", "native"], "native"),
+                       (["--io", "core"], "core")):
+        with env.server(*args) as srv:
+            st = srv.stats()["tls_settings"]
+            if not args and "--io" in " ".join(env.server_args):
+                want = st.get("io")  # run.py --server-arg gave it
+            check_eq(st.get("io"), want, f"tls_settings io with {args}")
+            reuse = st.get("tls_object_reuse", "")
+            check(reuse.startswith(("yes (", "no (")),
+                  f"tls_object_reuse {reuse!r}")
 
 
 @case("cli.version")

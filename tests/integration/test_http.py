@@ -9,7 +9,7 @@ import socket
 import ssl
 import time
 
-from harness import (BODY_ALPHABET, Conn, Fail, case, check, check_eq,
+from harness import (BODY_ALPHABET, Conn, Fail, Skip, case, check, check_eq,
                      check_invariant, curl, get, request, short)
 
 TLS_VERSIONS = ("1.2", "1.3")
@@ -262,6 +262,24 @@ def write_timeout(env):
         check_eq(st["timeouts_header"], 0, "timeouts_header")
 
 
+@case("conn.defer_accept")
+def defer_accept(env):
+    """--defer-accept 5: a client that connects and says nothing is not
+    accepted yet (the kernel holds it); once it sends its first bytes it is
+    accepted and served at once."""
+    with env.server("--defer-accept", "5") as srv:
+        raw = socket.create_connection((srv.host, srv.port), timeout=5)
+        try:
+            time.sleep(0.5)
+            check_eq(srv.stats()["conns_accepted"], 0,
+                     "conns_accepted while the client is silent")
+        finally:
+            raw.close()
+        check_eq(get(srv, "/1k").status, 200, "status")
+        st = srv.settled(requests=1)
+        check_invariant(st)
+
+
 @case("conn.close_notify", "tls")
 def close_notify(env):
     """After Connection: close the server ends TLS properly: a close_notify
@@ -281,6 +299,34 @@ def close_notify(env):
         except socket.timeout:
             raise Fail("connection still open 3 s after Connection: close")
         check_eq(data, b"", "bytes after the response")
+
+
+@case("conn.close_notify_after_full_output", "tls")
+def close_notify_full_output(env):
+    """--io core: a response whose TLS 1.3 records leave less room in the
+    core's 32 KiB output buffer than a close_notify needs is still followed
+    by one (the buffer is flushed first, then the alert queued)."""
+    with env.server("--resumption", "none") as srv:
+        if srv.stats()["tls_settings"].get("io") != "core":
+            raise Skip("--io native: the library writes the socket itself")
+        head = get(srv, "/32600", version="1.3", method="HEAD").head
+        # Each TLS 1.3 record adds 22 bytes (header, type, tag); the
+        # response is the header's record and two body records, so its
+        # bytes are len(head) + 4 + N + 66: make that 32768 - 10, too
+        # little room for the alert (24 bytes).
+        n = 32768 - 10 - 66 - (len(head) + 4)
+        with Conn(srv, "1.3", ragged_eofs=False) as c:
+            c.send(request(f"/{n}", headers=["Connection: close"]))
+            r = c.read_response()
+            check_eq(len(r.body), n, "body length")
+            c.sock.settimeout(3)
+            try:
+                data = c.sock.recv(4096)
+            except ssl.SSLError as e:
+                if "EOF" not in str(e).upper():
+                    raise
+                raise Fail("TCP close without a close_notify alert")
+            check_eq(data, b"", "bytes after the response")
 
 
 @case("conn.request_body_discarded")
