@@ -31,8 +31,11 @@ valgrind --tool=callgrind: full handshakes (--close --resume none), resumed
 handshakes (--close --resume ticket; the first connection primes the
 session) and keep-alive requests (one connection, N requests).  Each cell
 runs twice, with N1 and N2 operations; instr_per_op = (Ir(N2) - Ir(N1)) /
-(N2 - N1).  One CSV row per cell; the functions that dominate each
-operation go to a text file per cell.
+(N2 - N1), split by the object that executed them (instr_core,
+instr_libevent, instr_libc, instr_tls, instr_other).  The same two runs
+under strace -f -c give the system calls per operation by kind.  One CSV
+row per cell; the functions that dominate each operation go to a text
+file per cell.
 
   --backend LIST     openssl,wolfssl,boringssl,none (default: all four)
   --nginx            also count Debian's nginx (system OpenSSL, one
@@ -41,6 +44,7 @@ operation go to a text file per cell.
   --tls LIST         1.2,1.3 (default 1.3)
   --cert LIST        key types from suite/certs.sh (default ecdsa-p256)
   --op LIST          full,resumed,keepalive (default: all three)
+  --io LIST          native,core: tlsbench-server --io (default native)
   --counts OP=N1:N2  operations per run, repeatable (defaults: full=32:160
                      resumed=50:150 keepalive=100:400); callgrind makes
                      the server about 50x slower
@@ -74,11 +78,12 @@ OPS = ('full', 'resumed', 'keepalive')
 DEFAULT_COUNTS = {'full': (32, 160), 'resumed': (50, 150),
 	'keepalive': (100, 400)}
 BACKENDS = ('openssl', 'wolfssl', 'boringssl', 'none')
+IO_MODES = ('native', 'core')
 
-COLUMNS = ['server', 'backend', 'library_version', 'tls_version', 'cert', 'group',
-	'op', 'ops_n1', 'ops_n2', 'instr_n1', 'instr_n2', 'instr_per_op',
+COLUMNS = ['server', 'backend', 'io', 'library_version', 'tls_version', 'cert',
+	'group', 'op', 'ops_n1', 'ops_n2', 'instr_n1', 'instr_n2', 'instr_per_op',
 	'instr_core', 'instr_libevent', 'instr_libc', 'instr_tls', 'instr_other',
-	'handshakes_full', 'handshakes_resumed', 'requests', 'tool',
+	'syscalls_per_op', 'syscalls_by_kind', 'handshakes_full', 'handshakes_resumed', 'requests', 'tool',
 	'perf_instructions', 'aslr', 'top_file', 'status', 'error']
 FLOOR_COLUMNS = ['floor_sig_alg', 'floor_group', 'floor_sign_us',
 	'floor_kex_us', 'floor_us', 'floor_sign_instr', 'floor_kex_instr',
@@ -125,6 +130,7 @@ def parse_args(argv):
 	p.add_argument('--tls', action='append', default=[])
 	p.add_argument('--cert', action='append', default=[])
 	p.add_argument('--op', action='append', default=[])
+	p.add_argument('--io', action='append', default=[])
 	p.add_argument('--counts', action='append', default=[])
 	p.add_argument('--builds', default='build/{backend}')
 	p.add_argument('--load')
@@ -148,6 +154,10 @@ def parse_args(argv):
 	args.tls = split_list(args.tls) or ['1.3']
 	args.cert = split_list(args.cert) or ['ecdsa-p256']
 	args.op = split_list(args.op) or list(OPS)
+	args.io = split_list(args.io) or ['native']
+	for m in args.io:
+		if m not in IO_MODES:
+			raise ValueError('--io %s: use %s' % (m, ','.join(IO_MODES)))
 	for b in args.backend:
 		if b not in BACKENDS:
 			raise ValueError('--backend %s: use %s' % (b, ','.join(BACKENDS)))
@@ -176,11 +186,11 @@ def abspath(p):
 
 
 def need_tools():
-	missing = [t for t in ('valgrind', 'callgrind_annotate', 'taskset')
-		if shutil.which(t) is None]
+	missing = [t for t in ('valgrind', 'callgrind_annotate', 'taskset',
+		'strace') if shutil.which(t) is None]
 	if missing:
-		raise ValueError('missing %s: apt-get install valgrind util-linux'
-			% ' '.join(missing))
+		raise ValueError('missing %s: apt-get install valgrind util-linux '
+			'strace' % ' '.join(missing))
 
 
 def aslr_prefix():
@@ -278,15 +288,21 @@ def read_total(path):
 
 
 class CallgrindServer:
-	"""tlsbench-server, one worker, under callgrind; collects from start
-	and dumps at exit (SIGTERM is a graceful stop)."""
+	"""tlsbench-server, one worker, under callgrind (collects from start
+	and dumps at exit: SIGTERM is a graceful stop), or with tool='strace'
+	under strace -f -c (the server is then strace's child, and the count
+	is written when it exits)."""
 
-	def __init__(self, args, server, cell, out_file, work):
+	def __init__(self, args, server, cell, out_file, work, tool='callgrind'):
 		self.out_file = out_file
+		self.tool = tool
 		self.stderr_path = os.path.join(work, 'server.err')
-		grind = args.aslr_cmd + ['taskset', '-c', args.server_cpu,
-			'valgrind', '--tool=callgrind', '--collect-atstart=yes',
-			'--callgrind-out-file=' + out_file]
+		grind = args.aslr_cmd + ['taskset', '-c', args.server_cpu]
+		if tool == 'strace':
+			grind += ['strace', '-f', '-c', '-o', out_file]
+		else:
+			grind += ['valgrind', '--tool=callgrind',
+				'--collect-atstart=yes', '--callgrind-out-file=' + out_file]
 		self.port = None
 		if cell['server'] == 'nginx':
 			self.port, ncmd = nginx_command(args, cell, work)
@@ -294,7 +310,7 @@ class CallgrindServer:
 		else:
 			cmd = grind + [server,
 				'--listen', '127.0.0.1:0', '--workers', '1',
-				'--seed', str(args.seed),
+				'--seed', str(args.seed), '--io', cell['io'],
 				'--stats-file', os.path.join(work, 'stats.json')]
 		if cell['server'] != 'nginx' and cell['backend'] != 'none':
 			cmd += ['--cert', os.path.join(args.certs, cell['cert'] + '.pem'),
@@ -354,13 +370,28 @@ class CallgrindServer:
 		except OSError:
 			return 'no message'
 
+	def target(self):
+		"""The server's pid: strace's child, or valgrind's own process."""
+		if self.tool != 'strace':
+			return self.proc.pid
+		try:
+			with open('/proc/%d/task/%d/children' % (self.proc.pid,
+					self.proc.pid)) as f:
+				kids = f.read().split()
+		except OSError:
+			kids = []
+		return int(kids[0]) if kids else self.proc.pid
+
 	def stop(self, timeout=180):
 		# nginx under valgrind sometimes misses a SIGTERM that lands in
 		# epoll_wait; asking again every 10 s is harmless for tlsbench
 		rc = None
 		try:
 			for _ in range(0, timeout, 10):
-				self.proc.send_signal(signal.SIGTERM)
+				try:
+					os.kill(self.target(), signal.SIGTERM)
+				except ProcessLookupError:
+					pass
 				try:
 					rc = self.proc.wait(timeout=10)
 					break
@@ -457,16 +488,46 @@ def run_load(args, cell, url, n):
 	return out
 
 
-def one_run(args, server, cell, n, work, tag):
-	out_file = os.path.join(work, 'callgrind.%s.out' % tag)
-	srv = CallgrindServer(args, server, cell, out_file, work)
+def one_run(args, server, cell, n, work, tag, tool='callgrind'):
+	out_file = os.path.join(work, '%s.%s.out' % (tool, tag))
+	srv = CallgrindServer(args, server, cell, out_file, work, tool)
 	try:
 		load = run_load(args, cell, srv.url, n)
 	except BaseException:
 		srv.kill()
 		raise
 	srv.stop()
+	if tool == 'strace':
+		return read_syscalls(out_file), load, out_file
 	return read_total(out_file), load, out_file
+
+
+def read_syscalls(path):
+	"""{syscall: calls} from strace -c's table (errors included)."""
+	calls = {}
+	with open(path, errors='replace') as f:
+		for line in f:
+			fields = line.split()
+			if len(fields) >= 5 and fields[3].isdigit() and \
+					fields[-1] != 'total':
+				calls[fields[-1]] = int(fields[3])
+	return calls
+
+
+def syscalls_per_op(args, server, cell, n1, n2, work):
+	"""The syscalls_* columns: the N1 and N2 runs again, under strace -f
+	-c instead of callgrind; per operation by kind, most frequent first.
+	Tracing slows the server (each call stops it), so a client that is
+	quicker than it has its next request waiting more often than without:
+	fewer failed reads and epoll_waits than an untraced server makes, the
+	same reads and writes that move bytes."""
+	a, _, _ = one_run(args, server, cell, n1, work, 'n1', 'strace')
+	b, _, _ = one_run(args, server, cell, n2, work, 'n2', 'strace')
+	per = {k: (b.get(k, 0) - a.get(k, 0)) / float(n2 - n1) for k in b}
+	kinds = sorted(((v, k) for k, v in per.items() if round(v, 2) > 0),
+		key=lambda x: (-x[0], x[1]))
+	return {'syscalls_per_op': '%.2f' % sum(per.values()),
+		'syscalls_by_kind': ' '.join('%s:%.2f' % (k, v) for v, k in kinds)}
 
 
 FUNC_LINE = re.compile(r'^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*\S)\s*$')
@@ -631,8 +692,8 @@ def cells_of(args):
 		for tls in args.tls:
 			for cert in args.cert:
 				for op in args.op:
-					yield {'server': 'nginx', 'backend': '-', 'tls': tls,
-						'cert': cert, 'op': op}
+					yield {'server': 'nginx', 'backend': '-', 'io': '-',
+						'tls': tls, 'cert': cert, 'op': op}
 	for backend in args.backend:
 		tls_list = ['-'] if backend == 'none' else args.tls
 		cert_list = ['-'] if backend == 'none' else args.cert
@@ -641,14 +702,16 @@ def cells_of(args):
 				for op in args.op:
 					if backend == 'none' and op == 'resumed':
 						continue
-					yield {'server': 'tlsbench', 'backend': backend,
-						'tls': tls, 'cert': cert, 'op': op}
+					for io in args.io:
+						yield {'server': 'tlsbench', 'backend': backend,
+							'io': io, 'tls': tls, 'cert': cert, 'op': op}
 
 
 def cell_name(cell):
 	who = 'nginx' if cell['server'] == 'nginx' else cell['backend']
-	return '%s-tls%s-%s-%s' % (who, cell['tls'].replace('.', ''),
-		cell['cert'], cell['op'])
+	io = '-io' + cell['io'] if cell.get('io') == 'core' else ''
+	return '%s-tls%s-%s-%s%s' % (who, cell['tls'].replace('.', ''),
+		cell['cert'], cell['op'], io)
 
 
 def run_cell(args, cell, work_root, top_dir):
@@ -676,6 +739,7 @@ def run_cell(args, cell, work_root, top_dir):
 				cell_name(cell), tag)))
 	neg = load.get('negotiated') or {}
 	row = objects_per_op(f1, f2, float(n2 - n1))
+	row.update(syscalls_per_op(args, server, cell, n1, n2, work))
 	row.update({'group': neg.get('group') or '-',
 		'ops_n1': n1, 'ops_n2': n2, 'instr_n1': i1, 'instr_n2': i2,
 		'instr_per_op': '%.0f' % per_op,
@@ -748,7 +812,7 @@ def main(argv):
 				log('[%d/%d] %s (%.0fs so far)' % (i + 1, len(cells),
 					cell_name(cell), time.monotonic() - started))
 				row = {'server': cell['server'], 'backend': cell['backend'],
-					'tls_version': cell['tls'],
+					'io': cell['io'], 'tls_version': cell['tls'],
 					'cert': cell['cert'], 'op': cell['op'],
 					'tool': 'callgrind', 'perf_instructions': perf,
 					'aslr': aslr, 'status': 'ok', 'error': ''}

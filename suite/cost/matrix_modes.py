@@ -32,7 +32,8 @@ import memory  # noqa: E402
 COST_MODES = ('cost-full', 'cost-resumed', 'cost-keepalive')
 MEMORY_MODES = ('memory',)
 COLUMNS = ('ops_n1', 'ops_n2', 'instr_n1', 'instr_n2', 'instr_per_op',
-	'cost_top_file', 'mem_conns', 'rss_base_kib', 'rss_held_kib',
+	'instr_core', 'instr_libevent', 'instr_libc', 'instr_tls', 'instr_other',
+	'syscalls_per_op', 'syscalls_by_kind', 'cost_top_file', 'mem_conns', 'rss_base_kib', 'rss_held_kib',
 	'rss_after_kib', 'kib_per_conn', 'floor_sig_alg', 'floor_group',
 	'floor_sign_us', 'floor_kex_us', 'floor_us', 'cost_over_floor',
 	'floor_instr', 'cost_over_floor_instr')
@@ -74,8 +75,9 @@ def _args(ctx, cell, binary=None):
 
 def _cost_cell(cell):
 	who = cell['server'] if cell['server'] != 'tlsbench' else 'tlsbench'
-	return {'server': who, 'backend': cell['backend'], 'tls': cell['tls'],
-		'cert': cell['cert'], 'op': cell['mode'][len('cost-'):]}
+	return {'server': who, 'backend': cell['backend'], 'io': cell['io'],
+		'tls': cell['tls'], 'cert': cell['cert'],
+		'op': cell['mode'][len('cost-'):]}
 
 
 def _top_dir(ctx, row):
@@ -98,6 +100,8 @@ def measure_cost(ctx, cell, repeat, row):
 		name = '%s-r%d.txt' % (cost.cell_name(c), repeat)
 		cost.write_top(os.path.join(top_dir, name), c, per_op,
 			cost.top_functions(f1, f2, float(n2 - n1), per_op))
+		row.update(cost.objects_per_op(f1, f2, float(n2 - n1)))
+		row.update(cost.syscalls_per_op(args, binary, c, n1, n2, work))
 	except cost.CellError as e:
 		row['status'], row['reason'] = 'error', str(e)
 		return row
@@ -111,7 +115,8 @@ def measure_cost(ctx, cell, repeat, row):
 		'ops_n1': n1, 'ops_n2': n2, 'instr_n1': i1, 'instr_n2': i2,
 		'instr_per_op': '%.0f' % per_op,
 		'cost_top_file': os.path.join(row['run_id'], 'cost', name),
-		'server_command': 'valgrind --tool=callgrind ' + ctx.shown(binary),
+		'server_command': 'valgrind --tool=callgrind ' + ctx.shown(binary) +
+			(' --io ' + c['io'] if c['io'] != '-' else ''),
 		'status': 'ok', 'reason': ''})
 	if c['op'] == 'full':
 		add_floor(ctx, cell, row)

@@ -11,9 +11,10 @@ expansion keep only what can run.
 
 import re
 
-# Axis order is the loop order and the order of fields in a cell id.
+# Axis order is the loop order and the order of fields in a cell id (io
+# last, and left out of the id at its default: ids from before it stay).
 AXES = ('server', 'lib', 'backend', 'tls', 'cert', 'mode', 'resumption',
-	'concurrency', 'body', 'workers')
+	'concurrency', 'body', 'workers', 'io')
 
 AXIS_DEFAULTS = {
 	'server': ['tlsbench'],
@@ -26,12 +27,14 @@ AXIS_DEFAULTS = {
 	'concurrency': ['10'],
 	'body': ['20k'],
 	'workers': ['1'],
+	'io': ['native'],
 }
 
 SERVERS = ('tlsbench', 'nginx', 'asyncio')
 BACKENDS = ('openssl', 'wolfssl', 'boringssl', 'none')
 TLS_VERSIONS = ('1.2', '1.3')
 RESUMPTIONS = ('none', 'cache', 'tickets', 'both')
+IO_MODES = ('native', 'core')   # tlsbench-server --io
 
 # Settings: name -> (type, default).  A matrix file or --set may give any.
 SETTINGS = {
@@ -181,6 +184,9 @@ def _validate(cell):
 	if cell['resumption'] not in RESUMPTIONS:
 		raise MatrixError('resumption "%s": use one of %s' %
 			(cell['resumption'], ' '.join(RESUMPTIONS)))
+	if cell['io'] not in IO_MODES + ('-',):
+		raise MatrixError('io "%s": use one of %s' %
+			(cell['io'], ' '.join(IO_MODES)))
 	for key in ('concurrency', 'workers'):
 		if not cell[key].isdigit() or int(cell[key]) < 1:
 			raise MatrixError('%s "%s" is not a positive integer' %
@@ -204,8 +210,10 @@ def _normalise(cell, cores):
 			return None
 	else:
 		# reference servers link Debian's OpenSSL through their own stack
+		# and do their own I/O
 		c['backend'] = '-'
 		c['lib'] = '-'
+		c['io'] = '-'
 		if c['server'] == 'asyncio' and c['workers'] != '1':
 			return None   # one event loop, one process
 	if c['mode'] in COST_MODES:
@@ -216,6 +224,8 @@ def _normalise(cell, cores):
 		c['concurrency'] = '1'
 	if c['mode'] == 'memory' and c['server'] != 'tlsbench':
 		return None   # the holder measures tlsbench's worker
+	if c['mode'] == 'memory' and c['io'] == 'core':
+		return None   # memory.py starts the server with its own flags
 	if c['mode'] in COST_MODES + ('memory',) and c['workers'] != '1':
 		return None   # one worker: one process to count or weigh
 	if c['backend'] == 'none':
@@ -232,7 +242,8 @@ def _normalise(cell, cores):
 
 
 def cell_id(cell):
-	return ','.join('%s=%s' % (k, cell[k]) for k in AXES)
+	return ','.join('%s=%s' % (k, cell[k]) for k in AXES
+		if k != 'io' or cell[k] not in ('native', '-'))
 
 
 def expand(blocks, only, cores):

@@ -19,7 +19,7 @@ COLUMNS = (
 	'run_id', 'utc', 'git_commit', 'host', 'cpu_model', 'cores', 'kernel',
 	'cpu_flags',
 	# the cell
-	'cell', 'server', 'backend', 'lib', 'library_version', 'flavor',
+	'cell', 'server', 'backend', 'io', 'lib', 'library_version', 'flavor',
 	'build_facts', 'tls_version', 'negotiated_cipher', 'negotiated_group',
 	'cert', 'mode', 'resumption', 'concurrency', 'body_bytes', 'workers',
 	'server_cpus', 'client_cpus', 'repeat',
@@ -33,7 +33,8 @@ COLUMNS = (
 	'client_saturated',
 	# cost and memory modes, and the crypto floor (suite/cost/)
 	'ops_n1', 'ops_n2', 'instr_n1', 'instr_n2', 'instr_per_op',
-	'cost_top_file', 'mem_conns', 'rss_base_kib', 'rss_held_kib',
+	'instr_core', 'instr_libevent', 'instr_libc', 'instr_tls', 'instr_other',
+	'syscalls_per_op', 'syscalls_by_kind', 'cost_top_file', 'mem_conns', 'rss_base_kib', 'rss_held_kib',
 	'rss_after_kib', 'kib_per_conn', 'floor_sig_alg', 'floor_group',
 	'floor_sign_us', 'floor_kex_us', 'floor_us', 'cost_over_floor',
 	'floor_instr', 'cost_over_floor_instr',

@@ -135,6 +135,8 @@ def cell_title(c):
 		else '')
 	if c['lib'] != '-':
 		who = c['server'] + '/' + c['lib']
+	if c['io'] == 'core':
+		who += ' io=core'
 	return '%s tls%s %s %s c%s %s w%s' % (who, c['tls'], c['cert'],
 		c['mode'], c['concurrency'], c['body'], c['workers'])
 
@@ -146,6 +148,7 @@ def base_row(run_id, commit, host, ctx, cell):
 		'cell': cell['id'],
 		'server': cell['server'],
 		'backend': cell['backend'],
+		'io': cell['io'],
 		'tls_version': cell['tls'],
 		'cert': cell['cert'],
 		'mode': cell['mode'],

@@ -201,7 +201,7 @@ class Tlsbench(Server):
 		c, s = self.cell, self.cell['settings']
 		cmd = [self.ctx.server_binary(c), '--listen', '127.0.0.1:0',
 			'--workers', c['workers'], '--stats-file', self.stats_file,
-			'--seed', str(s['seed'])]
+			'--seed', str(s['seed']), '--io', c['io']]
 		if c['backend'] != 'none':
 			cert, key = self.ctx.cert_files(c['cert'])
 			cmd += ['--cert', cert, '--key', key,

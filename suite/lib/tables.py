@@ -16,9 +16,11 @@ def num(row, key):
 
 
 def server_label(row):
-	"""`tlsbench/openssl`, `nginx`, `asyncio`."""
+	"""`tlsbench/openssl`, `tlsbench/openssl io=core`, `nginx`,
+	`asyncio`."""
 	if row['server'] == 'tlsbench':
-		return 'tlsbench/' + row['backend']
+		io = ' io=core' if row.get('io') == 'core' else ''
+		return 'tlsbench/' + row['backend'] + io
 	return row['server']
 
 
