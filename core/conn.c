@@ -2,7 +2,8 @@
  *
  *   HANDSHAKE -> READ_REQUEST -> [DISCARD_BODY] -> WRITE_RESPONSE
  *        ^------------ keep-alive (pipelined bytes first) -----'
- *   after an error status: WRITE_RESPONSE -> LINGER -> close
+ *   after a status other than 200 that closes:
+ *                          WRITE_RESPONSE -> LINGER -> close
  *
  * One edge-triggered event per connection, watching ONE direction: the
  * one the last TB_WANT_* asked for (either can come from any operation).
@@ -48,9 +49,10 @@
 #include "tls.h"
 
 /* Room for a whole header block (8 KiB) plus pipelined requests; the
- * allocation has TB_HTTP_RESPONSE_HEADER_MAX more for a response header. */
+ * allocation has TB_HTTP_RESPONSE_MAX more for a response header or a
+ * whole status response. */
 #define READ_BUF_SIZE  16384
-#define READ_BUF_ALLOC (READ_BUF_SIZE + TB_HTTP_RESPONSE_HEADER_MAX)
+#define READ_BUF_ALLOC (READ_BUF_SIZE + TB_HTTP_RESPONSE_MAX)
 /* Spare read buffers a worker keeps instead of freeing. */
 #define SPARE_MAX 64
 /* Steps one wakeup may take before yielding to other connections; a
@@ -97,7 +99,13 @@ struct tb_conn {
 	const char *head;      /* response bytes before the streamed body */
 	uint64_t body_off;     /* next body byte to write */
 	uint64_t body_left;    /* body bytes still to write */
-	uint64_t discard_left; /* request body (or linger) bytes to drop */
+	uint64_t discard_left; /* linger bytes to drop */
+	struct tb_http_body req_body; /* the request body being dropped */
+	uint32_t size;		      /* what a 200 serves, until prepared */
+	uint8_t conn_kind : 2;	      /* enum tb_http_connection of the reply */
+	uint8_t head_only : 1;	      /* HEAD: no content in the response */
+	uint8_t sync_lost : 1;	      /* the request stream is lost: close */
+	uint8_t interim : 1; /* writing 100 Continue; the body comes next */
 	uint32_t buf_len;
 	uint32_t head_len;
 	int fd;
@@ -330,78 +338,151 @@ count_status(struct tb_stats_slot *s, int status)
 	case 505:
 		tb_count(&s->status_505, 1);
 		break;
+	case 304:
+		tb_count(&s->status_304, 1);
+		break;
+	case 412:
+		tb_count(&s->status_412, 1);
+		break;
+	case 414:
+		tb_count(&s->status_414, 1);
+		break;
+	case 417:
+		tb_count(&s->status_417, 1);
+		break;
+	case 421:
+		tb_count(&s->status_421, 1);
+		break;
+	case 501:
+		tb_count(&s->status_501, 1);
+		break;
 	}
 }
 
-/* An error response: its static text, then close. */
-static void
-conn_respond_error(struct tb_conn *c, int status)
+/* The wall-clock second for Date: the event loop's cached time, so no
+ * system call per request. */
+static int64_t
+conn_now(const struct tb_conn *c)
 {
-	size_t len;
+	struct timeval tv;
 
-	c->head = tb_http_error_response(status, &len);
-	c->head_len = (uint32_t)len;
+	if (event_base_gettimeofday_cached(c->w->base, &tv) != 0)
+		return (int64_t)time(NULL);
+	return (int64_t)tv.tv_sec;
+}
+
+/* The final response, once the request and its body are read: the
+ * prebuilt 20 KiB response, a 200 header (in the read buffer's tail)
+ * followed by the body streamed from the shared buffer, or a whole status
+ * text in the tail.  Built only now, so its Date is the time it leaves. */
+static void
+conn_prepare_response(struct tb_conn *c)
+{
+	enum tb_http_connection conn = (enum tb_http_connection)c->conn_kind;
+	const char *date = tb_body_date(conn_now(c));
+	char *tail = c->buf + READ_BUF_SIZE;
+	size_t len, header_len;
+
 	c->body_left = 0;
-	c->status = (uint16_t)status;
-	c->close_after = 1;
+	if (c->status == 200 && c->size == TB_HTTP_DEFAULT_SIZE) {
+		c->head = tb_body_default_response(conn, &len, &header_len);
+	} else if (c->status == 200) {
+		len = header_len =
+			tb_http_response_header(tail, c->size, conn, date);
+		c->head = tail;
+		c->body_left = c->size;
+	} else {
+		len = tb_http_response(tail, c->status, conn, date,
+				       &header_len);
+		c->head = tail;
+	}
+	/* RFC 9110 9.3.2: no content in a response to HEAD, whatever its
+	 * status. */
+	if (c->head_only) {
+		len = header_len;
+		c->body_left = 0;
+	}
+	c->head_len = (uint32_t)len;
+	c->body_off = 0;
+	c->close_after = conn == TB_HTTP_CLOSE;
 	c->state = ST_WRITE_RESPONSE;
 	conn_arm(c, TM_WRITE);
 }
 
-/* A 200: the prebuilt 20 KiB response, or a header (kept in the read
- * buffer's tail) followed by the body streamed from the shared buffer. */
+/* A status that loses the request stream (malformed framing or syntax, a
+ * limit, a timeout): its response, then close. */
 static void
-conn_prepare_ok(struct tb_conn *c, const struct tb_http_request *req,
-		uint64_t size)
+conn_respond_error(struct tb_conn *c, int status)
 {
-	if (size == TB_HTTP_DEFAULT_SIZE) {
-		size_t len, header_len;
-
-		c->head =
-			tb_body_default_response(req->conn, &len, &header_len);
-		c->head_len =
-			(uint32_t)(req->method == TB_HTTP_HEAD ? header_len
-							       : len);
-		c->body_left = 0;
-	} else {
-		char *hdr = c->buf + READ_BUF_SIZE;
-
-		c->head = hdr;
-		c->head_len =
-			(uint32_t)tb_http_response_header(hdr, size, req->conn);
-		c->body_left = req->method == TB_HTTP_HEAD ? 0 : size;
-	}
-	c->body_off = 0;
-	c->status = 200;
-	c->close_after = req->conn == TB_HTTP_CLOSE;
+	c->status = (uint16_t)status;
+	c->sync_lost = 1;
+	c->conn_kind = TB_HTTP_CLOSE;
+	conn_prepare_response(c);
 }
 
+/* Give the buffered bytes to the request body (what follows it stays in
+ * the buffer for the next request) and, once it ends, prepare the
+ * response.  0 while more of the body is to come. */
+static int
+conn_feed_body(struct tb_conn *c)
+{
+	size_t used = 0;
+	enum tb_http_body_result r =
+		tb_http_body_read(&c->req_body, c->buf, c->buf_len, &used);
+
+	conn_consume(c, used);
+	if (r == TB_HTTP_BODY_MORE)
+		return 0;
+	if (r == TB_HTTP_BODY_DONE)
+		conn_prepare_response(c);
+	else
+		conn_respond_error(c, c->req_body.status);
+	return 1;
+}
+
+/* A complete header block: its status is decided now, answered once the
+ * body (if any) is read and dropped, so the connection stays in step with
+ * the client whatever the status, and stays open unless asked to close. */
 static enum tb_status
 conn_start_request(struct tb_conn *c, const struct tb_http_request *req)
 {
 	uint64_t size = 0;
-	int status = tb_http_route(req->path, req->path_len, &size);
-	size_t take;
+	int status = tb_http_status(req, tb_tls_url_scheme(), &size);
+	int received;
 
-	if (status != 200) {
-		conn_respond_error(c, status);
+	c->status = (uint16_t)status;
+	c->size = (uint32_t)size;
+	c->head_only = req->method == TB_HTTP_HEAD;
+	c->conn_kind = req->conn;
+	conn_consume(c, req->header_len);
+	if (req->framing == TB_HTTP_NO_BODY) {
+		conn_prepare_response(c);
 		return TB_OK;
 	}
-	conn_prepare_ok(c, req, size);
-	conn_consume(c, req->header_len);
-	c->discard_left = req->content_length;
-	take = c->buf_len < c->discard_left ? c->buf_len
-					    : (size_t)c->discard_left;
-	conn_consume(c, take);
-	c->discard_left -= take;
-	if (c->discard_left > 0) {
-		/* The header deadline keeps running: the whole request must
-		 * arrive within --header-timeout. */
-		c->state = ST_DISCARD_BODY;
-	} else {
-		c->state = ST_WRITE_RESPONSE;
-		conn_arm(c, TM_WRITE);
+	tb_http_body_start(&c->req_body, req);
+	received = c->buf_len > 0;
+	if (conn_feed_body(c))
+		return TB_OK;
+	/* RFC 9110 10.1.1: a client that expects 100-continue waits for it
+	 * before sending the body.  A final status known already is sent at
+	 * once, and since the body may then never come, the connection
+	 * closes after it.  No 100 once some of the body is here. */
+	if (req->expect_continue && status != 200) {
+		c->conn_kind = TB_HTTP_CLOSE;
+		conn_prepare_response(c);
+		return TB_OK;
 	}
+	if (req->expect_continue && !received) {
+		c->interim = 1;
+		c->head = TB_HTTP_CONTINUE;
+		c->head_len = (uint32_t)(sizeof(TB_HTTP_CONTINUE) - 1);
+		c->body_left = 0;
+		c->state = ST_WRITE_RESPONSE;
+		return TB_OK;
+	}
+	/* The header deadline keeps running: the whole request must arrive
+	 * within --header-timeout. */
+	c->state = ST_DISCARD_BODY;
 	return TB_OK;
 }
 
@@ -454,6 +535,7 @@ conn_read_request(struct tb_conn *c)
 			case TB_HTTP_REQUEST:
 				return conn_start_request(c, &req);
 			case TB_HTTP_ERROR:
+				c->head_only = req.method == TB_HTTP_HEAD;
 				conn_respond_error(c, req.status);
 				return TB_OK;
 			case TB_HTTP_NEED_MORE:
@@ -500,9 +582,9 @@ static enum tb_status
 conn_discard_body(struct tb_conn *c)
 {
 	enum tb_status st;
-	size_t n, take;
+	size_t n;
 
-	while (c->discard_left > 0) {
+	for (;;) {
 		st = tb_tls_read(c->tls, c->buf, READ_BUF_SIZE, &n);
 		if (st == TB_OK && n == 0)
 			return TB_WANT_READ;
@@ -511,15 +593,10 @@ conn_discard_body(struct tb_conn *c)
 				return st;
 			return conn_tls_failed(c, st);
 		}
-		/* Bytes past the body are the next pipelined request. */
-		take = n < c->discard_left ? n : (size_t)c->discard_left;
 		c->buf_len = (uint32_t)n;
-		conn_consume(c, take);
-		c->discard_left -= take;
+		if (conn_feed_body(c))
+			return TB_OK;
 	}
-	c->state = ST_WRITE_RESPONSE;
-	conn_arm(c, TM_WRITE);
-	return TB_OK;
 }
 
 /* The response is out: count it, then keep the connection or end it. */
@@ -530,6 +607,7 @@ conn_response_done(struct tb_conn *c)
 
 	tb_count(&s->requests, 1);
 	count_status(s, c->status);
+	c->head_only = 0;
 	if (!c->close_after) {
 		c->state = ST_READ_REQUEST;
 		conn_arm(c, c->buf_len > 0 ? TM_HEADER : TM_IDLE);
@@ -539,7 +617,9 @@ conn_response_done(struct tb_conn *c)
 		conn_set_fate(c, FATE_COMPLETED);
 		return TB_CLOSED;
 	}
-	conn_set_fate(c, FATE_FAILED);
+	/* A request answered in step (404, 405, ...) that asked to close is
+	 * a completed exchange; only a lost stream is a failure. */
+	conn_set_fate(c, c->sync_lost ? FATE_FAILED : FATE_COMPLETED);
 	/* Half-close and drain what the client still sends (see
 	 * LINGER_MAX_BYTES); the TLS layer is done, so read the raw fd. */
 	conn_shutdown(c);
@@ -553,6 +633,23 @@ conn_response_done(struct tb_conn *c)
 	c->state = ST_LINGER;
 	conn_arm(c, TM_LINGER);
 	return TB_OK;
+}
+
+/* A write that stopped inside a prebuilt response's header: send the rest
+ * of the header from a copy in the tail and the body from the shared
+ * buffer, since tb_body_date may rewrite the Date before the socket drains
+ * (the body bytes never change). */
+static void
+conn_unshare_head(struct tb_conn *c)
+{
+	size_t n = tb_body_unshare(c->head, c->buf + READ_BUF_SIZE);
+
+	if (n == 0)
+		return;
+	c->body_left = c->head_len - n;
+	c->body_off = 0;
+	c->head = c->buf + READ_BUF_SIZE;
+	c->head_len = (uint32_t)n;
 }
 
 static enum tb_status
@@ -573,6 +670,13 @@ conn_write_response(struct tb_conn *c)
 					     : TB_BODY_CHUNK;
 
 			p = tb_body_at(c->body_off, max, &len);
+		} else if (c->interim) {
+			/* 100 Continue is out: now the body. */
+			c->interim = 0;
+			c->state = ST_DISCARD_BODY;
+			if (c->timer_kind != TM_HEADER)
+				conn_arm(c, TM_HEADER);
+			return TB_OK;
 		} else {
 			return conn_response_done(c);
 		}
@@ -587,6 +691,8 @@ conn_write_response(struct tb_conn *c)
 		if (c->head_len > 0) {
 			c->head += n;
 			c->head_len -= (uint32_t)n;
+			if (c->head_len > 0)
+				conn_unshare_head(c);
 		} else {
 			c->body_off += n;
 			c->body_left -= n;

@@ -28,6 +28,12 @@
 	X(status_413)                                                          \
 	X(status_431)                                                          \
 	X(status_505)                                                          \
+	X(status_304)                                                          \
+	X(status_412)                                                          \
+	X(status_414)                                                          \
+	X(status_417)                                                          \
+	X(status_421)                                                          \
+	X(status_501)                                                          \
 	X(bytes_sent)                                                          \
 	X(tls_errors)                                                          \
 	X(timeouts_header)                                                     \

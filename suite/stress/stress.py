@@ -605,7 +605,8 @@ async def attack_fd_exhaustion(a, srv, ctx):
             st = await asyncio.wait_for(open_stream(loop, srv.port, ctx), 5)
             try:
                 await asyncio.wait_for(st.handshake(), 5)
-                await st.send(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+                await st.send(b"GET / HTTP/1.1\r\nHost: stress\r\n"
+                              b"Connection: close\r\n\r\n")
                 status, got = await asyncio.wait_for(read_response(st), 5)
                 resumed = status == 200 and got == 20480
             finally:
