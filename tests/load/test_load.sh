@@ -68,6 +68,9 @@ fi
 start_server() {
 	STATS=$TMP/stats.$RANDOM.json
 	: >"$STATS"
+	# Exists before the server's redirection opens it: the poll below
+	# must not read a file that is not there yet.
+	: >"$TMP/srv.out"
 	"$SERVER" --cert "$CERTS/ecdsa-p256.pem" --key "$CERTS/ecdsa-p256.key" \
 		--listen 127.0.0.1:0 --workers 1 --stats-file "$STATS" "$@" \
 		>"$TMP/srv.out" 2>"$TMP/srv.err" &
