@@ -144,6 +144,10 @@ tb_tls_build_facts(void)
 	facts[n++] = (struct tb_tls_fact){"tls13", "yes"};
 	facts[n++] = (struct tb_tls_fact){"session_ticket", TB_F_TICKET};
 	facts[n++] = (struct tb_tls_fact){"curve25519", TB_F_X25519};
+	facts[n++] = (struct tb_tls_fact){"mlkem_hybrids",
+					  TB_WOLF_HYBRIDS ? "yes" : "no"};
+	facts[n++] =
+		(struct tb_tls_fact){"mldsa", TB_WOLF_HAS_MLDSA ? "yes" : "no"};
 	n += tb_buildinfo_facts(facts + n, MAX_BUILDINFO);
 	facts[n] = (struct tb_tls_fact){NULL, NULL};
 	return facts;
