@@ -12,7 +12,6 @@
 #include <openssl/ssl.h>
 
 #include "common.h"
-#include "tls_names.h"
 
 /* The oldest queued library error as text, then an empty queue. */
 static inline const char *
@@ -46,29 +45,22 @@ bssl_name(void)
 static inline int
 bssl_group_lacks(uint16_t group, char *err, size_t errlen)
 {
-	char buf[16];
-	const char *name = tb_tls_group_name(group, buf, sizeof(buf));
+	static const char mlkem[] =
+		"only newer upstream BoringSSL has ML-KEM groups";
+	static const struct tb_group_reason reasons[] = {
+		{0x6399, "BoringSSL 14, API 19, has this pre-standard draft"},
+		{0x11ec,
+		 "newer upstream BoringSSL has it; BoringSSL 14 has the "
+		 "draft X25519Kyber768Draft00"},
+		{0x0200, mlkem},
+		{0x0201, mlkem},
+		{0x0202, mlkem},
+		{0x11eb, mlkem},
+		{0x11ed, mlkem},
+	};
 
-	switch (group) {
-	case 0x6399:
-		tb_lacks(err, errlen, bssl_name(), name,
-			 "BoringSSL 14, API 19, has this pre-standard draft");
-		return 1;
-	case 0x11ec:
-		tb_lacks(err, errlen, bssl_name(), name,
-			 "newer upstream BoringSSL has it; BoringSSL 14 has "
-			 "the draft X25519Kyber768Draft00");
-		return 1;
-	case 0x0200:
-	case 0x0201:
-	case 0x0202:
-	case 0x11eb:
-	case 0x11ed:
-		tb_lacks(err, errlen, bssl_name(), name,
-			 "only newer upstream BoringSSL has ML-KEM groups");
-		return 1;
-	}
-	return 0;
+	return tb_lacks_group(err, errlen, bssl_name(), group, reasons,
+			      sizeof(reasons) / sizeof(reasons[0]));
 }
 
 /* 1 with the reason in err when key_file holds a key type this BoringSSL

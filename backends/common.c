@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "tb_build.h"
+#include "tls_names.h"
 
 enum tb_status
 tb_tls_io_status(int saved_errno, int eof)
@@ -214,6 +215,22 @@ tb_lacks(char *err, size_t errlen, const char *library, const char *what,
 	 const char *has_it)
 {
 	snprintf(err, errlen, "%s has no %s (%s)", library, what, has_it);
+}
+
+int
+tb_lacks_group(char *err, size_t errlen, const char *library, uint16_t group,
+	       const struct tb_group_reason *reasons, size_t n)
+{
+	char buf[16];
+
+	for (size_t i = 0; i < n; i++)
+		if (reasons[i].group == group) {
+			tb_lacks(err, errlen, library,
+				 tb_tls_group_name(group, buf, sizeof(buf)),
+				 reasons[i].has_it);
+			return 1;
+		}
+	return 0;
 }
 
 /* ---- tb_key_type: just enough PEM and DER to name a private key ---- */

@@ -6,6 +6,7 @@
 #define TB_BACKENDS_COMMON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tls.h"
 
@@ -78,6 +79,18 @@ int tb_list_find_bad(const char *list, const char *seps,
  * X25519MLKEM768 (OpenSSL 3.5 or later has it)". */
 void tb_lacks(char *err, size_t errlen, const char *library, const char *what,
 	      const char *has_it);
+
+/* Why a library may lack a group: what has it, by NamedGroup id. */
+struct tb_group_reason {
+	uint16_t group;
+	const char *has_it;
+};
+
+/* When group is in reasons[0..n-1]: its tb_lacks() line (the group by
+ * its IANA name) in err, and 1; else 0 (the caller's "unknown"). */
+int tb_lacks_group(char *err, size_t errlen, const char *library,
+		   uint16_t group, const struct tb_group_reason *reasons,
+		   size_t n);
 
 /* Key families the backends treat differently. */
 enum tb_key_family {

@@ -11,7 +11,6 @@
 #include <openssl/ssl.h>
 
 #include "common.h"
-#include "tls_names.h"
 
 /* BoringSSL and LibreSSL headers define OPENSSL_VERSION_NUMBER too. */
 #if !defined(OPENSSL_VERSION_NUMBER) || defined(OPENSSL_IS_BORINGSSL) ||       \
@@ -63,25 +62,19 @@ ossl_name(void)
 static inline int
 ossl_group_lacks(uint16_t group, char *err, size_t errlen)
 {
-	char buf[16];
-	const char *name = tb_tls_group_name(group, buf, sizeof(buf));
+	static const char since35[] = "OpenSSL 3.5 or later has it";
+	static const struct tb_group_reason reasons[] = {
+		{0x0200, since35}, /* MLKEM512 .. MLKEM1024 */
+		{0x0201, since35},
+		{0x0202, since35},
+		{0x11eb, since35}, /* SecP256r1MLKEM768 .. SecP384r1MLKEM1024 */
+		{0x11ec, since35},
+		{0x11ed, since35},
+		{0x6399, "no OpenSSL release has this pre-standard draft"},
+	};
 
-	switch (group) {
-	case 0x0200: /* MLKEM512 .. MLKEM1024 */
-	case 0x0201:
-	case 0x0202:
-	case 0x11eb: /* SecP256r1MLKEM768 .. SecP384r1MLKEM1024 */
-	case 0x11ec:
-	case 0x11ed:
-		tb_lacks(err, errlen, ossl_name(), name,
-			 "OpenSSL 3.5 or later has it");
-		return 1;
-	case 0x6399:
-		tb_lacks(err, errlen, ossl_name(), name,
-			 "no OpenSSL release has this pre-standard draft");
-		return 1;
-	}
-	return 0;
+	return tb_lacks_group(err, errlen, ossl_name(), group, reasons,
+			      sizeof(reasons) / sizeof(reasons[0]));
 }
 
 /* 1 with the reason in err when key_file holds a key type this OpenSSL

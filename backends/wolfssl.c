@@ -323,11 +323,7 @@ set_groups(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 			return -1;
 		}
 		if (!g->usable) {
-			char buf[16];
-
-			tb_lacks(err, errlen, TB_WOLF_NAME,
-				 tb_tls_group_name(g->id, buf, sizeof(buf)),
-				 g->has_it);
+			wolf_group_lacks(g, err, errlen);
 			return -1;
 		}
 		if (n == WOLFSSL_MAX_GROUP_COUNT) {

@@ -17,6 +17,8 @@
 #include <wolfssl/wolfcrypt/wc_mlkem.h>
 #endif
 
+#include "common.h"
+
 /* "wolfSSL 5.5.4": the library, for tb_lacks(). */
 #define TB_WOLF_NAME "wolfSSL " LIBWOLFSSL_VERSION_STRING
 
@@ -126,6 +128,15 @@ wolf_group_by(uint16_t id, const char *wolf_name)
 				      : groups[i].id == id)
 			return &groups[i];
 	return NULL;
+}
+
+/* The refusal of a group this build lacks (g->usable is 0). */
+static inline void
+wolf_group_lacks(const struct wolf_group *g, char *err, size_t errlen)
+{
+	struct tb_group_reason why = {g->id, g->has_it};
+
+	tb_lacks_group(err, errlen, TB_WOLF_NAME, g->id, &why, 1);
 }
 
 #if defined(WOLFSSL_HAVE_MLDSA) && !defined(WOLFSSL_MLDSA_NO_SIGN)

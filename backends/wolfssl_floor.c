@@ -603,8 +603,7 @@ tb_floor_new(const char *key_file, uint16_t group, unsigned shares,
 		return NULL;
 	}
 	if (!g->usable) {
-		tb_lacks(err, errlen, TB_WOLF_NAME,
-			 tb_tls_group_name(group, buf, sizeof(buf)), g->has_it);
+		wolf_group_lacks(g, err, errlen);
 		return NULL;
 	}
 	if (tb_wolf_key_lacks(key_file, err, errlen))
