@@ -31,6 +31,7 @@
 #include "common.h"
 #include "tb_build.h"
 #include "tls.h"
+#include "tls_names.h"
 
 struct tb_tls_ctx {
 	SSL_CTX *ssl_ctx;
@@ -306,6 +307,56 @@ set_list(SSL_CTX *ssl_ctx, int (*setter)(SSL_CTX *, const char *),
 	return 1;
 }
 
+/* SSL_CTX_set1_groups_list arrived in API 19; the curves name works in 13
+ * and 14 alike and takes the same names (X25519, P-256).  API 19 knows
+ * X25519Kyber768Draft00 only as "X25519Kyber": each entry BoringSSL does
+ * not take by its IANA name is tried by that one, then refused with what
+ * this BoringSSL lacks or as unknown. */
+static int
+set_groups(SSL_CTX *ssl_ctx, const char *groups, char *err, size_t errlen)
+{
+	char list[512] = "", entry[64], lib[160];
+	const char *p = groups, *e, *use;
+	size_t len, used = 0;
+	uint16_t id;
+
+	while ((e = tb_list_next(&p, ":", &len)) != NULL) {
+		if (len == 0 || len >= sizeof(entry)) {
+			snprintf(err, errlen, "bad group list entry in \"%s\"",
+				 groups);
+			return 0;
+		}
+		memcpy(entry, e, len);
+		entry[len] = '\0';
+		id = tb_tls_group_id(entry, len);
+		use = entry;
+		if (!SSL_CTX_set1_curves_list(ssl_ctx, use))
+			use = id == 0x6399 ? "X25519Kyber" : NULL;
+		if (use != NULL && !SSL_CTX_set1_curves_list(ssl_ctx, use))
+			use = NULL;
+		ERR_clear_error();
+		if (use == NULL) {
+			if (!bssl_group_lacks(id, err, errlen))
+				snprintf(err, errlen,
+					 "group \"%s\" unknown to BoringSSL",
+					 entry);
+			return 0;
+		}
+		if (used + strlen(use) + 2 > sizeof(list)) {
+			snprintf(err, errlen, "group list too long");
+			return 0;
+		}
+		used += (size_t)snprintf(list + used, sizeof(list) - used,
+					 "%s%s", used ? ":" : "", use);
+	}
+	if (!SSL_CTX_set1_curves_list(ssl_ctx, list)) {
+		snprintf(err, errlen, "group list \"%s\" rejected: %s", list,
+			 lib_error(lib, sizeof(lib)));
+		return 0;
+	}
+	return 1;
+}
+
 static int
 configure(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 	  size_t errlen)
@@ -338,11 +389,8 @@ configure(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 	if (cfg->ciphersuites != NULL &&
 	    !tls13_suites_ok(cfg->ciphersuites, err, errlen))
 		return 0;
-	/* SSL_CTX_set1_groups_list arrived in API 19; the curves name works
-	 * in 13 and 14 alike and takes the same names (X25519, P-256). */
 	if (cfg->groups != NULL &&
-	    !set_list(ssl_ctx, SSL_CTX_set1_curves_list, cfg->groups, ":",
-		      "group", err, errlen))
+	    !set_groups(ssl_ctx, cfg->groups, err, errlen))
 		return 0;
 	/* The configured order decides, as nginx's ssl_prefer_server_ciphers
 	 * does: in BoringSSL this covers the TLS 1.2 cipher and the group
@@ -358,6 +406,8 @@ configure(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 	/* --idle-buffers: BoringSSL always frees its record buffers once they
 	 * are empty (SSL_MODE_RELEASE_BUFFERS is a no-op there); "keep"
 	 * cannot be had, and tls_settings says so. */
+	if (bssl_key_lacks(cfg->key_file, err, errlen))
+		return 0;
 	if (!SSL_CTX_use_certificate_chain_file(ssl_ctx, cfg->cert_file)) {
 		snprintf(err, errlen, "cannot load certificate chain %s: %s",
 			 cfg->cert_file, lib_error(lib, sizeof(lib)));

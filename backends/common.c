@@ -5,11 +5,13 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tb_build.h"
+#include "tls_names.h"
 
 enum tb_status
 tb_tls_io_status(int saved_errno, int eof)
@@ -206,6 +208,213 @@ tb_list_find_bad(const char *list, const char *seps,
 		}
 	}
 	return 0;
+}
+
+void
+tb_lacks(char *err, size_t errlen, const char *library, const char *what,
+	 const char *has_it)
+{
+	snprintf(err, errlen, "%s has no %s (%s)", library, what, has_it);
+}
+
+int
+tb_lacks_group(char *err, size_t errlen, const char *library, uint16_t group,
+	       const struct tb_group_reason *reasons, size_t n)
+{
+	char buf[16];
+
+	for (size_t i = 0; i < n; i++)
+		if (reasons[i].group == group) {
+			tb_lacks(err, errlen, library,
+				 tb_tls_group_name(group, buf, sizeof(buf)),
+				 reasons[i].has_it);
+			return 1;
+		}
+	return 0;
+}
+
+/* ---- tb_key_type: just enough PEM and DER to name a private key ---- */
+
+/* Base64 body of the first PEM block into der; its label into label.
+ * Returns the DER length, or 0. */
+static size_t
+pem_first_block(const char *pem, char *label, size_t labellen, uint8_t *der,
+		size_t cap)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+		"wxyz0123456789+/";
+	const char *p = strstr(pem, "-----BEGIN "), *end, *q;
+	uint32_t acc = 0;
+	size_t n = 0, len;
+	int bits = 0;
+
+	if (p == NULL)
+		return 0;
+	p += 11;
+	end = strstr(p, "-----");
+	if (end == NULL || (len = (size_t)(end - p)) >= labellen)
+		return 0;
+	memcpy(label, p, len);
+	label[len] = '\0';
+	for (q = end + 5; *q != '\0' && *q != '-' && *q != '='; q++) {
+		const char *c = strchr(b64, *q);
+
+		if (c == NULL)
+			continue; /* line breaks */
+		acc = acc << 6 | (uint32_t)(c - b64);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n == cap)
+				return 0;
+			der[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return n;
+}
+
+/* One DER element at *p (< end): its tag, and its contents in *body and
+ * *len; *p moves past it.  0, or -1 when malformed. */
+static int
+der_next(const uint8_t **p, const uint8_t *end, int *tag, const uint8_t **body,
+	 size_t *len)
+{
+	const uint8_t *s = *p;
+	size_t l;
+
+	if (end - s < 2)
+		return -1;
+	*tag = s[0];
+	l = s[1];
+	s += 2;
+	if (l & 0x80) {
+		unsigned k = l & 0x7f;
+
+		if (k == 0 || k > 3 || (size_t)(end - s) < k)
+			return -1;
+		for (l = 0; k > 0; k--)
+			l = l << 8 | *s++;
+	}
+	if ((size_t)(end - s) < l)
+		return -1;
+	*body = s;
+	*len = l;
+	*p = s + l;
+	return 0;
+}
+
+struct oid_name {
+	const char *der; /* the OID's content bytes */
+	size_t len;
+	enum tb_key_family family;
+	const char *name;
+};
+
+#define OID(s) s, sizeof(s) - 1
+
+/* Algorithm OIDs of PKCS#8, then the named curves of EC keys. */
+static const struct oid_name key_oids[] = {
+	{OID("\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01"), TB_KEY_RSA, "RSA"},
+	{OID("\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0a"), TB_KEY_RSA, "RSA-PSS"},
+	{OID("\x2a\x86\x48\xce\x3d\x02\x01"), TB_KEY_EC, "ECDSA"},
+	{OID("\x2b\x65\x70"), TB_KEY_EDDSA, "Ed25519"},
+	{OID("\x2b\x65\x71"), TB_KEY_EDDSA, "Ed448"},
+	{OID("\x60\x86\x48\x01\x65\x03\x04\x03\x11"), TB_KEY_MLDSA,
+	 "ML-DSA-44"},
+	{OID("\x60\x86\x48\x01\x65\x03\x04\x03\x12"), TB_KEY_MLDSA,
+	 "ML-DSA-65"},
+	{OID("\x60\x86\x48\x01\x65\x03\x04\x03\x13"), TB_KEY_MLDSA,
+	 "ML-DSA-87"},
+};
+
+static const struct oid_name curve_oids[] = {
+	{OID("\x2a\x86\x48\xce\x3d\x03\x01\x07"), TB_KEY_EC, "ECDSA P-256"},
+	{OID("\x2b\x81\x04\x00\x22"), TB_KEY_EC, "ECDSA P-384"},
+	{OID("\x2b\x81\x04\x00\x23"), TB_KEY_EC, "ECDSA P-521"},
+};
+
+static const struct oid_name *
+find_oid(const struct oid_name *t, size_t n, const uint8_t *der, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (t[i].len == len && memcmp(t[i].der, der, len) == 0)
+			return &t[i];
+	return NULL;
+}
+
+/* The curve OID in [0] of an ECPrivateKey (RFC 5915) body. */
+static const struct oid_name *
+ec_curve(const uint8_t *p, const uint8_t *end)
+{
+	const uint8_t *body, *oid;
+	size_t len, oid_len;
+	int tag;
+
+	while (der_next(&p, end, &tag, &body, &len) == 0)
+		if (tag == 0xa0 &&
+		    der_next(&body, body + len, &tag, &oid, &oid_len) == 0 &&
+		    tag == 0x06)
+			return find_oid(curve_oids,
+					sizeof(curve_oids) /
+						sizeof(curve_oids[0]),
+					oid, oid_len);
+	return NULL;
+}
+
+enum tb_key_family
+tb_key_type(const char *key_file, const char **name)
+{
+	/* start-up only, so static: an ML-DSA-87 key is 10 KB of PEM */
+	static char pem[24576];
+	static uint8_t der[16384];
+	char label[64];
+	const struct oid_name *alg = NULL, *curve = NULL;
+	const uint8_t *p = der, *end, *body, *alg_body;
+	size_t n, len, alg_len;
+	int tag;
+	FILE *f = fopen(key_file, "r");
+
+	*name = "unknown";
+	if (f == NULL)
+		return TB_KEY_UNKNOWN;
+	n = fread(pem, 1, sizeof(pem) - 1, f);
+	fclose(f);
+	pem[n] = '\0';
+	n = pem_first_block(pem, label, sizeof(label), der, sizeof(der));
+	end = der + n;
+	/* every form is one SEQUENCE */
+	if (n == 0 || der_next(&p, end, &tag, &body, &len) != 0 || tag != 0x30)
+		return TB_KEY_UNKNOWN;
+	p = body;
+	end = body + len;
+	if (strcmp(label, "RSA PRIVATE KEY") == 0) {
+		alg = &key_oids[0];
+	} else if (strcmp(label, "EC PRIVATE KEY") == 0) {
+		alg = &key_oids[2];
+		curve = ec_curve(p, end);
+	} else if (strcmp(label, "PRIVATE KEY") == 0 &&
+		   /* PKCS#8: version, then AlgorithmIdentifier */
+		   der_next(&p, end, &tag, &body, &len) == 0 && tag == 0x02 &&
+		   der_next(&p, end, &tag, &alg_body, &alg_len) == 0 &&
+		   tag == 0x30) {
+		p = alg_body;
+		end = alg_body + alg_len;
+		if (der_next(&p, end, &tag, &body, &len) == 0 && tag == 0x06)
+			alg = find_oid(key_oids,
+				       sizeof(key_oids) / sizeof(key_oids[0]),
+				       body, len);
+		if (alg != NULL && alg->family == TB_KEY_EC &&
+		    der_next(&p, end, &tag, &body, &len) == 0 && tag == 0x06)
+			curve = find_oid(curve_oids,
+					 sizeof(curve_oids) /
+						 sizeof(curve_oids[0]),
+					 body, len);
+	}
+	if (alg == NULL)
+		return TB_KEY_UNKNOWN;
+	*name = curve != NULL ? curve->name : alg->name;
+	return alg->family;
 }
 
 const struct tb_tls_fact *

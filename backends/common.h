@@ -6,6 +6,7 @@
 #define TB_BACKENDS_COMMON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tls.h"
 
@@ -72,6 +73,41 @@ const char *tb_list_next(const char **p, const char *seps, size_t *len);
 int tb_list_find_bad(const char *list, const char *seps,
 		     int (*accepts)(void *arg, const char *entry), void *arg,
 		     char *bad, size_t badlen);
+
+/* The one wording of a library limit, for a refusal at start-up:
+ * "<library> has no <what> (<has_it>)", e.g. "OpenSSL 3.0.19 has no
+ * X25519MLKEM768 (OpenSSL 3.5 or later has it)". */
+void tb_lacks(char *err, size_t errlen, const char *library, const char *what,
+	      const char *has_it);
+
+/* Why a library may lack a group: what has it, by NamedGroup id. */
+struct tb_group_reason {
+	uint16_t group;
+	const char *has_it;
+};
+
+/* When group is in reasons[0..n-1]: its tb_lacks() line (the group by
+ * its IANA name) in err, and 1; else 0 (the caller's "unknown"). */
+int tb_lacks_group(char *err, size_t errlen, const char *library,
+		   uint16_t group, const struct tb_group_reason *reasons,
+		   size_t n);
+
+/* Key families the backends treat differently. */
+enum tb_key_family {
+	TB_KEY_UNKNOWN,
+	TB_KEY_RSA,
+	TB_KEY_EC,
+	TB_KEY_EDDSA,
+	TB_KEY_MLDSA,
+};
+
+/* The family of the key in a PEM private key file and its name ("RSA",
+ * "ECDSA P-256", "Ed25519", "ML-DSA-65", ...; "unknown"), read from the
+ * encoding alone (PKCS#8, or the traditional RSA and EC forms), so that a
+ * library which cannot parse the key is refused with what it lacks rather
+ * than its parse error.  TB_KEY_UNKNOWN when unreadable or not one of
+ * these. */
+enum tb_key_family tb_key_type(const char *key_file, const char **name);
 
 /* tb_tls_ctx_facts storage: a backend writes the four values (as
  * applied, with a reason where they differ from what was asked), then

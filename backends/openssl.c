@@ -15,6 +15,7 @@
 #include "common.h"
 #include "tb_build.h"
 #include "tls.h"
+#include "tls_names.h"
 
 struct tb_tls_ctx {
 	SSL_CTX *ssl_ctx;
@@ -238,8 +239,10 @@ set_lists(SSL_CTX *s, const struct tb_tls_config *cfg, char *err, size_t errlen)
 	if (cfg->groups != NULL) {
 		if (tb_list_find_bad(cfg->groups, ":", accepts_group, s, bad,
 				     sizeof(bad)) != 0) {
-			set_err(err, errlen, "group \"%s\" unknown to OpenSSL",
-				bad);
+			if (!ossl_group_lacks(tb_tls_group_id(bad, strlen(bad)),
+					      err, errlen))
+				set_err(err, errlen,
+					"group \"%s\" unknown to OpenSSL", bad);
 			return -1;
 		}
 		if (!SSL_CTX_set1_groups_list(s, cfg->groups)) {
@@ -380,6 +383,8 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 		goto fail;
 	set_resumption(s, cfg);
 
+	if (ossl_key_lacks(cfg->key_file, err, errlen))
+		goto fail;
 	if (!SSL_CTX_use_certificate_chain_file(s, cfg->cert_file)) {
 		set_err(err, errlen, "cannot load certificate chain %s: %s",
 			cfg->cert_file, ossl_reason(lib, sizeof(lib)));
@@ -623,6 +628,15 @@ sigalg_id(const struct tb_tls_conn *c)
 		return 0x0807;
 	case EVP_PKEY_ED448:
 		return 0x0808;
+#ifdef NID_ML_DSA_44
+	/* 3.5 and later: a provider scheme, named by its algorithm's NID */
+	case NID_ML_DSA_44:
+		return 0x0904;
+	case NID_ML_DSA_65:
+		return 0x0905;
+	case NID_ML_DSA_87:
+		return 0x0906;
+#endif
 	}
 	return 0;
 }

@@ -144,6 +144,10 @@ tb_tls_build_facts(void)
 	facts[n++] = (struct tb_tls_fact){"tls13", "yes"};
 	facts[n++] = (struct tb_tls_fact){"session_ticket", TB_F_TICKET};
 	facts[n++] = (struct tb_tls_fact){"curve25519", TB_F_X25519};
+	facts[n++] = (struct tb_tls_fact){"mlkem_hybrids",
+					  TB_WOLF_HYBRIDS ? "yes" : "no"};
+	facts[n++] =
+		(struct tb_tls_fact){"mldsa", TB_WOLF_HAS_MLDSA ? "yes" : "no"};
 	n += tb_buildinfo_facts(facts + n, MAX_BUILDINFO);
 	facts[n] = (struct tb_tls_fact){NULL, NULL};
 	return facts;
@@ -302,7 +306,7 @@ set_groups(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 	   size_t errlen)
 {
 	int ids[WOLFSSL_MAX_GROUP_COUNT];
-	char names[WOLFSSL_MAX_GROUP_COUNT * 8] = "";
+	char names[WOLFSSL_MAX_GROUP_COUNT * 24] = "";
 	const struct wolf_group *g;
 	const char *p = cfg->groups, *entry;
 	size_t len, used = 0;
@@ -319,9 +323,7 @@ set_groups(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 			return -1;
 		}
 		if (!g->usable) {
-			snprintf(err, errlen,
-				 "group \"%s\" is not built into this wolfSSL",
-				 g->canon);
+			wolf_group_lacks(g, err, errlen);
 			return -1;
 		}
 		if (n == WOLFSSL_MAX_GROUP_COUNT) {
@@ -337,7 +339,12 @@ set_groups(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 		snprintf(err, errlen, "empty group list");
 		return -1;
 	}
-#if defined(OPENSSL_EXTRA) && defined(HAVE_ECC)
+#if defined(OPENSSL_EXTRA) && defined(HAVE_ECC) && defined(WOLFSSL_HAVE_MLKEM)
+	/* The same parser as set1_curves_list, minus its refusal of
+	 * anything that is not a curve: the hybrid groups pass. */
+	(void)ids;
+	ret = wolfSSL_CTX_set1_groups_list(wctx, names);
+#elif defined(OPENSSL_EXTRA) && defined(HAVE_ECC)
 	(void)ids;
 	ret = wolfSSL_CTX_set1_curves_list(wctx, names);
 #else
@@ -528,7 +535,8 @@ load_cert_key(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 	int ret;
 
 	if (check_readable(cfg->cert_file, err, errlen) < 0 ||
-	    check_readable(cfg->key_file, err, errlen) < 0)
+	    check_readable(cfg->key_file, err, errlen) < 0 ||
+	    tb_wolf_key_lacks(cfg->key_file, err, errlen))
 		return -1;
 	ret = wolfSSL_CTX_use_certificate_chain_file(wctx, cfg->cert_file);
 	if (ret != WOLFSSL_SUCCESS) {
@@ -562,12 +570,12 @@ static int
 record_key(struct tb_tls_ctx *ctx, const char *key_file, char *err,
 	   size_t errlen)
 {
-	int kind, curve;
+	int kind, param;
 
-	if (tb_wolf_key_kind(key_file, &kind, &curve, err, errlen) != 0)
+	if (tb_wolf_key_kind(key_file, &kind, &param, err, errlen) != 0)
 		return -1;
 	ctx->key_kind = (uint8_t)kind;
-	ctx->sigalg13 = tb_wolf_sigalg13(kind, curve);
+	ctx->sigalg13 = tb_wolf_sigalg13(kind, param);
 	return 0;
 }
 
@@ -820,7 +828,8 @@ sigalg_id(const struct tb_tls_conn *c, int tls13)
 	uint16_t base = c->ctx->sigalg13;
 	int step = 0;
 
-	if (c->ctx->key_kind == TB_WOLF_KEY_ED25519)
+	if (c->ctx->key_kind == TB_WOLF_KEY_ED25519 ||
+	    c->ctx->key_kind == TB_WOLF_KEY_MLDSA)
 		return base;
 	if (c->ctx->key_kind == TB_WOLF_KEY_ECC && tls13)
 		return base;

@@ -161,11 +161,19 @@ void tb_tls_conn_params(const struct tb_tls_conn *c, struct tb_tls_params *p);
  *                shares for group (a NamedGroup id) the way a client would.
  *                NULL with a one-line reason in err.
  * tb_floor_sign  one signature over digest (len bytes: the scheme's hash
- *                length, or the message for EdDSA).  0 on success.
+ *                length, or the message for EdDSA and ML-DSA).  0 on
+ *                success.
  * tb_floor_kex   what the server does for client share i, i < shares:
- *                decode it, make the server's share, derive the secret
- *                (for a KEM group: encapsulate).  Each i is used once.
- *                0 on success.
+ *                decode it, make the server's share, derive the secret.
+ *                For a KEM group the server's share is an encapsulation
+ *                to the client's key; for a hybrid (X25519MLKEM768) also
+ *                the classical half, key pair and secret, as the
+ *                library's own TLS server does it.  The client's key
+ *                generation, ML-KEM's included, is tb_floor_new's, outside
+ *                the timing.  Each i is used once.  0 on success.
+ *
+ * What a library cannot do (a group, a key type) is refused by
+ * tb_tls_ctx_new and tb_floor_new alike, with the same one-line reason.
  */
 struct tb_floor;
 

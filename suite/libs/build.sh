@@ -7,7 +7,7 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOF'
-usage: suite/libs/build.sh LIB VERSION FLAVOR
+usage: suite/libs/build.sh [--cached] LIB VERSION FLAVOR
 
   LIB      openssl | wolfssl | boringssl
   VERSION  a version prefix (3.6, 5.9, 14, 3.6.3) or latest
@@ -38,7 +38,11 @@ Environment:
   TLSBENCH_LIBS_DIR  the cache directory instead of the above
   JOBS               parallel make jobs (default: nproc)
 
-  --help   this text
+  --cached  only print the prefix of a finished tuned build of that series
+            (VERSION 3.6, 14); exit 1 with nothing built or downloaded when
+            there is none (for tools that can use a library but should not
+            compile one, e.g. suite/certs.sh looking for an OpenSSL 3.5+)
+  --help    this text
 See suite/libs/README.md for each library's choices.
 EOF
 }
@@ -49,10 +53,15 @@ die() {
 	exit 1
 }
 
+CACHED=0
 case "${1:-}" in
 -h | --help)
 	usage
 	exit 0
+	;;
+--cached)
+	CACHED=1
+	shift
 	;;
 esac
 if (($# != 3)); then
@@ -101,6 +110,16 @@ series_of() {
 		awk -F. '{ print $1 "." $2 }' <<<"${up%%[+~-]*}"
 	fi
 }
+
+# --cached: a finished prefix or nothing; never the network, never a build.
+if ((CACHED)); then
+	[[ "$FLAVOR" == tuned ]] || die "--cached is for the tuned flavor"
+	[[ "$WANT" =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
+		die "--cached needs a series (3.6, 5.9, 14), not '$WANT'"
+	[[ -f "$LIBS_DIR/$LIB-$WANT-$FLAVOR/BUILDINFO" ]] || exit 1
+	echo "$LIBS_DIR/$LIB-$WANT-$FLAVOR"
+	exit 0
+fi
 
 # --- debian: describe the installed package ---------------------------------
 
