@@ -26,437 +26,437 @@ BACKENDS_LOAD_ORDER = ('openssl', 'none', 'wolfssl', 'boringssl')
 
 
 def log(msg):
-	print('run_matrix: ' + msg, file=sys.stderr, flush=True)
+    print('run_matrix: ' + msg, file=sys.stderr, flush=True)
 
 
 def _kv_lines(text):
-	pairs = []
-	for line in text.splitlines():
-		key, sep, value = line.partition(':')
-		if sep and key.strip() and ' ' not in key.strip():
-			pairs.append((key.strip(), value.strip()))
-	return pairs
+    pairs = []
+    for line in text.splitlines():
+        key, sep, value = line.partition(':')
+        if sep and key.strip() and ' ' not in key.strip():
+            pairs.append((key.strip(), value.strip()))
+    return pairs
 
 
 def _version_number(text):
-	m = re.search(r'\d+(?:\.\d+)+[a-z]?', text or '')
-	return m.group(0) if m else (text or '-')
+    m = re.search(r'\d+(?:\.\d+)+[a-z]?', text or '')
+    return m.group(0) if m else (text or '-')
 
 
 def _compact(pairs):
-	return ';'.join('%s=%s' % (k, v.replace(';', ',')) for k, v in pairs)
+    return ';'.join('%s=%s' % (k, v.replace(';', ',')) for k, v in pairs)
 
 
 class Context:
-	def __init__(self, root, build_root, no_build=False):
-		self.root = root
-		self.build_root = build_root
-		self.no_build = no_build
-		self.python = '/usr/bin/python3'
-		self.ready_timeout = 15.0
-		self.cores = hostfacts.cores()
-		self.certs_dir = os.path.join(build_root, 'certs')
-		self.tmp_root = tempfile.mkdtemp(prefix='tbmatrix-')
-		self.builds = {}        # build dir name -> {'binary', 'problem', 'facts'}
-		self.bodies_problem = ''
-		self.load_binary = None
-		self.cell_times = []
-		self.originals = {}     # snapshot path -> the build's path
-		self._sha = {}
+    def __init__(self, root, build_root, no_build=False):
+        self.root = root
+        self.build_root = build_root
+        self.no_build = no_build
+        self.python = '/usr/bin/python3'
+        self.ready_timeout = 15.0
+        self.cores = hostfacts.cores()
+        self.certs_dir = os.path.join(build_root, 'certs')
+        self.tmp_root = tempfile.mkdtemp(prefix='tbmatrix-')
+        self.builds = {}        # build dir name -> {'binary', 'problem', 'facts'}
+        self.bodies_problem = ''
+        self.load_binary = None
+        self.cell_times = []
+        self.originals = {}     # snapshot path -> the build's path
+        self._sha = {}
 
-	# ---- CPUs --------------------------------------------------------
-	def server_cpu_list(self, cell):
-		n = int(cell['workers'])
-		return self.cores[:n]
+    # ---- CPUs --------------------------------------------------------
+    def server_cpu_list(self, cell):
+        n = int(cell['workers'])
+        return self.cores[:n]
 
-	def server_cpus(self, cell):
-		return ','.join(str(c) for c in self.server_cpu_list(cell))
+    def server_cpus(self, cell):
+        return ','.join(str(c) for c in self.server_cpu_list(cell))
 
-	def client_cpu_list(self, cell):
-		rest = self.cores[int(cell['workers']):]
-		return rest or self.cores   # one core: share it (and say so)
+    def client_cpu_list(self, cell):
+        rest = self.cores[int(cell['workers']):]
+        return rest or self.cores   # one core: share it (and say so)
 
-	def client_cpus(self, cell):
-		return ','.join(str(c) for c in self.client_cpu_list(cell))
+    def client_cpus(self, cell):
+        return ','.join(str(c) for c in self.client_cpu_list(cell))
 
-	def client_threads(self, cell):
-		return len(self.client_cpu_list(cell))
+    def client_threads(self, cell):
+        return len(self.client_cpu_list(cell))
 
-	def load_max_time(self, cell):
-		s = cell['settings']
-		if s['requests'] > 0:
-			return int(120 + s['requests'] / 100)
-		return int(max(s['duration'], s['warmup']) + 30)
+    def load_max_time(self, cell):
+        s = cell['settings']
+        if s['requests'] > 0:
+            return int(120 + s['requests'] / 100)
+        return int(max(s['duration'], s['warmup']) + 30)
 
-	@staticmethod
-	def load_max_time_of(cmd):
-		return int(cmd[cmd.index('--max-time') + 1])
+    @staticmethod
+    def load_max_time_of(cmd):
+        return int(cmd[cmd.index('--max-time') + 1])
 
-	# ---- builds ------------------------------------------------------
-	def build_name(self, cell):
-		if cell['lib'] == '-':
-			return cell['backend']
-		name, version, flavor = matrixfile.parse_lib(cell['lib'])
-		if flavor == 'debian':
-			return name
-		return '%s-%s-%s' % (name, version, flavor)
+    # ---- builds ------------------------------------------------------
+    def build_name(self, cell):
+        if cell['lib'] == '-':
+            return cell['backend']
+        name, version, flavor = matrixfile.parse_lib(cell['lib'])
+        if flavor == 'debian':
+            return name
+        return '%s-%s-%s' % (name, version, flavor)
 
-	def _build(self, name, backend, lib):
-		bdir = os.path.join(self.build_root, name)
-		binary = os.path.join(bdir, 'tlsbench-server')
-		logs = os.path.join(self.build_root, 'logs')
-		os.makedirs(logs, exist_ok=True)
-		logfile = os.path.join(logs, name + '.log')
-		if self.no_build and os.path.exists(binary):
-			return binary, ''
-		with open(logfile, 'w') as lf:
-			def step(cmd, timeout):
-				lf.write('$ %s\n' % ' '.join(cmd))
-				lf.flush()
-				try:
-					p = subprocess.run(cmd, stdout=lf,
-						stderr=subprocess.STDOUT, cwd=self.root,
-						timeout=timeout)
-				except subprocess.TimeoutExpired:
-					return False
-				return p.returncode == 0
-			if not os.path.exists(os.path.join(bdir, 'build.ninja')):
-				setup = ['meson', 'setup', bdir, '-Dtls=' + backend,
-					'--buildtype=release']
-				if lib != '-':
-					lname, version, flavor = matrixfile.parse_lib(lib)
-					if flavor != 'debian':
-						prefix, why = self._lib_prefix(lname, version,
-							flavor, lf)
-						if not prefix:
-							return None, why
-						setup.append('-D%s_prefix=%s' % (lname, prefix))
-				log('configuring %s (log: %s)' % (bdir, logfile))
-				if not step(setup, 600):
-					return None, 'meson setup %s failed (see %s)' % (
-						bdir, logfile)
-			if not step(['ninja', '-C', bdir], 1200):
-				return None, 'ninja -C %s failed (see %s)' % (bdir, logfile)
-		if not os.path.exists(binary):
-			return None, '%s missing after the build' % binary
-		return binary, ''
+    def _build(self, name, backend, lib):
+        bdir = os.path.join(self.build_root, name)
+        binary = os.path.join(bdir, 'tlsbench-server')
+        logs = os.path.join(self.build_root, 'logs')
+        os.makedirs(logs, exist_ok=True)
+        logfile = os.path.join(logs, name + '.log')
+        if self.no_build and os.path.exists(binary):
+            return binary, ''
+        with open(logfile, 'w') as lf:
+            def step(cmd, timeout):
+                lf.write('$ %s\n' % ' '.join(cmd))
+                lf.flush()
+                try:
+                    p = subprocess.run(cmd, stdout=lf,
+                        stderr=subprocess.STDOUT, cwd=self.root,
+                        timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    return False
+                return p.returncode == 0
+            if not os.path.exists(os.path.join(bdir, 'build.ninja')):
+                setup = ['meson', 'setup', bdir, '-Dtls=' + backend,
+                    '--buildtype=release']
+                if lib != '-':
+                    lname, version, flavor = matrixfile.parse_lib(lib)
+                    if flavor != 'debian':
+                        prefix, why = self._lib_prefix(lname, version,
+                            flavor, lf)
+                        if not prefix:
+                            return None, why
+                        setup.append('-D%s_prefix=%s' % (lname, prefix))
+                log('configuring %s (log: %s)' % (bdir, logfile))
+                if not step(setup, 600):
+                    return None, 'meson setup %s failed (see %s)' % (
+                        bdir, logfile)
+            if not step(['ninja', '-C', bdir], 1200):
+                return None, 'ninja -C %s failed (see %s)' % (bdir, logfile)
+        if not os.path.exists(binary):
+            return None, '%s missing after the build' % binary
+        return binary, ''
 
-	def _lib_prefix(self, name, version, flavor, lf):
-		"""The prefix suite/libs/build.sh prints; its progress goes to the
-		build log and, as it comes, to the terminal (a first compile takes
-		minutes)."""
-		script = os.path.join(self.root, 'suite', 'libs', 'build.sh')
-		if not os.path.exists(script):
-			return None, 'suite/libs/build.sh is missing: cannot build ' \
-				'%s@%s-%s' % (name, version, flavor)
-		log('%s %s %s from the tuned-library cache (a first build compiles '
-			'it: minutes)' % (name, version, flavor))
-		deadline = time.monotonic() + 3600
-		p = subprocess.Popen([script, name, version, flavor],
-			stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-			cwd=self.root, preexec_fn=servers.die_with_parent())
-		for line in p.stderr:
-			lf.write(line)
-			lf.flush()
-			log(line.rstrip())
-			if time.monotonic() > deadline:
-				p.kill()
-				break
-		out = p.stdout.read()
-		p.wait()
-		if time.monotonic() > deadline:
-			return None, 'suite/libs/build.sh %s %s %s timed out' % (
-				name, version, flavor)
-		lines = out.strip().splitlines()
-		if p.returncode != 0 or not lines:
-			return None, 'suite/libs/build.sh %s %s %s failed (exit %d)' \
-				% (name, version, flavor, p.returncode)
-		return lines[-1].strip(), ''
+    def _lib_prefix(self, name, version, flavor, lf):
+        """The prefix suite/libs/build.sh prints; its progress goes to the
+        build log and, as it comes, to the terminal (a first compile takes
+        minutes)."""
+        script = os.path.join(self.root, 'suite', 'libs', 'build.sh')
+        if not os.path.exists(script):
+            return None, 'suite/libs/build.sh is missing: cannot build ' \
+                '%s@%s-%s' % (name, version, flavor)
+        log('%s %s %s from the tuned-library cache (a first build compiles '
+            'it: minutes)' % (name, version, flavor))
+        deadline = time.monotonic() + 3600
+        p = subprocess.Popen([script, name, version, flavor],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=self.root, preexec_fn=servers.die_with_parent())
+        for line in p.stderr:
+            lf.write(line)
+            lf.flush()
+            log(line.rstrip())
+            if time.monotonic() > deadline:
+                p.kill()
+                break
+        out = p.stdout.read()
+        p.wait()
+        if time.monotonic() > deadline:
+            return None, 'suite/libs/build.sh %s %s %s timed out' % (
+                name, version, flavor)
+        lines = out.strip().splitlines()
+        if p.returncode != 0 or not lines:
+            return None, 'suite/libs/build.sh %s %s %s failed (exit %d)' \
+                % (name, version, flavor, p.returncode)
+        return lines[-1].strip(), ''
 
-	def prepare_builds(self, cells):
-		wanted = []
-		for c in cells:
-			if c['server'] == 'tlsbench':
-				key = (self.build_name(c), c['backend'], c['lib'])
-				if key not in wanted:
-					wanted.append(key)
-		# the load generator comes with every build: make sure one exists
-		if not any(w[1] != 'none' for w in wanted):
-			wanted.append(('openssl', 'openssl', '-'))
-		for name, backend, lib in wanted:
-			if name in self.builds:
-				continue
-			t = time.monotonic()
-			binary, problem = self._build(name, backend, lib)
-			info = {'binary': binary, 'problem': problem, 'facts': None}
-			if binary:
-				info['facts'], vproblem = self._tlsbench_facts(binary,
-					backend)
-				if vproblem:
-					info['problem'] = vproblem
-				elif lib != '-':
-					want = matrixfile.parse_lib(lib)
-					have = info['facts']
-					if not have['library_version'].startswith(want[1]) \
-							or have['flavor'] != want[2]:
-						info['problem'] = '%s is %s, not %s' % (
-							binary, have['lib'], lib)
-			if binary and not info['problem']:
-				info['binary'] = self._snapshot(binary)
-			self.builds[name] = info
-			state = 'ok' if not info['problem'] else info['problem']
-			log('build %s: %s (%.0fs)' % (name, state,
-				time.monotonic() - t))
-		load = self._find_load()
-		self.load_binary = self._snapshot(load) if load else None
+    def prepare_builds(self, cells):
+        wanted = []
+        for c in cells:
+            if c['server'] == 'tlsbench':
+                key = (self.build_name(c), c['backend'], c['lib'])
+                if key not in wanted:
+                    wanted.append(key)
+        # the load generator comes with every build: make sure one exists
+        if not any(w[1] != 'none' for w in wanted):
+            wanted.append(('openssl', 'openssl', '-'))
+        for name, backend, lib in wanted:
+            if name in self.builds:
+                continue
+            t = time.monotonic()
+            binary, problem = self._build(name, backend, lib)
+            info = {'binary': binary, 'problem': problem, 'facts': None}
+            if binary:
+                info['facts'], vproblem = self._tlsbench_facts(binary,
+                    backend)
+                if vproblem:
+                    info['problem'] = vproblem
+                elif lib != '-':
+                    want = matrixfile.parse_lib(lib)
+                    have = info['facts']
+                    if not have['library_version'].startswith(want[1]) \
+                            or have['flavor'] != want[2]:
+                        info['problem'] = '%s is %s, not %s' % (
+                            binary, have['lib'], lib)
+            if binary and not info['problem']:
+                info['binary'] = self._snapshot(binary)
+            self.builds[name] = info
+            state = 'ok' if not info['problem'] else info['problem']
+            log('build %s: %s (%.0fs)' % (name, state,
+                time.monotonic() - t))
+        load = self._find_load()
+        self.load_binary = self._snapshot(load) if load else None
 
-	def _snapshot(self, binary):
-		"""A private copy of a binary for the rest of the run: a rebuild
-		of the tree during a run must not change or remove what is being
-		measured.  Rows show the original path (see shown())."""
-		d = os.path.join(self.tmp_root, 'bin', str(len(self.originals)))
-		os.makedirs(d)
-		copy = os.path.join(d, os.path.basename(binary))
-		shutil.copy2(binary, copy)
-		self.originals[copy] = binary
-		return copy
+    def _snapshot(self, binary):
+        """A private copy of a binary for the rest of the run: a rebuild
+        of the tree during a run must not change or remove what is being
+        measured.  Rows show the original path (see shown())."""
+        d = os.path.join(self.tmp_root, 'bin', str(len(self.originals)))
+        os.makedirs(d)
+        copy = os.path.join(d, os.path.basename(binary))
+        shutil.copy2(binary, copy)
+        self.originals[copy] = binary
+        return copy
 
-	def shown(self, text):
-		"""text with snapshot paths replaced by the binaries' real paths."""
-		for copy, orig in self.originals.items():
-			text = text.replace(copy, orig)
-		return text
+    def shown(self, text):
+        """text with snapshot paths replaced by the binaries' real paths."""
+        for copy, orig in self.originals.items():
+            text = text.replace(copy, orig)
+        return text
 
-	def _find_load(self):
-		names = [n for n in BACKENDS_LOAD_ORDER if n in self.builds] + \
-			[n for n in self.builds if n not in BACKENDS_LOAD_ORDER]
-		for n in names:
-			for rel in ('tlsbench-load', 'suite/load/tlsbench-load'):
-				p = os.path.join(self.build_root, n, rel)
-				if os.access(p, os.X_OK):
-					return p
-		return None
+    def _find_load(self):
+        names = [n for n in BACKENDS_LOAD_ORDER if n in self.builds] + \
+            [n for n in self.builds if n not in BACKENDS_LOAD_ORDER]
+        for n in names:
+            for rel in ('tlsbench-load', 'suite/load/tlsbench-load'):
+                p = os.path.join(self.build_root, n, rel)
+                if os.access(p, os.X_OK):
+                    return p
+        return None
 
-	def server_binary(self, cell):
-		return self.builds[self.build_name(cell)]['binary']
+    def server_binary(self, cell):
+        return self.builds[self.build_name(cell)]['binary']
 
-	# ---- facts for the lib columns -----------------------------------
-	def _tlsbench_facts(self, binary, backend):
-		try:
-			p = subprocess.run([binary, '--version'], capture_output=True,
-				text=True, timeout=15)
-		except (OSError, subprocess.TimeoutExpired) as e:
-			return None, '%s --version failed: %s' % (binary, e)
-		if p.returncode != 0:
-			return None, '%s --version exit %d: %s' % (binary,
-				p.returncode, p.stderr.strip()[:200])
-		pairs = _kv_lines(p.stdout)
-		d = {}
-		for k, v in pairs:
-			d.setdefault(k, v)
-		name = d.get('backend', backend)
-		if name == 'none':
-			version, flavor = '-', '-'
-			lib = 'none'
-		else:
-			version = _version_number(d.get('library_version'))
-			if not re.match(r'\d', version):
-				# BoringSSL has no version number: a prefix's BUILDINFO
-				# has one, Debian's package version names the release
-				version = _version_number(d.get('buildinfo.version') or
-					self._deb_version('android-libboringssl'))
-			flavor = d.get('flavor', 'unknown')
-			lib = '%s@%s-%s' % (name, version, flavor)
-		skip = {'backend', 'library_version', 'flavor', 'cpu_flags'}
-		seen, facts = set(), []
-		for k, v in pairs:
-			if k not in skip and k not in seen:
-				seen.add(k)
-				facts.append((k, v))
-		return {'lib': lib, 'library_version': version, 'flavor': flavor,
-			'build_facts': _compact(facts)}, ''
+    # ---- facts for the lib columns -----------------------------------
+    def _tlsbench_facts(self, binary, backend):
+        try:
+            p = subprocess.run([binary, '--version'], capture_output=True,
+                text=True, timeout=15)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return None, '%s --version failed: %s' % (binary, e)
+        if p.returncode != 0:
+            return None, '%s --version exit %d: %s' % (binary,
+                p.returncode, p.stderr.strip()[:200])
+        pairs = _kv_lines(p.stdout)
+        d = {}
+        for k, v in pairs:
+            d.setdefault(k, v)
+        name = d.get('backend', backend)
+        if name == 'none':
+            version, flavor = '-', '-'
+            lib = 'none'
+        else:
+            version = _version_number(d.get('library_version'))
+            if not re.match(r'\d', version):
+                # BoringSSL has no version number: a prefix's BUILDINFO
+                # has one, Debian's package version names the release
+                version = _version_number(d.get('buildinfo.version') or
+                    self._deb_version('android-libboringssl'))
+            flavor = d.get('flavor', 'unknown')
+            lib = '%s@%s-%s' % (name, version, flavor)
+        skip = {'backend', 'library_version', 'flavor', 'cpu_flags'}
+        seen, facts = set(), []
+        for k, v in pairs:
+            if k not in skip and k not in seen:
+                seen.add(k)
+                facts.append((k, v))
+        return {'lib': lib, 'library_version': version, 'flavor': flavor,
+            'build_facts': _compact(facts)}, ''
 
-	@staticmethod
-	def _deb_version(package):
-		try:
-			p = subprocess.run(['dpkg-query', '-W', '-f', '${Version}',
-				package], capture_output=True, text=True, timeout=15)
-			return p.stdout.strip() if p.returncode == 0 else ''
-		except (OSError, subprocess.TimeoutExpired):
-			return ''
+    @staticmethod
+    def _deb_version(package):
+        try:
+            p = subprocess.run(['dpkg-query', '-W', '-f', '${Version}',
+                package], capture_output=True, text=True, timeout=15)
+            return p.stdout.strip() if p.returncode == 0 else ''
+        except (OSError, subprocess.TimeoutExpired):
+            return ''
 
-	def _nginx_facts(self):
-		try:
-			p = subprocess.run(['nginx', '-V'], capture_output=True,
-				text=True, timeout=15)
-			text = p.stderr + p.stdout
-		except (OSError, subprocess.TimeoutExpired):
-			text = ''
-		ver = re.search(r'nginx/(\S+)', text)
-		built = re.search(r'built with (OpenSSL \S+[^\n]*)', text)
-		running = re.search(r'running with (OpenSSL \S+)', text)
-		lib_text = (running or built).group(1) if (running or built) else ''
-		version = _version_number(lib_text)
-		facts = [('nginx', ver.group(1) if ver else '?')]
-		if built:
-			facts.append(('built_with', built.group(1).strip()))
-		facts.append(('resumption_counts', 'client'))
-		return {'lib': 'openssl@%s-debian' % version,
-			'library_version': version, 'flavor': 'debian',
-			'build_facts': _compact(facts)}
+    def _nginx_facts(self):
+        try:
+            p = subprocess.run(['nginx', '-V'], capture_output=True,
+                text=True, timeout=15)
+            text = p.stderr + p.stdout
+        except (OSError, subprocess.TimeoutExpired):
+            text = ''
+        ver = re.search(r'nginx/(\S+)', text)
+        built = re.search(r'built with (OpenSSL \S+[^\n]*)', text)
+        running = re.search(r'running with (OpenSSL \S+)', text)
+        lib_text = (running or built).group(1) if (running or built) else ''
+        version = _version_number(lib_text)
+        facts = [('nginx', ver.group(1) if ver else '?')]
+        if built:
+            facts.append(('built_with', built.group(1).strip()))
+        facts.append(('resumption_counts', 'client'))
+        return {'lib': 'openssl@%s-debian' % version,
+            'library_version': version, 'flavor': 'debian',
+            'build_facts': _compact(facts)}
 
-	def _asyncio_facts(self):
-		code = ('import json,ssl,sys,uvloop;print(json.dumps({"openssl":'
-			'ssl.OPENSSL_VERSION,"python":sys.version.split()[0],'
-			'"uvloop":uvloop.__version__}))')
-		try:
-			p = subprocess.run([self.python, '-c', code],
-				capture_output=True, text=True, timeout=15)
-			d = json.loads(p.stdout)
-		except (OSError, ValueError, subprocess.TimeoutExpired):
-			d = {'openssl': '?', 'python': '?', 'uvloop': '?'}
-		version = _version_number(d['openssl'])
-		return {'lib': 'openssl@%s-debian' % version,
-			'library_version': version, 'flavor': 'debian',
-			'build_facts': _compact([('python', d['python']),
-				('uvloop', d['uvloop']), ('openssl', d['openssl'])])}
+    def _asyncio_facts(self):
+        code = ('import json,ssl,sys,uvloop;print(json.dumps({"openssl":'
+            'ssl.OPENSSL_VERSION,"python":sys.version.split()[0],'
+            '"uvloop":uvloop.__version__}))')
+        try:
+            p = subprocess.run([self.python, '-c', code],
+                capture_output=True, text=True, timeout=15)
+            d = json.loads(p.stdout)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            d = {'openssl': '?', 'python': '?', 'uvloop': '?'}
+        version = _version_number(d['openssl'])
+        return {'lib': 'openssl@%s-debian' % version,
+            'library_version': version, 'flavor': 'debian',
+            'build_facts': _compact([('python', d['python']),
+                ('uvloop', d['uvloop']), ('openssl', d['openssl'])])}
 
-	def lib_facts(self, cell):
-		key = cell['server']
-		if key == 'tlsbench':
-			info = self.builds.get(self.build_name(cell))
-			if info and info['facts']:
-				return info['facts']
-			return {'lib': cell['lib'] if cell['lib'] != '-' else
-				cell['backend'], 'library_version': '', 'flavor': '',
-				'build_facts': ''}
-		if key not in self.builds:
-			self.builds[key] = {'facts': self._nginx_facts()
-				if key == 'nginx' else self._asyncio_facts()}
-		return self.builds[key]['facts']
+    def lib_facts(self, cell):
+        key = cell['server']
+        if key == 'tlsbench':
+            info = self.builds.get(self.build_name(cell))
+            if info and info['facts']:
+                return info['facts']
+            return {'lib': cell['lib'] if cell['lib'] != '-' else
+                cell['backend'], 'library_version': '', 'flavor': '',
+                'build_facts': ''}
+        if key not in self.builds:
+            self.builds[key] = {'facts': self._nginx_facts()
+                if key == 'nginx' else self._asyncio_facts()}
+        return self.builds[key]['facts']
 
-	# ---- certificates ------------------------------------------------
-	def prepare_certs(self, cells):
-		names = sorted({c['cert'] for c in cells if c['cert'] != '-'})
-		missing = [n for n in names if not os.path.exists(
-			os.path.join(self.certs_dir, n + '.pem'))]
-		if not missing:
-			return
-		script = os.path.join(self.root, 'suite', 'certs.sh')
-		log('making certificates in %s' % self.certs_dir)
-		try:
-			subprocess.run([script, self.certs_dir], check=True,
-				stdout=subprocess.DEVNULL, timeout=300)
-		except (OSError, subprocess.SubprocessError) as e:
-			log('suite/certs.sh %s failed: %s' % (self.certs_dir, e))
+    # ---- certificates ------------------------------------------------
+    def prepare_certs(self, cells):
+        names = sorted({c['cert'] for c in cells if c['cert'] != '-'})
+        missing = [n for n in names if not os.path.exists(
+            os.path.join(self.certs_dir, n + '.pem'))]
+        if not missing:
+            return
+        script = os.path.join(self.root, 'suite', 'certs.sh')
+        log('making certificates in %s' % self.certs_dir)
+        try:
+            subprocess.run([script, self.certs_dir], check=True,
+                stdout=subprocess.DEVNULL, timeout=300)
+        except (OSError, subprocess.SubprocessError) as e:
+            log('suite/certs.sh %s failed: %s' % (self.certs_dir, e))
 
-	def cert_files(self, name):
-		# passed through even when missing: the server then fails to
-		# start and says why, which is what the row records
-		return (os.path.join(self.certs_dir, name + '.pem'),
-			os.path.join(self.certs_dir, name + '.key'))
+    def cert_files(self, name):
+        # passed through even when missing: the server then fails to
+        # start and says why, which is what the row records
+        return (os.path.join(self.certs_dir, name + '.pem'),
+            os.path.join(self.certs_dir, name + '.key'))
 
-	# ---- bodies ------------------------------------------------------
-	def body_dir(self, seed):
-		return os.path.join(self.build_root, 'bodies', 'seed-%d' % seed)
+    # ---- bodies ------------------------------------------------------
+    def body_dir(self, seed):
+        return os.path.join(self.build_root, 'bodies', 'seed-%d' % seed)
 
-	def prepare_bodies(self, cells):
-		"""Fetch each body size once from a tlsbench-server with the same
-		seed, so nginx and asyncio serve byte-identical bodies."""
-		need = {}
-		for c in cells:
-			need.setdefault(c['settings']['seed'], set()).add(c['body'])
-		for seed, bodies in sorted(need.items()):
-			d = self.body_dir(seed)
-			todo = [b for b in sorted(bodies) if not os.path.exists(
-				os.path.join(d, b))]
-			if todo:
-				problem = self._fetch_bodies(seed, todo, d)
-				if problem:
-					self.bodies_problem = problem
-					log(problem)
+    def prepare_bodies(self, cells):
+        """Fetch each body size once from a tlsbench-server with the same
+        seed, so nginx and asyncio serve byte-identical bodies."""
+        need = {}
+        for c in cells:
+            need.setdefault(c['settings']['seed'], set()).add(c['body'])
+        for seed, bodies in sorted(need.items()):
+            d = self.body_dir(seed)
+            todo = [b for b in sorted(bodies) if not os.path.exists(
+                os.path.join(d, b))]
+            if todo:
+                problem = self._fetch_bodies(seed, todo, d)
+                if problem:
+                    self.bodies_problem = problem
+                    log(problem)
 
-	def _fetch_bodies(self, seed, names, d):
-		order = ['none'] + [n for n in self.builds if n != 'none']
-		src = next((n for n in order if self.builds.get(n, {}).get(
-			'binary')), None)
-		if src is None:
-			return 'no tlsbench-server build to fetch the bodies from'
-		binary = self.builds[src]['binary']
-		cmd = [binary, '--listen', '127.0.0.1:0', '--seed', str(seed)]
-		if src != 'none':
-			cert, key = self.cert_files('rsa2048')
-			cmd += ['--cert', cert, '--key', key]
-		os.makedirs(d, exist_ok=True)
-		tmp = tempfile.mkdtemp(dir=self.tmp_root)
-		out = os.path.join(tmp, 'out')
-		with open(out, 'wb') as o:
-			p = subprocess.Popen(cmd, stdout=o, stderr=subprocess.DEVNULL,
-				preexec_fn=servers.die_with_parent())
-		try:
-			url = None
-			deadline = time.monotonic() + 10
-			while url is None and time.monotonic() < deadline:
-				with open(out) as f:
-					for line in f:
-						if line.startswith('listening '):
-							url = line.split()[1].rstrip('/')
-				if p.poll() is not None:
-					break
-				time.sleep(0.02)
-			if url is None:
-				return 'cannot fetch bodies: %s did not start' % binary
-			sslctx = ssl.create_default_context()
-			sslctx.check_hostname = False
-			sslctx.verify_mode = ssl.CERT_NONE
-			for name in names:
-				want = matrixfile.parse_body(name)
-				with urllib.request.urlopen(url + '/' + name, timeout=30,
-						context=sslctx if url.startswith('https')
-						else None) as r:
-					data = r.read()
-				if len(data) != want:
-					return 'body /%s from %s: %d bytes, want %d' % (
-						name, binary, len(data), want)
-				with open(os.path.join(d, name) + '.part', 'wb') as f:
-					f.write(data)
-				os.rename(os.path.join(d, name) + '.part',
-					os.path.join(d, name))
-		except OSError as e:
-			return 'cannot fetch bodies from %s: %s' % (binary, e)
-		finally:
-			p.terminate()
-			try:
-				p.wait(10)
-			except subprocess.TimeoutExpired:
-				p.kill()
-		return ''
+    def _fetch_bodies(self, seed, names, d):
+        order = ['none'] + [n for n in self.builds if n != 'none']
+        src = next((n for n in order if self.builds.get(n, {}).get(
+            'binary')), None)
+        if src is None:
+            return 'no tlsbench-server build to fetch the bodies from'
+        binary = self.builds[src]['binary']
+        cmd = [binary, '--listen', '127.0.0.1:0', '--seed', str(seed)]
+        if src != 'none':
+            cert, key = self.cert_files('rsa2048')
+            cmd += ['--cert', cert, '--key', key]
+        os.makedirs(d, exist_ok=True)
+        tmp = tempfile.mkdtemp(dir=self.tmp_root)
+        out = os.path.join(tmp, 'out')
+        with open(out, 'wb') as o:
+            p = subprocess.Popen(cmd, stdout=o, stderr=subprocess.DEVNULL,
+                preexec_fn=servers.die_with_parent())
+        try:
+            url = None
+            deadline = time.monotonic() + 10
+            while url is None and time.monotonic() < deadline:
+                with open(out) as f:
+                    for line in f:
+                        if line.startswith('listening '):
+                            url = line.split()[1].rstrip('/')
+                if p.poll() is not None:
+                    break
+                time.sleep(0.02)
+            if url is None:
+                return 'cannot fetch bodies: %s did not start' % binary
+            sslctx = ssl.create_default_context()
+            sslctx.check_hostname = False
+            sslctx.verify_mode = ssl.CERT_NONE
+            for name in names:
+                want = matrixfile.parse_body(name)
+                with urllib.request.urlopen(url + '/' + name, timeout=30,
+                        context=sslctx if url.startswith('https')
+                        else None) as r:
+                    data = r.read()
+                if len(data) != want:
+                    return 'body /%s from %s: %d bytes, want %d' % (
+                        name, binary, len(data), want)
+                with open(os.path.join(d, name) + '.part', 'wb') as f:
+                    f.write(data)
+                os.rename(os.path.join(d, name) + '.part',
+                    os.path.join(d, name))
+        except OSError as e:
+            return 'cannot fetch bodies from %s: %s' % (binary, e)
+        finally:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        return ''
 
-	def body_sha256(self, seed, body):
-		key = (seed, body)
-		if key not in self._sha:
-			path = os.path.join(self.body_dir(seed), body)
-			try:
-				with open(path, 'rb') as f:
-					self._sha[key] = hashlib.sha256(f.read()).hexdigest()
-			except OSError:
-				self._sha[key] = None
-		return self._sha[key]
+    def body_sha256(self, seed, body):
+        key = (seed, body)
+        if key not in self._sha:
+            path = os.path.join(self.body_dir(seed), body)
+            try:
+                with open(path, 'rb') as f:
+                    self._sha[key] = hashlib.sha256(f.read()).hexdigest()
+            except OSError:
+                self._sha[key] = None
+        return self._sha[key]
 
-	# ---- per cell ----------------------------------------------------
-	def cell_problem(self, cell):
-		if self.load_binary is None:
-			return 'no tlsbench-load binary under %s (build one: meson ' \
-				'setup build/openssl -Dtls=openssl && ninja -C ' \
-				'build/openssl)' % self.build_root
-		if cell['server'] == 'tlsbench':
-			info = self.builds.get(self.build_name(cell), {})
-			return info.get('problem') or ('' if info.get('binary')
-				else 'no build for %s' % self.build_name(cell))
-		if self.bodies_problem and not os.path.exists(os.path.join(
-				self.body_dir(cell['settings']['seed']), cell['body'])):
-			return self.bodies_problem
-		return ''
+    # ---- per cell ----------------------------------------------------
+    def cell_problem(self, cell):
+        if self.load_binary is None:
+            return 'no tlsbench-load binary under %s (build one: meson ' \
+                'setup build/openssl -Dtls=openssl && ninja -C ' \
+                'build/openssl)' % self.build_root
+        if cell['server'] == 'tlsbench':
+            info = self.builds.get(self.build_name(cell), {})
+            return info.get('problem') or ('' if info.get('binary')
+                else 'no build for %s' % self.build_name(cell))
+        if self.bodies_problem and not os.path.exists(os.path.join(
+                self.body_dir(cell['settings']['seed']), cell['body'])):
+            return self.bodies_problem
+        return ''
 
-	def note_cell_time(self, seconds):
-		self.cell_times.append(seconds)
+    def note_cell_time(self, seconds):
+        self.cell_times.append(seconds)

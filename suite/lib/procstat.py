@@ -13,58 +13,58 @@ TICKS = os.sysconf('SC_CLK_TCK')
 
 
 def _children(pid):
-	kids = []
-	try:
-		for tid in os.listdir('/proc/%d/task' % pid):
-			with open('/proc/%d/task/%s/children' % (pid, tid)) as f:
-				kids.extend(int(p) for p in f.read().split())
-	except OSError:
-		pass
-	return kids
+    kids = []
+    try:
+        for tid in os.listdir('/proc/%d/task' % pid):
+            with open('/proc/%d/task/%s/children' % (pid, tid)) as f:
+                kids.extend(int(p) for p in f.read().split())
+    except OSError:
+        pass
+    return kids
 
 
 def tree(pid):
-	"""pid and all its live descendants."""
-	out, todo = [], [pid]
-	while todo:
-		p = todo.pop()
-		if p in out:
-			continue
-		out.append(p)
-		todo.extend(_children(p))
-	return out
+    """pid and all its live descendants."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        if p in out:
+            continue
+        out.append(p)
+        todo.extend(_children(p))
+    return out
 
 
 def _cpu_ticks(pid):
-	try:
-		with open('/proc/%d/stat' % pid) as f:
-			stat = f.read()
-	except OSError:
-		return 0, 0
-	# the command name may hold spaces: fields start after the last ')'
-	fields = stat.rsplit(')', 1)[1].split()
-	return int(fields[11]), int(fields[12])   # utime, stime
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            stat = f.read()
+    except OSError:
+        return 0, 0
+    # the command name may hold spaces: fields start after the last ')'
+    fields = stat.rsplit(')', 1)[1].split()
+    return int(fields[11]), int(fields[12])   # utime, stime
 
 
 def cpu(pid):
-	"""(user_s, sys_s) of the process tree rooted at pid."""
-	user = sys_ = 0
-	for p in tree(pid):
-		u, s = _cpu_ticks(p)
-		user += u
-		sys_ += s
-	return user / TICKS, sys_ / TICKS
+    """(user_s, sys_s) of the process tree rooted at pid."""
+    user = sys_ = 0
+    for p in tree(pid):
+        u, s = _cpu_ticks(p)
+        user += u
+        sys_ += s
+    return user / TICKS, sys_ / TICKS
 
 
 def peak_rss_kib(pid):
-	"""Sum of VmHWM (peak resident set) over the tree, in KiB."""
-	total = 0
-	for p in tree(pid):
-		try:
-			with open('/proc/%d/status' % p) as f:
-				for line in f:
-					if line.startswith('VmHWM:'):
-						total += int(line.split()[1])
-		except OSError:
-			pass
-	return total
+    """Sum of VmHWM (peak resident set) over the tree, in KiB."""
+    total = 0
+    for p in tree(pid):
+        try:
+            with open('/proc/%d/status' % p) as f:
+                for line in f:
+                    if line.startswith('VmHWM:'):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
