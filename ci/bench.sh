@@ -34,7 +34,9 @@ that could not run at all.
 USAGE
 }
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+root=$TB_ROOT
 profile=quick
 run_id=
 out=$root/build/ci/results
@@ -132,7 +134,8 @@ if [[ -f $out/$run_id/cost/cost.csv ]]; then
 	memory=()
 	[[ -f $out/$run_id/memory/memory.csv ]] &&
 		memory=(--memory "$out/$run_id/memory/memory.csv")
-	python3 "$root/suite/cost/summary.py" --cost "$out/$run_id/cost/cost.csv" \
+	tb_tbsuite
+	"$TB_PY" -m tbsuite.costreport --cost "$out/$run_id/cost/cost.csv" \
 		"${memory[@]}" "${matrix[@]}" --top-base cost \
 		--out "$out/$run_id/cost-memory.md"
 	# The matrix report gains these sections; its own floor section (from

@@ -13,7 +13,7 @@ Compares the instructions per operation of RUN_ID (FROM/RUN_ID/cost/cost.csv,
 FROM default build/ci/results) with the last run in PUBLISHED/index.csv
 (default results/) that has a cost CSV and another run id (and, with
 --profile, that profile: quick and default count different cells), per backend,
-TLS version, certificate and operation (suite/cost/compare.py).  Anything
+TLS version, certificate and operation (suite/compare --cost).  Anything
 more than PCT% (default 2%) more expensive is marked WORSE; with
 --fail-over the exit status is then 1.  No published run yet: says so,
 exit 0.
@@ -82,4 +82,4 @@ PY
 	old=$last
 fi
 echo "regress.sh: $new against $old"
-exec python3 "$root/suite/cost/compare.py" "$new" "$old" "${gate[@]}"
+exec "$root/suite/compare" --cost "$new" "$old" "${gate[@]}"

@@ -59,15 +59,17 @@ server each hold one fd per connection; the limit is per process).
 EOF
 }
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
+ROOT=$TB_ROOT
 cd "$ROOT"
+tb_tbsuite
 
 BACKENDS=()
 QUICK=()
 ONLY=()
 CERTS=build/certs
 PREFIX=build/
-PY=/usr/bin/python3
 NOFILE=30000
 
 need_arg() {
@@ -175,7 +177,7 @@ for b in "${BACKENDS[@]}"; do
 	fi
 	echo "== $b: $("$dir/tlsbench-server" --version | sed -n 's/^library_version: //p')"
 	set +e
-	"$PY" suite/stress/stress.py --server "$dir/tlsbench-server" \
+	"$TB_PY" -m tbsuite.stress --server "$dir/tlsbench-server" \
 		--backend "$b" --certs "$CERTS" --workdir "$WORK" \
 		--json "build/stress/$b.json" "${SERVER_CPU[@]}" \
 		"${CLIENT_CPU[@]}" "${QUICK[@]}" "${ONLY[@]}" \

@@ -13,12 +13,8 @@ import signal
 import sys
 import time
 
-import cells as cellrun
-import context
-import hostfacts
-import matrixfile
-import results
-import tables
+from . import cells as cellrun
+from . import context, hostfacts, matrixfile, report, results, tables
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -310,7 +306,6 @@ def main(argv):
     if bad:
         print('%d error rows (see the reason column)' % bad)
     if not args.no_report:
-        import report
         try:
             path = report.render([csv_path])
             print('report: %s' % shown(path))

@@ -714,7 +714,7 @@ def probe_main(argv):
 
 class Probe:
     def __init__(self, a, srv):
-        argv = [sys.executable, os.path.abspath(__file__), "probe",
+        argv = [sys.executable, "-m", "tbsuite.stress", "probe",
                 "--port", str(srv.port), "--rate", str(a.probe_rate)]
         if srv.tls:
             argv.append("--tls")

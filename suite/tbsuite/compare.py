@@ -2,9 +2,7 @@
 
 import sys
 
-import report
-import results
-import tables
+from . import costcompare, report, results, tables
 
 USAGE = """\
 usage: suite/compare NEW.csv OLD.csv [--fail-over PCT%]
@@ -21,12 +19,8 @@ suite/cost/compare.py --help).
 
 def main(argv):
     if '--cost' in argv:
-        # instructions per operation (cost modes, suite/cost/cost.py rows)
-        import os
-        sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
-            os.path.abspath(__file__))), 'cost'))
-        import compare as cost_compare  # suite/cost/compare.py
-        return cost_compare.main([a for a in argv if a != '--cost'])
+        # instructions per operation (cost modes, run_cost.sh rows)
+        return costcompare.main([a for a in argv if a != '--cost'])
     if '-h' in argv or '--help' in argv:
         print(USAGE, end='')
         return 0

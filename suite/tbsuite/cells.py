@@ -27,13 +27,7 @@ import sys
 import tempfile
 import time
 
-import matrixfile
-import procstat
-import servers
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))), 'cost'))
-import matrix_modes  # noqa: E402
+from . import matrix_modes, matrixfile, procstat, servers
 
 
 class CellError(Exception):

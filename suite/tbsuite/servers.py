@@ -17,14 +17,13 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 
+from . import nginx_conf
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REFERENCE = os.path.join(os.path.dirname(HERE), 'reference')
-sys.path.insert(0, REFERENCE)
-import nginx_conf  # noqa: E402
 
 PR_SET_PDEATHSIG = 1
 STATS_WAIT = 30     # seconds a server may take to answer SIGUSR1

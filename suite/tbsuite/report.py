@@ -13,13 +13,8 @@ import shutil
 import subprocess
 import sys
 
-import results
-import tables
-from tables import fmt, fmt_spread, server_label
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))), 'cost'))
-import summary  # noqa: E402  (suite/cost/summary.py)
+from . import costreport, results, tables
+from .tables import fmt, fmt_spread, server_label
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -500,8 +495,8 @@ def render(paths):
         if charts.failed:
             md += ['Charts that failed: ' + '; '.join(charts.failed), '']
         md += ['## Results by mode', ''] + mode_tables(cells)
-    cost, mem, floor = summary.from_matrix(all_rows)
-    md += summary.sections(cost, mem, all_rows, '..', floor)
+    cost, mem, floor = costreport.from_matrix(all_rows)
+    md += costreport.sections(cost, mem, all_rows, '..', floor)
     errs = [r for r in all_rows if r['status'] != 'ok' or r['reason']]
     if errs:
         md += ['## Errors and warnings', '']

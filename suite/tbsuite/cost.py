@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 
+from . import nginx_conf
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
@@ -377,8 +379,6 @@ def nginx_command(args, cell, work):
     serving a body file of the requested size (its bytes do not change
     the instruction count)."""
     import socket
-    sys.path.insert(0, os.path.join(ROOT, 'suite', 'reference'))
-    import nginx_conf
     body_dir = os.path.join(work, 'body')
     os.makedirs(body_dir, exist_ok=True)
     size = {'k': 1024, 'm': 1 << 20}.get(args.body[-1:], 1)

@@ -2,7 +2,7 @@
 connection, and each server's full-handshake cost over its library's
 crypto floor.
 
-    python3 suite/cost/summary.py --cost C.csv [--memory M.csv]
+    python3 -m tbsuite.costreport --cost C.csv [--memory M.csv]
         [--matrix RUN.csv] [--top-base PATH] [--out FILE]
 
 --top-base is how the report reaches the cost run's directory (its

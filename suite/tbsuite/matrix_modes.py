@@ -17,17 +17,12 @@ OpenSSL) the openssl backend's Debian build.
 """
 
 import os
-import sys
 import tempfile
 import types
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(ROOT, 'suite', 'memory'))
+from . import cost, memory
 
-import cost  # noqa: E402
-import memory  # noqa: E402
+ROOT = cost.ROOT
 
 COST_MODES = ('cost-full', 'cost-resumed', 'cost-keepalive')
 MEMORY_MODES = ('memory',)

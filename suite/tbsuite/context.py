@@ -18,9 +18,7 @@ import tempfile
 import time
 import urllib.request
 
-import hostfacts
-import matrixfile
-import servers
+from . import hostfacts, matrixfile, servers
 
 BACKENDS_LOAD_ORDER = ('openssl', 'none', 'wolfssl', 'boringssl')
 
