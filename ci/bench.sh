@@ -134,25 +134,15 @@ if [[ -f $out/$run_id/cost/cost.csv ]]; then
 	memory=()
 	[[ -f $out/$run_id/memory/memory.csv ]] &&
 		memory=(--memory "$out/$run_id/memory/memory.csv")
-	tb_tbsuite
-	"$TB_PY" -m tbsuite.costreport --cost "$out/$run_id/cost/cost.csv" \
-		"${memory[@]}" "${matrix[@]}" --top-base cost \
-		--out "$out/$run_id/cost-memory.md"
 	# The matrix report gains these sections; its own floor section (from
 	# the full rows, wall clock only) gives way to the one with the
 	# instruction counts.
-	if [[ -f $out/$run_id/report.md ]] &&
-		! grep -q '^## Instructions per operation' "$out/$run_id/report.md"; then
-		python3 - "$out/$run_id/report.md" "$out/$run_id/cost-memory.md" <<'PY'
-import re, sys
-report, extra = sys.argv[1:3]
-text = open(report).read()
-text = re.sub(r'^## Cost over the crypto floor\n.*?(?=^## |\Z)', '', text,
-	flags=re.S | re.M)
-with open(report, 'w') as f:
-	f.write(text.rstrip('\n') + '\n\n' + open(extra).read())
-PY
-	fi
+	into=()
+	[[ -f $out/$run_id/report.md ]] && into=(--into "$out/$run_id/report.md")
+	tb_tbsuite
+	"$TB_PY" -m tbsuite.costreport --cost "$out/$run_id/cost/cost.csv" \
+		"${memory[@]}" "${matrix[@]}" --top-base cost \
+		--out "$out/$run_id/cost-memory.md" "${into[@]}"
 fi
 step "run $run_id in $out (exit $status)"
 echo "$run_id"

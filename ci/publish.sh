@@ -31,7 +31,9 @@ or pushed.
 USAGE
 }
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+root=$TB_ROOT
 from=$root/build/ci/results
 to=$root/results
 profile=
@@ -105,68 +107,8 @@ if [[ -d $from/$run_id ]]; then
 fi
 
 # one index row
-python3 - "$to" "$run_id" "$profile" <<'PY'
-import csv, datetime, json, os, socket, sys
-
-to, run_id, profile = sys.argv[1:4]
-cols = ['run_id', 'utc', 'git_commit', 'profile', 'host', 'cpu_model',
-	'rows', 'errors', 'csv', 'report', 'cost_csv', 'memory_csv']
-index = os.path.join(to, 'index.csv')
-have = []
-if os.path.exists(index):
-	with open(index, newline='') as f:
-		have = list(csv.DictReader(f))
-if any(r['run_id'] == run_id for r in have):
-	print('publish.sh: %s is already in %s' % (run_id, index), file=sys.stderr)
-	sys.exit(0)
-
-def rel(p):
-	return p if os.path.exists(os.path.join(to, p)) else ''
-
-rows = []
-main_csv = rel(run_id + '.csv')
-if main_csv:
-	with open(os.path.join(to, main_csv), newline='') as f:
-		rows = list(csv.DictReader(f))
-extra = []
-for p in (run_id + '/cost/cost.csv', run_id + '/memory/memory.csv'):
-	if rel(p):
-		with open(os.path.join(to, p), newline='') as f:
-			extra += list(csv.DictReader(f))
-meta = {}
-try:
-	with open(os.path.join(to, run_id, 'run.json')) as f:
-		meta = json.load(f)
-except (OSError, ValueError):
-	pass
-first = rows[0] if rows else {}
-cpu = first.get('cpu_model', '')
-if not cpu:
-	with open('/proc/cpuinfo') as f:
-		cpu = next((l.split(':', 1)[1].strip() for l in f
-			if l.startswith('model name')), '')
-commit = first.get('git_commit') or meta.get('git_commit') or ''
-if not commit:
-	commit = os.popen('git rev-parse HEAD 2>/dev/null').read().strip()
-utc = first.get('utc') or meta.get('started') or \
-	datetime.datetime.utcnow().strftime('%Y-%m-%dT%H:%M:%SZ')
-row = {'run_id': run_id, 'utc': utc, 'git_commit': commit,
-	'profile': profile or meta.get('profile') or '',
-	'host': first.get('host') or socket.gethostname(), 'cpu_model': cpu,
-	'rows': len(rows) + len(extra),
-	'errors': sum(r.get('status') != 'ok' for r in rows + extra),
-	'csv': main_csv, 'report': rel(run_id + '/report.md'),
-	'cost_csv': rel(run_id + '/cost/cost.csv'),
-	'memory_csv': rel(run_id + '/memory/memory.csv')}
-new = not have and not os.path.exists(index)
-with open(index, 'a', newline='') as f:
-	w = csv.DictWriter(f, fieldnames=cols)
-	if new:
-		w.writeheader()
-	w.writerow(row)
-print('publish.sh: %s: %d rows, %d errors -> %s' % (run_id, row['rows'],
-	row['errors'], index), file=sys.stderr)
-PY
+tb_tbsuite
+"$TB_PY" -m tbsuite.index add "$to" "$run_id" "$profile"
 
 if [[ -n $branch ]]; then
 	if [[ ${CI:-} != true || -z ${GITHUB_TOKEN:-} ]]; then

@@ -22,7 +22,9 @@ exit 0.
 USAGE
 }
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+root=$TB_ROOT
 from=$root/build/ci/results
 published=$root/results
 run_id= new= old= profile=
@@ -63,18 +65,8 @@ if [[ -z $old ]]; then
 		echo "regress.sh: no published runs ($index missing): nothing to compare"
 		exit 0
 	fi
-	last=$(python3 - "$index" "$run_id" "$profile" <<'PY'
-import csv, os, sys
-index, run_id, profile = sys.argv[1:4]
-with open(index, newline='') as f:
-	rows = [r for r in csv.DictReader(f) if r['run_id'] != run_id and
-		(not profile or r.get('profile') == profile) and
-		r.get('cost_csv') and os.path.exists(os.path.join(
-		os.path.dirname(index), r['cost_csv']))]
-print(os.path.join(os.path.dirname(index), rows[-1]['cost_csv']) if rows
-	else '')
-PY
-)
+	tb_tbsuite
+	last=$("$TB_PY" -m tbsuite.index last-cost "$index" "$run_id" "$profile")
 	if [[ -z $last ]]; then
 		echo "regress.sh: no earlier published run with instruction counts in $index: nothing to compare"
 		exit 0

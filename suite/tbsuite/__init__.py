@@ -10,18 +10,29 @@ that up.  The modules:
   context      what a run needs before its first cell: builds, certificates,
                bodies, CPUs, library facts
   cells        one cell measured once: the modes and the measured window
+  matrix_modes the matrix's cost and memory modes, the crypto-floor columns
   servers      starting tlsbench, nginx or the asyncio server, readiness,
                counters, a checked stop
+  loadgen      running tlsbench-load and reading its JSON
   procstat     CPU, memory and descriptors of a process tree from /proc
+  builds       server builds (meson, tuned libraries), certificates,
+               --version facts
+  backends     the backends (meson_options.txt) and library series
+               (suite/libs/series)
   hostfacts    the machine and the commit every row carries
   results      the results CSV: columns, durable appends, reading back
   tables       rows grouped into cells with medians and spreads
   report       suite/report: report.md and its charts
-  compare      suite/compare: two runs side by side, a regression gate
-  cost         suite/cost/run_cost.sh: instructions per operation
-  memory       suite/memory/run_memory.sh: memory per idle connection
-  matrix_modes the matrix's cost and memory modes, the crypto-floor columns
   costreport   the report's cost, memory and floor sections
-  nginx_conf   an nginx configuration matching one cell
+  compare      suite/compare: two runs side by side, a regression gate
+  index        results/index.csv of published runs (ci/publish.sh,
+               ci/regress.sh)
+  callgrind    instructions per operation: a server under callgrind
+  floor        the crypto floor, timed and in instructions
+  standalone   what run_cost.sh and run_memory.sh share
+  cost         suite/cost/run_cost.sh
+  memory       suite/memory/run_memory.sh: memory per idle connection
   stress       suite/stress.sh's attacks and probe
+  nginx_conf   an nginx configuration matching one cell
+  cli          the repository root, progress lines, list options, paths
 """

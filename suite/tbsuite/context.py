@@ -13,27 +13,13 @@ import re
 import shutil
 import ssl
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 
-from . import hostfacts, matrixfile, servers
+from . import backends, builds, cli, hostfacts, matrixfile, servers
 
-BACKENDS_LOAD_ORDER = ('openssl', 'none', 'wolfssl', 'boringssl')
-
-
-def log(msg):
-    print('run_matrix: ' + msg, file=sys.stderr, flush=True)
-
-
-def _kv_lines(text):
-    pairs = []
-    for line in text.splitlines():
-        key, sep, value = line.partition(':')
-        if sep and key.strip() and ' ' not in key.strip():
-            pairs.append((key.strip(), value.strip()))
-    return pairs
+log = cli.logger('run_matrix')
 
 
 def _version_number(text):
@@ -46,9 +32,10 @@ def _compact(pairs):
 
 
 class Context:
-    def __init__(self, root, build_root, no_build=False):
+    def __init__(self, root, build_root, results_dir, no_build=False):
         self.root = root
         self.build_root = build_root
+        self.results_dir = results_dir   # cost modes' top-function files
         self.no_build = no_build
         self.python = '/usr/bin/python3'
         self.ready_timeout = 15.0
@@ -86,10 +73,6 @@ class Context:
             return int(120 + s['requests'] / 100)
         return int(max(s['duration'], s['warmup']) + 30)
 
-    @staticmethod
-    def load_max_time_of(cmd):
-        return int(cmd[cmd.index('--max-time') + 1])
-
     # ---- builds ------------------------------------------------------
     def build_name(self, cell):
         if cell['lib'] == '-':
@@ -100,76 +83,27 @@ class Context:
         return '%s-%s-%s' % (name, version, flavor)
 
     def _build(self, name, backend, lib):
+        """The build directory's tlsbench-server, against the cell's
+        library when it names a tuned one; output in build/logs/."""
         bdir = os.path.join(self.build_root, name)
         binary = os.path.join(bdir, 'tlsbench-server')
+        if self.no_build and os.path.exists(binary):
+            return binary
         logs = os.path.join(self.build_root, 'logs')
         os.makedirs(logs, exist_ok=True)
         logfile = os.path.join(logs, name + '.log')
-        if self.no_build and os.path.exists(binary):
-            return binary, ''
         with open(logfile, 'w') as lf:
-            def step(cmd, timeout):
-                lf.write('$ %s\n' % ' '.join(cmd))
-                lf.flush()
-                try:
-                    p = subprocess.run(cmd, stdout=lf,
-                        stderr=subprocess.STDOUT, cwd=self.root,
-                        timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    return False
-                return p.returncode == 0
+            options = []
             if not os.path.exists(os.path.join(bdir, 'build.ninja')):
-                setup = ['meson', 'setup', bdir, '-Dtls=' + backend,
-                    '--buildtype=release']
                 if lib != '-':
                     lname, version, flavor = matrixfile.parse_lib(lib)
                     if flavor != 'debian':
-                        prefix, why = self._lib_prefix(lname, version,
-                            flavor, lf)
-                        if not prefix:
-                            return None, why
-                        setup.append('-D%s_prefix=%s' % (lname, prefix))
+                        options.append('-D%s_prefix=%s' % (lname,
+                            builds.tuned_prefix(lname, version, flavor, lf,
+                            log)))
                 log('configuring %s (log: %s)' % (bdir, logfile))
-                if not step(setup, 600):
-                    return None, 'meson setup %s failed (see %s)' % (
-                        bdir, logfile)
-            if not step(['ninja', '-C', bdir], 1200):
-                return None, 'ninja -C %s failed (see %s)' % (bdir, logfile)
-        if not os.path.exists(binary):
-            return None, '%s missing after the build' % binary
-        return binary, ''
-
-    def _lib_prefix(self, name, version, flavor, lf):
-        """The prefix suite/libs/build.sh prints; its progress goes to the
-        build log and, as it comes, to the terminal (a first compile takes
-        minutes)."""
-        script = os.path.join(self.root, 'suite', 'libs', 'build.sh')
-        if not os.path.exists(script):
-            return None, 'suite/libs/build.sh is missing: cannot build ' \
-                '%s@%s-%s' % (name, version, flavor)
-        log('%s %s %s from the tuned-library cache (a first build compiles '
-            'it: minutes)' % (name, version, flavor))
-        deadline = time.monotonic() + 3600
-        p = subprocess.Popen([script, name, version, flavor],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            cwd=self.root, preexec_fn=servers.die_with_parent())
-        for line in p.stderr:
-            lf.write(line)
-            lf.flush()
-            log(line.rstrip())
-            if time.monotonic() > deadline:
-                p.kill()
-                break
-        out = p.stdout.read()
-        p.wait()
-        if time.monotonic() > deadline:
-            return None, 'suite/libs/build.sh %s %s %s timed out' % (
-                name, version, flavor)
-        lines = out.strip().splitlines()
-        if p.returncode != 0 or not lines:
-            return None, 'suite/libs/build.sh %s %s %s failed (exit %d)' \
-                % (name, version, flavor, p.returncode)
-        return lines[-1].strip(), ''
+            return builds.server(bdir, backend, options=options,
+                logfile=lf)
 
     def prepare_builds(self, cells):
         wanted = []
@@ -185,22 +119,22 @@ class Context:
             if name in self.builds:
                 continue
             t = time.monotonic()
-            binary, problem = self._build(name, backend, lib)
-            info = {'binary': binary, 'problem': problem, 'facts': None}
-            if binary:
-                info['facts'], vproblem = self._tlsbench_facts(binary,
-                    backend)
-                if vproblem:
-                    info['problem'] = vproblem
-                elif lib != '-':
+            info = {'binary': None, 'problem': '', 'facts': None}
+            try:
+                info['binary'] = binary = self._build(name, backend, lib)
+                info['facts'] = self._tlsbench_facts(binary, backend)
+            except builds.BuildError as e:
+                info['problem'] = str(e)
+            if info['facts']:
+                if lib != '-':
                     want = matrixfile.parse_lib(lib)
                     have = info['facts']
                     if not have['library_version'].startswith(want[1]) \
                             or have['flavor'] != want[2]:
                         info['problem'] = '%s is %s, not %s' % (
                             binary, have['lib'], lib)
-            if binary and not info['problem']:
-                info['binary'] = self._snapshot(binary)
+            if info['binary'] and not info['problem']:
+                info['binary'] = self._snapshot(info['binary'])
             self.builds[name] = info
             state = 'ok' if not info['problem'] else info['problem']
             log('build %s: %s (%.0fs)' % (name, state,
@@ -226,8 +160,11 @@ class Context:
         return text
 
     def _find_load(self):
-        names = [n for n in BACKENDS_LOAD_ORDER if n in self.builds] + \
-            [n for n in self.builds if n not in BACKENDS_LOAD_ORDER]
+        # any build's tlsbench-load is the same client (the system
+        # OpenSSL); prefer the openssl build's, as every build made it
+        first = [n for n in ('openssl', backends.PLAINTEXT) if n in
+            self.builds]
+        names = first + [n for n in self.builds if n not in first]
         for n in names:
             for rel in ('tlsbench-load', 'suite/load/tlsbench-load'):
                 p = os.path.join(self.build_root, n, rel)
@@ -240,15 +177,8 @@ class Context:
 
     # ---- facts for the lib columns -----------------------------------
     def _tlsbench_facts(self, binary, backend):
-        try:
-            p = subprocess.run([binary, '--version'], capture_output=True,
-                text=True, timeout=15)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            return None, '%s --version failed: %s' % (binary, e)
-        if p.returncode != 0:
-            return None, '%s --version exit %d: %s' % (binary,
-                p.returncode, p.stderr.strip()[:200])
-        pairs = _kv_lines(p.stdout)
+        """The lib columns from --version (raises builds.BuildError)."""
+        pairs = builds.version(binary)
         d = {}
         for k, v in pairs:
             d.setdefault(k, v)
@@ -272,7 +202,7 @@ class Context:
                 seen.add(k)
                 facts.append((k, v))
         return {'lib': lib, 'library_version': version, 'flavor': flavor,
-            'build_facts': _compact(facts)}, ''
+            'build_facts': _compact(facts)}
 
     @staticmethod
     def _deb_version(package):
@@ -335,18 +265,13 @@ class Context:
 
     # ---- certificates ------------------------------------------------
     def prepare_certs(self, cells):
-        names = sorted({c['cert'] for c in cells if c['cert'] != '-'})
-        missing = [n for n in names if not os.path.exists(
-            os.path.join(self.certs_dir, n + '.pem'))]
-        if not missing:
-            return
-        script = os.path.join(self.root, 'suite', 'certs.sh')
-        log('making certificates in %s' % self.certs_dir)
+        """A missing certificate is not fatal: the cells that name it
+        become error rows (the server says why)."""
         try:
-            subprocess.run([script, self.certs_dir], check=True,
-                stdout=subprocess.DEVNULL, timeout=300)
-        except (OSError, subprocess.SubprocessError) as e:
-            log('suite/certs.sh %s failed: %s' % (self.certs_dir, e))
+            builds.certs(self.certs_dir, sorted({c['cert'] for c in cells
+                if c['cert'] != '-'}))
+        except builds.BuildError as e:
+            log(str(e))
 
     def cert_files(self, name):
         # passed through even when missing: the server then fails to
@@ -375,35 +300,22 @@ class Context:
                     log(problem)
 
     def _fetch_bodies(self, seed, names, d):
-        order = ['none'] + [n for n in self.builds if n != 'none']
+        order = [backends.PLAINTEXT] + [n for n in self.builds
+            if n != backends.PLAINTEXT]
         src = next((n for n in order if self.builds.get(n, {}).get(
             'binary')), None)
         if src is None:
             return 'no tlsbench-server build to fetch the bodies from'
         binary = self.builds[src]['binary']
-        cmd = [binary, '--listen', '127.0.0.1:0', '--seed', str(seed)]
-        if src != 'none':
+        args = ['--seed', str(seed)]
+        if src != backends.PLAINTEXT:
             cert, key = self.cert_files('rsa2048')
-            cmd += ['--cert', cert, '--key', key]
+            args += ['--cert', cert, '--key', key]
         os.makedirs(d, exist_ok=True)
-        tmp = tempfile.mkdtemp(dir=self.tmp_root)
-        out = os.path.join(tmp, 'out')
-        with open(out, 'wb') as o:
-            p = subprocess.Popen(cmd, stdout=o, stderr=subprocess.DEVNULL,
-                preexec_fn=servers.die_with_parent())
+        server = servers.Tlsbench(tempfile.mkdtemp(dir=self.tmp_root),
+            binary, args)
         try:
-            url = None
-            deadline = time.monotonic() + 10
-            while url is None and time.monotonic() < deadline:
-                with open(out) as f:
-                    for line in f:
-                        if line.startswith('listening '):
-                            url = line.split()[1].rstrip('/')
-                if p.poll() is not None:
-                    break
-                time.sleep(0.02)
-            if url is None:
-                return 'cannot fetch bodies: %s did not start' % binary
+            url = server.start(timeout=10)
             sslctx = ssl.create_default_context()
             sslctx.check_hostname = False
             sslctx.verify_mode = ssl.CERT_NONE
@@ -420,14 +332,12 @@ class Context:
                     f.write(data)
                 os.rename(os.path.join(d, name) + '.part',
                     os.path.join(d, name))
+        except servers.ServerError as e:
+            return 'cannot fetch bodies: %s did not start: %s' % (binary, e)
         except OSError as e:
             return 'cannot fetch bodies from %s: %s' % (binary, e)
         finally:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            server.stop(timeout=10)
         return ''
 
     def body_sha256(self, seed, body):

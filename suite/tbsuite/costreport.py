@@ -3,14 +3,17 @@ connection, and each server's full-handshake cost over its library's
 crypto floor.
 
     python3 -m tbsuite.costreport --cost C.csv [--memory M.csv]
-        [--matrix RUN.csv] [--top-base PATH] [--out FILE]
+        [--matrix RUN.csv] [--top-base PATH] [--out FILE] [--into REPORT]
 
 --top-base is how the report reaches the cost run's directory (its
 top_file column is relative to it).  Prints to stdout without --out.
+--into appends the sections to a matrix report.md (once), in place of its
+own crypto-floor section (from the full rows, wall clock only).
 """
 
 import argparse
 import csv
+import re
 import statistics
 import sys
 
@@ -200,6 +203,19 @@ def render(cost_csv, memory_csv=None, matrix_csv=None, top_base=''):
     return '\n'.join(sections(cost, mem, matrix, top_base)) + '\n'
 
 
+def merge_into(report, text):
+    """Append text to a report.md that does not have these sections yet,
+    dropping the report's own crypto-floor section."""
+    with open(report) as f:
+        old = f.read()
+    if re.search(r'^## Instructions per operation', old, re.M):
+        return
+    old = re.sub(r'^## Cost over the crypto floor\n.*?(?=^## |\Z)', '', old,
+        flags=re.S | re.M)
+    with open(report, 'w') as f:
+        f.write(old.rstrip('\n') + '\n\n' + text)
+
+
 def main(argv):
     p = argparse.ArgumentParser(usage=__doc__.split('\n\n')[1].strip())
     p.add_argument('--cost', required=True)
@@ -207,17 +223,20 @@ def main(argv):
     p.add_argument('--matrix')
     p.add_argument('--top-base', default='')
     p.add_argument('--out')
+    p.add_argument('--into')
     a = p.parse_args(argv)
     try:
         text = render(a.cost, a.memory, a.matrix, a.top_base)
+        if a.out:
+            with open(a.out, 'w') as f:
+                f.write(text)
+        else:
+            sys.stdout.write(text)
+        if a.into:
+            merge_into(a.into, text)
     except OSError as e:
-        print('summary: %s' % e, file=sys.stderr)
+        print('costreport: %s' % e, file=sys.stderr)
         return 2
-    if a.out:
-        with open(a.out, 'w') as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text)
     return 0
 
 

@@ -1,8 +1,9 @@
 """The matrix's cost and memory modes and its crypto-floor columns.
 
-suite/lib/cells.py lists these in its MODES; the measurements themselves
-live in suite/cost/cost.py and suite/memory/memory.py, which also run on
-their own.  Modes:
+cells.py lists these in its MODES (matrixfile.py decides which cells they
+apply to); the measurements are callgrind.py's, memory.py's and floor.py's,
+which suite/cost/run_cost.sh and suite/memory/run_memory.sh also run.
+Modes:
 
   cost-full, cost-resumed, cost-keepalive
       instructions per operation under callgrind (tlsbench and nginx;
@@ -18,92 +19,51 @@ OpenSSL) the openssl backend's Debian build.
 
 import os
 import tempfile
-import types
 
-from . import cost, memory
-
-ROOT = cost.ROOT
-
-COST_MODES = ('cost-full', 'cost-resumed', 'cost-keepalive')
-MEMORY_MODES = ('memory',)
-COLUMNS = ('ops_n1', 'ops_n2', 'instr_n1', 'instr_n2', 'instr_per_op',
-    'cost_top_file', 'mem_conns', 'rss_base_kib', 'rss_held_kib',
-    'rss_after_kib', 'kib_per_conn', 'floor_sig_alg', 'floor_group',
-    'floor_sign_us', 'floor_kex_us', 'floor_us', 'cost_over_floor',
-    'floor_instr', 'cost_over_floor_instr')
+from . import callgrind, floor, memory
 
 _floor_cache = {}
 
 
-def problem(cell):
-    """Why a cost or memory cell cannot run, or ''."""
-    if cell['mode'] in COST_MODES and cell['server'] not in ('tlsbench',
-            'nginx'):
-        return 'cost modes run tlsbench and nginx only (%s under callgrind ' \
-            'would count its interpreter)' % cell['server']
-    if cell['mode'] in COST_MODES and cell['server'] == 'nginx' and \
-            cell['workers'] != '1':
-        return 'cost modes run nginx as one process (workers = 1)'
-    if cell['mode'] in MEMORY_MODES and cell['server'] != 'tlsbench':
-        return 'memory mode measures tlsbench only'
-    if cell['mode'] in COST_MODES + MEMORY_MODES and cell['workers'] != '1':
-        return '%s mode measures one worker (workers = 1)' % cell['mode']
-    return ''
+def _first_cpu(cpus):
+    return cpus.split(',')[0].split('-')[0]
 
 
-def _args(ctx, cell, binary=None):
+def _setup(ctx, cell):
     s = cell['settings']
-    cert_dir = os.path.dirname(ctx.cert_files(cell['cert'])[0]) \
+    certs = os.path.dirname(ctx.cert_files(cell['cert'])[0]) \
         if cell['cert'] != '-' else ''
-    a = types.SimpleNamespace(
-        aslr_cmd=cost.aslr_prefix()[0],
-        server_cpu=ctx.server_cpus(cell).split(',')[0].split('-')[0],
-        client_cpu=ctx.client_cpus(cell).split(',')[0].split('-')[0],
-        seed=s['seed'], certs=cert_dir, groups=s['groups'],
-        load=ctx.load_binary, body=cell['body'],
-        # memory.py
-        hold_bin=None, parallel=32, max_time=300, builds='',
-        server_path=binary)
-    return a
-
-
-def _cost_cell(cell):
-    who = cell['server'] if cell['server'] != 'tlsbench' else 'tlsbench'
-    return {'server': who, 'backend': cell['backend'], 'tls': cell['tls'],
-        'cert': cell['cert'], 'op': cell['mode'][len('cost-'):]}
-
-
-def _top_dir(ctx, row):
-    base = getattr(ctx, 'results_dir', None) or os.path.join(ROOT, 'results')
-    return os.path.join(base, row['run_id'], 'cost')
+    return callgrind.Setup(ctx.load_binary,
+        _first_cpu(ctx.server_cpus(cell)), _first_cpu(ctx.client_cpus(cell)),
+        certs, s['seed'], s['groups'], cell['body'])
 
 
 def measure_cost(ctx, cell, repeat, row):
-    c = _cost_cell(cell)
+    c = {'server': cell['server'], 'backend': cell['backend'],
+        'tls': cell['tls'], 'cert': cell['cert'],
+        'op': cell['mode'][len('cost-'):]}
     binary = ctx.server_binary(cell) if cell['server'] == 'tlsbench' else \
         'nginx'
-    args = _args(ctx, cell)
-    n1, n2 = cost.DEFAULT_COUNTS[c['op']]
+    name = '%s-r%d.txt' % (callgrind.cell_name(c), repeat)
     work = tempfile.mkdtemp(prefix='tbcost-', dir=ctx.tmp_root)
     try:
-        i1, _, f1 = cost.one_run(args, binary, c, n1, work, 'n1')
-        i2, load, f2 = cost.one_run(args, binary, c, n2, work, 'n2')
-        per_op = (i2 - i1) / float(n2 - n1)
-        top_dir = _top_dir(ctx, row)
-        name = '%s-r%d.txt' % (cost.cell_name(c), repeat)
-        cost.write_top(os.path.join(top_dir, name), c, per_op,
-            cost.top_functions(f1, f2, float(n2 - n1), per_op))
-    except cost.CellError as e:
+        per_op, runs = callgrind.per_op(_setup(ctx, cell), c, binary,
+            callgrind.DEFAULT_COUNTS[c['op']], work)
+        callgrind.write_top(os.path.join(ctx.results_dir, row['run_id'],
+            'cost', name), c, per_op, runs)
+    except callgrind.CountError as e:
         row['status'], row['reason'] = 'error', str(e)
         return row
+    load = runs['load']
     neg = load.get('negotiated') or {}
-    row.update({'concurrency': '1', 'requests': n2, 'errors': 0,
+    row.update({'concurrency': '1', 'requests': runs['n2'], 'errors': 0,
         'negotiated_cipher': neg.get('cipher') or '-',
         'negotiated_group': neg.get('group') or '-',
         'handshakes_full': load.get('handshakes_full', 0),
         'handshakes_resumed': load.get('handshakes_resumed', 0),
         'handshakes_source': 'client',
-        'ops_n1': n1, 'ops_n2': n2, 'instr_n1': i1, 'instr_n2': i2,
+        'ops_n1': runs['n1'], 'ops_n2': runs['n2'],
+        'instr_n1': runs['i1'], 'instr_n2': runs['i2'],
         'instr_per_op': '%.0f' % per_op,
         'cost_top_file': os.path.join(row['run_id'], 'cost', name),
         'server_command': 'valgrind --tool=callgrind ' + ctx.shown(binary),
@@ -111,21 +71,21 @@ def measure_cost(ctx, cell, repeat, row):
     if c['op'] == 'full':
         add_floor(ctx, cell, row)
         if row.get('floor_instr'):
-            row['cost_over_floor_instr'] = '%.2f' % (per_op /
-                float(row['floor_instr']))
+            row['cost_over_floor_instr'] = floor.over(per_op, row)
     return row
 
 
 def measure_memory(ctx, cell, repeat, row):
-    args = _args(ctx, cell, ctx.server_binary(cell))
-    args.hold_bin = memory.ensure_hold(types.SimpleNamespace(hold=None,
-        no_build=False))
+    certs = os.path.dirname(ctx.cert_files(cell['cert'])[0])
     mcell = {'backend': cell['backend'], 'tls': cell['tls'],
         'cert': cell['cert'], 'conns': int(cell['concurrency'])}
     work = tempfile.mkdtemp(prefix='tbmem-', dir=ctx.tmp_root)
     try:
-        got = memory.run_cell(args, mcell, work)
-    except memory.CellError as e:
+        got = memory.run_cell(ctx.server_binary(cell), mcell, work,
+            certs=certs, hold=memory.ensure_hold(),
+            server_cpu=_first_cpu(ctx.server_cpus(cell)),
+            client_cpu=_first_cpu(ctx.client_cpus(cell)), body=cell['body'])
+    except (memory.CellError, ValueError) as e:
         row['status'], row['reason'] = 'error', str(e)
         return row
     row.update(got)
@@ -139,10 +99,8 @@ def _floor_binary(ctx, cell):
     """The tlsbench binary whose library is the cell server's."""
     if cell['server'] == 'tlsbench':
         return ctx.server_binary(cell) if cell['backend'] != 'none' else None
-    for name, info in getattr(ctx, 'builds', {}).items():
-        if name == 'openssl' and info.get('binary'):
-            return info['binary']
-    return None
+    info = ctx.builds.get('openssl', {})
+    return info.get('binary')
 
 
 def add_floor(ctx, cell, row):
@@ -156,13 +114,12 @@ def add_floor(ctx, cell, row):
     group = row.get('negotiated_group') or ''
     key = (binary, cell['cert'], group.lower())
     if key not in _floor_cache:
-        args = _args(ctx, cell)
+        setup = _setup(ctx, cell)
         work = tempfile.mkdtemp(prefix='tbfloor-', dir=ctx.tmp_root)
-        c = {'cert': cell['cert']}
         try:
-            f = cost.crypto_floor(args, binary, c, group)
-            f.update(cost.floor_instructions(args, binary, c, group, work))
-        except cost.CellError as e:
+            f = floor.both(binary, setup.cert_files(cell['cert'])[1], group,
+                setup.server_cpu, work, setup.aslr_cmd)
+        except floor.FloorError as e:
             f = {'floor_sig_alg': 'error: %s' % e}
         _floor_cache[key] = f
     row.update(_floor_cache[key])

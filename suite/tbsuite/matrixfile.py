@@ -11,6 +11,8 @@ expansion keep only what can run.
 
 import re
 
+from . import backends, cli
+
 # Axis order is the loop order and the order of fields in a cell id.
 AXES = ('server', 'lib', 'backend', 'tls', 'cert', 'mode', 'resumption',
     'concurrency', 'body', 'workers')
@@ -29,7 +31,10 @@ AXIS_DEFAULTS = {
 }
 
 SERVERS = ('tlsbench', 'nginx', 'asyncio')
-BACKENDS = ('openssl', 'wolfssl', 'boringssl', 'none')
+BACKENDS = backends.BACKENDS
+# axis values that stand for a list: `backend = all` (every backend), and
+# `lib = debian tuned` (every library of suite/libs/series in those flavors)
+ALL_BACKENDS = 'all'
 TLS_VERSIONS = ('1.2', '1.3')
 RESUMPTIONS = ('none', 'cache', 'tickets', 'both')
 
@@ -49,7 +54,7 @@ SETTINGS = {
 }
 
 # a mode is also a Mode in cells.MODES (how it is measured); the cost and
-# memory modes are suite/cost/matrix_modes.py's
+# memory modes are matrix_modes.py's
 COST_MODES = ('cost-full', 'cost-resumed', 'cost-keepalive')
 MODE_NAMES = ('full', 'resumed', 'keepalive') + COST_MODES + ('memory',)
 
@@ -70,10 +75,32 @@ def parse_body(text):
 def parse_lib(text):
     """`openssl@3.6-tuned` -> ('openssl', '3.6', 'tuned')."""
     m = re.fullmatch(r'([a-z]+)@([0-9A-Za-z.]+)-([a-z]+)', text)
-    if not m or m.group(1) not in BACKENDS[:3]:
+    if not m or m.group(1) not in backends.LIBRARIES:
+        names = list(backends.LIBRARIES)
         raise MatrixError('lib "%s" is not NAME@VERSION-FLAVOR with NAME '
-            'openssl, wolfssl or boringssl' % text)
+            '%s or %s' % (text, ', '.join(names[:-1]), names[-1]))
     return m.groups()
+
+
+def axis_values(axis, values):
+    """values with the keywords that stand for a list expanded in place:
+    `all` for backends, flavors for libs (each library in each flavor
+    named, in suite/libs/series' order)."""
+    if axis == 'backend':
+        out = []
+        for v in values:
+            out += list(BACKENDS) if v == ALL_BACKENDS else [v]
+        return out
+    if axis != 'lib':
+        return values
+    flavors = [v for v in values if v in backends.FLAVORS]
+    if not flavors:
+        return values
+    named = ['%s@%s-%s' % (name, series[f], f) for name, series in
+        backends.LIBRARIES.items() for f in flavors]
+    first = values.index(flavors[0])
+    rest = [v for v in values[first:] if v not in backends.FLAVORS]
+    return values[:first] + named + rest
 
 
 def _convert_setting(name, value):
@@ -111,7 +138,7 @@ def parse(text, origin='matrix'):
             if not value.split():
                 raise MatrixError('%s:%d: axis %s has no values' %
                     (origin, num, key))
-            axes[key] = value.split()
+            axes[key] = axis_values(key, value.split())
             explicit.add(key)
         elif key in SETTINGS:
             settings[key] = _convert_setting(key, value)
@@ -149,7 +176,7 @@ def parse_only(specs):
             if not eq or key not in AXES:
                 raise MatrixError('--only "%s": expected AXIS=V1[,V2] with '
                     'AXIS one of %s' % (spec, ' '.join(AXES)))
-            only[key] = [v for v in value.replace(',', ' ').split() if v]
+            only[key] = axis_values(key, cli.split_list([value]))
     return only
 
 

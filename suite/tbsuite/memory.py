@@ -6,9 +6,6 @@ server's VmRSS before, while held and after release gives KiB per
 connection.  Loopback only; every connection is closed at the end.
 """
 
-import argparse
-import csv
-import json
 import os
 import re
 import resource
@@ -20,8 +17,9 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+from . import backends, builds, cli, procstat, servers, standalone
+
+log = cli.logger('memory')
 
 USAGE = """\
 usage: suite/memory/run_memory.sh [options]
@@ -32,7 +30,7 @@ keep-alive connection: VmRSS (from /proc/PID/status) after a warm-up
 (rss_held_kib) and after they are released (rss_after_kib);
 kib_per_conn = (held - base) / N.  One CSV row per cell.
 
-  --backend LIST    openssl,wolfssl,boringssl,none (default: all four)
+  --backend LIST    %(backends)s (default: every backend)
   --tls LIST        1.2,1.3 (default 1.3)
   --cert LIST       key types from suite/certs.sh (default ecdsa-p256)
   --conns LIST      connections held (default 1000,10000)
@@ -56,106 +54,56 @@ Exit status: 0 when every cell gave a figure, 1 when some failed (their
 rows say why), 2 on a usage error.
 """
 
-BACKENDS = ('openssl', 'wolfssl', 'boringssl', 'none')
 COLUMNS = ['backend', 'library_version', 'tls_version', 'cert',
     'mem_conns', 'rss_base_kib', 'rss_held_kib', 'rss_after_kib',
     'kib_per_conn', 'open_s', 'conns_active_held', 'status', 'error']
 WARMUP_CONNS = 20
+HOLD_SRC = os.path.join(cli.ROOT, 'suite', 'memory', 'hold.c')
+HOLD_BIN = os.path.join(cli.ROOT, 'build', 'memory', 'tlsbench-hold')
 
 
 class CellError(Exception):
     pass
 
 
-def log(msg):
-    print('memory: %s' % msg, file=sys.stderr, flush=True)
-
-
-def split_list(values):
-    out = []
-    for v in values:
-        out += [x for x in re.split(r'[,\s]+', v) if x]
-    return out
-
-
-def abspath(p):
-    return p if os.path.isabs(p) else os.path.join(ROOT, p)
+def usage():
+    return USAGE % {'backends': ','.join(backends.BACKENDS)}
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(add_help=False, usage=argparse.SUPPRESS)
-    for name in ('--backend', '--tls', '--cert', '--conns'):
-        p.add_argument(name, action='append', default=[])
-    p.add_argument('--builds', default='build/{backend}')
+    p = standalone.parser()
+    p.add_argument('--conns', action='append', default=[])
     p.add_argument('--hold')
-    p.add_argument('--certs', default=os.path.join(ROOT, 'build', 'certs'))
-    p.add_argument('--body', default='20k')
     p.add_argument('--parallel', type=int, default=32)
     p.add_argument('--max-time', type=int, default=300)
-    p.add_argument('--out')
-    p.add_argument('--csv')
-    p.add_argument('--server-cpu', default='0')
-    p.add_argument('--client-cpu')
-    p.add_argument('--no-build', action='store_true')
-    p.add_argument('--help', '-h', action='store_true')
-    args, rest = p.parse_known_args(argv)
-    if rest:
-        raise ValueError('unknown argument %s (see --help)' % rest[0])
-    args.backend = split_list(args.backend) or list(BACKENDS)
-    args.tls = split_list(args.tls) or ['1.3']
-    args.cert = split_list(args.cert) or ['ecdsa-p256']
-    conns = split_list(args.conns) or ['1000', '10000']
-    for b in args.backend:
-        if b not in BACKENDS:
-            raise ValueError('--backend %s: use %s' % (b, ','.join(BACKENDS)))
-    for t in args.tls:
-        if t not in ('1.2', '1.3'):
-            raise ValueError('--tls %s: use 1.2 or 1.3' % t)
+    args = standalone.parse(p, argv)
+    conns = cli.split_list(args.conns) or ['1000', '10000']
     try:
         args.conns = [int(c) for c in conns]
     except ValueError:
         raise ValueError('--conns: expected numbers, got %s' % ','.join(conns))
     if any(c < 1 or c > 100000 for c in args.conns):
         raise ValueError('--conns: 1..100000 connections')
-    if args.client_cpu is None:
-        args.client_cpu = str(max(0, (os.cpu_count() or 1) - 1))
     return args
 
 
-def build_dir(args, backend):
-    return abspath(args.builds.replace('{backend}', backend))
-
-
-def ensure_build(args, backend):
-    d = build_dir(args, backend)
-    if args.no_build:
-        if not os.path.exists(os.path.join(d, 'tlsbench-server')):
-            raise CellError('%s/tlsbench-server is missing (meson setup %s '
-                '-Dtls=%s && ninja -C %s)' % (d, d, backend, d))
-        return d
-    if not os.path.exists(os.path.join(d, 'build.ninja')):
-        subprocess.run(['meson', 'setup', d, '-Dtls=' + backend,
-            '--buildtype=release'], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(['ninja', '-C', d], check=True, stdout=subprocess.DEVNULL)
-    return d
-
-
-def ensure_hold(args):
-    """The holder is one C file linked with the system OpenSSL."""
-    if args.hold:
-        return abspath(args.hold)
-    src = os.path.join(HERE, 'hold.c')
-    out = os.path.join(ROOT, 'build', 'memory', 'tlsbench-hold')
-    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(src):
+def ensure_hold(path=None, no_build=False):
+    """The holder is one C file linked with the system OpenSSL, compiled
+    when out of date (path: one of your own instead)."""
+    if path:
+        return cli.abspath(path)
+    out = HOLD_BIN
+    if os.path.exists(out) and \
+            os.path.getmtime(out) >= os.path.getmtime(HOLD_SRC):
         return out
-    if args.no_build:
+    if no_build:
         raise ValueError('%s is missing or older than hold.c (drop '
             '--no-build, or pass --hold PATH)' % out)
     cc = os.environ.get('CC', 'cc')
     if shutil.which(cc) is None:
         raise ValueError('no C compiler %s: apt-get install gcc' % cc)
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    r = subprocess.run([cc, '-O2', '-Wall', '-Wextra', '-o', out, src,
+    r = subprocess.run([cc, '-O2', '-Wall', '-Wextra', '-o', out, HOLD_SRC,
         '-lssl', '-lcrypto'], capture_output=True, text=True)
     if r.returncode != 0:
         raise ValueError('cannot build the holder: %s (apt-get install '
@@ -163,26 +111,11 @@ def ensure_hold(args):
     return out
 
 
-def ensure_certs(args):
-    if any(not os.path.exists(os.path.join(args.certs, c + '.key'))
-            for c in args.cert):
-        subprocess.run([os.path.join(ROOT, 'suite', 'certs.sh'), args.certs],
-            check=True, stdout=subprocess.DEVNULL)
-
-
 def raise_nofile():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return hard
-
-
-def vm_rss_kib(pid):
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1])
-    raise CellError('no VmRSS for pid %d' % pid)
 
 
 def wait_line(proc, pattern, timeout, what):
@@ -203,91 +136,37 @@ def wait_line(proc, pattern, timeout, what):
     raise CellError('%s: no "%s" within %ds' % (what, pattern, timeout))
 
 
-class Server:
-    def __init__(self, args, cell, work):
-        server = getattr(args, 'server_path', None) or os.path.join(
-            build_dir(args, cell['backend']), 'tlsbench-server')
-        self.stats = os.path.join(work, 'stats.json')
-        self.err_path = os.path.join(work, 'server.err')
-        cmd = ['taskset', '-c', args.server_cpu, server,
-            '--listen', '127.0.0.1:0', '--workers', '1', '--seed', '1',
-            '--stats-file', self.stats,
-            # held connections are idle on purpose: no timeout may
-            # close them while they are counted
-            '--idle-timeout', '3600', '--header-timeout', '3600']
-        if cell['backend'] != 'none':
-            cmd += ['--cert', os.path.join(args.certs, cell['cert'] + '.pem'),
-                '--key', os.path.join(args.certs, cell['cert'] + '.key'),
-                '--tls-min', cell['tls'], '--tls-max', cell['tls']]
-        self.err = open(self.err_path, 'w')
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-            stderr=self.err, text=True, start_new_session=True)
-        try:
-            self.url = wait_line(self.proc, r'listening (\S+)', 30,
-                'server').group(1)
-        except CellError:
-            self.kill()
-            raise CellError('server did not start: %s' % self.tail())
-
-    def tail(self):
-        try:
-            with open(self.err_path) as f:
-                return ' '.join(f.read().strip().splitlines()[-2:]) or \
-                    'no message'
-        except OSError:
-            return 'no message'
-
-    def rss(self):
-        return vm_rss_kib(self.proc.pid)
-
-    def counters(self):
-        """The server's counters now (SIGUSR1 appends a stats line)."""
-        before = os.path.getsize(self.stats) if os.path.exists(
-            self.stats) else 0
-        self.proc.send_signal(signal.SIGUSR1)
-        for _ in range(50):
-            time.sleep(0.1)
-            if os.path.exists(self.stats) and \
-                    os.path.getsize(self.stats) > before:
-                with open(self.stats) as f:
-                    lines = f.read().strip().splitlines()
-                try:
-                    return json.loads(lines[-1])
-                except ValueError:
-                    continue
-        raise CellError('server wrote no stats line on SIGUSR1')
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise CellError('server did not exit within 30s of SIGTERM')
-        finally:
-            self.err.close()
-        if rc != 0:
-            raise CellError('server exit status %d: %s' % (rc, self.tail()))
-
-    def kill(self):
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.proc.wait()
+def start_server(binary, cell, work, certs, cpu):
+    """One worker; held connections are idle on purpose: no timeout may
+    close them while they are counted."""
+    args = ['--seed', '1', '--idle-timeout', '3600',
+        '--header-timeout', '3600']
+    if cell['backend'] != 'none':
+        args += ['--cert', os.path.join(certs, cell['cert'] + '.pem'),
+            '--key', os.path.join(certs, cell['cert'] + '.key'),
+            '--tls-min', cell['tls'], '--tls-max', cell['tls']]
+    srv = servers.Tlsbench(work, binary, args, cpus=cpu)
+    try:
+        srv.start(30)
+    except servers.ServerError as e:
+        raise CellError('server did not start: %s' % e)
+    return srv
 
 
 class Holder:
-    def __init__(self, args, cell, url, n):
-        cmd = ['taskset', '-c', args.client_cpu, args.hold_bin, '-c', str(n),
-            '--parallel', str(args.parallel), '--max-time',
-            str(args.max_time)]
+    """tlsbench-hold: n connections opened, one request each, held idle
+    until told to release them."""
+
+    def __init__(self, hold, cell, url, n, cpu, body, parallel, max_time):
+        cmd = ['taskset', '-c', cpu, hold, '-c', str(n),
+            '--parallel', str(parallel), '--max-time', str(max_time)]
         if cell['backend'] != 'none':
             cmd += ['--tls', cell['tls']]
-        cmd.append(url + '/' + args.body)
+        cmd.append(url + '/' + body)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            start_new_session=True)
+            start_new_session=True,
+            preexec_fn=servers.die_with_parent(signal.SIGKILL))
         self.n = n
 
     def wait_held(self, timeout):
@@ -309,89 +188,96 @@ class Holder:
             raise CellError('holder did not release: %s' % e)
 
     def kill(self):
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.proc.wait()
+        servers.kill_group(self.proc)
+
+
+def active(srv):
+    try:
+        return srv.counters().get('conns_active', -1)
+    except servers.ServerError as e:
+        raise CellError(str(e))
 
 
 def wait_idle(srv, timeout=30):
     """Until the server has closed every connection."""
     deadline = time.monotonic() + timeout
     while True:
-        c = srv.counters()
-        if c.get('conns_active', 0) == 0:
-            return c
+        n = active(srv)
+        if n == 0:
+            return
         if time.monotonic() > deadline:
             raise CellError('%d connections still open %ds after release'
-                % (c['conns_active'], timeout))
+                % (n, timeout))
         time.sleep(0.2)
 
 
-def run_cell(args, cell, work):
-    srv = Server(args, cell, work)
+def run_cell(binary, cell, work, certs, hold, server_cpu, client_cpu,
+        body='20k', parallel=32, max_time=300):
+    """RSS before, while cell['conns'] connections are held, and after
+    they are released; the row's figures."""
+    srv = start_server(binary, cell, work, certs, server_cpu)
     holder = None
+
+    def hold_conns(n, timeout):
+        h = Holder(hold, cell, srv.url, n, client_cpu, body, parallel,
+            max_time)
+        h.wait_held(timeout)
+        return h
+
     try:
         # code pages, lazily built tables and the allocator's first
         # arenas belong to the base, not to the connections
-        holder = Holder(args, cell, srv.url, WARMUP_CONNS)
-        holder.wait_held(60)
+        holder = hold_conns(WARMUP_CONNS, 60)
         holder.release()
         wait_idle(srv)
-        base = srv.rss()
+        base = procstat.rss_kib(srv.pid())
         t0 = time.monotonic()
-        holder = Holder(args, cell, srv.url, cell['conns'])
-        holder.wait_held(args.max_time + 30)
+        holder = hold_conns(cell['conns'], max_time + 30)
         open_s = time.monotonic() - t0
         time.sleep(0.5)
-        held = srv.rss()
-        active = srv.counters().get('conns_active', -1)
-        if active != cell['conns']:
+        held = procstat.rss_kib(srv.pid())
+        n = active(srv)
+        if n != cell['conns']:
             raise CellError('server counts %s open connections, the holder '
-                '%d' % (active, cell['conns']))
+                '%d' % (n, cell['conns']))
         holder.release()
         holder = None
         wait_idle(srv)
-        after = srv.rss()
-        srv.stop()
-    except BaseException:
+        after = procstat.rss_kib(srv.pid())
+        srv.stop_checked(30)
+    except servers.ServerError as e:
+        raise CellError(str(e))
+    finally:
         if holder is not None:
             holder.kill()
         srv.kill()
-        raise
     return {'rss_base_kib': base, 'rss_held_kib': held, 'rss_after_kib': after,
         'kib_per_conn': '%.2f' % ((held - base) / float(cell['conns'])),
-        'open_s': '%.1f' % open_s, 'conns_active_held': active}
+        'open_s': '%.1f' % open_s, 'conns_active_held': n}
 
 
 def cells_of(args):
-    for backend in args.backend:
-        for tls in ['-'] if backend == 'none' else args.tls:
-            for cert in ['-'] if backend == 'none' else args.cert:
-                for n in args.conns:
-                    yield {'backend': backend, 'tls': tls, 'cert': cert,
-                        'conns': n}
+    for backend, tls, cert in standalone.cells(args):
+        for n in args.conns:
+            yield {'backend': backend, 'tls': tls, 'cert': cert, 'conns': n}
 
 
-def library_version(args, backend):
-    out = subprocess.run([os.path.join(build_dir(args, backend),
-        'tlsbench-server'), '--version'], capture_output=True, text=True,
-        timeout=30).stdout
-    m = re.search(r'^library_version: (.*)$', out, re.M)
-    return m.group(1) if m else ''
+def cell_title(cell):
+    return '%s tls%s %s, %d connections' % (cell['backend'], cell['tls'],
+        cell['cert'], cell['conns'])
 
 
 def main(argv):
     try:
         args = parse_args(argv)
         if args.help:
-            print(USAGE, end='')
+            print(usage(), end='')
             return 0
         if shutil.which('taskset') is None:
             raise ValueError('taskset is missing: apt-get install util-linux')
-        args.hold_bin = ensure_hold(args)
-    except ValueError as e:
+        hold = ensure_hold(args.hold, args.no_build)
+        builds.certs(args.certs, args.cert)
+    except (ValueError, builds.BuildError) as e:
         print('run_memory: %s' % e, file=sys.stderr)
         return 2
     hard = raise_nofile()
@@ -400,50 +286,35 @@ def main(argv):
             '%d, it is %d (raise it: ulimit -Hn, or LimitNOFILE=)' % (
             max(args.conns), max(args.conns) + 200, hard), file=sys.stderr)
         return 2
-    ensure_certs(args)
-    out_dir = abspath(args.out or os.path.join('results', 'memory-' +
-        time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())))
-    os.makedirs(out_dir, exist_ok=True)
-    csv_path = abspath(args.csv) if args.csv else os.path.join(out_dir,
-        'memory.csv')
-    cells = list(cells_of(args))
+    csv_path = standalone.out_csv(args, 'memory', 'memory.csv')[1]
+    versions = {}
     work_root = tempfile.mkdtemp(prefix='tlsbench-memory.')
-    versions, failed = {}, 0
+
+    def measure(cell, row):
+        row.update({'backend': cell['backend'], 'tls_version': cell['tls'],
+            'cert': cell['cert'], 'mem_conns': cell['conns'],
+            'status': 'ok', 'error': ''})
+        binary = standalone.server_binary(args, cell['backend'])
+        if cell['backend'] not in versions:
+            versions[cell['backend']] = builds.version_facts(binary).get(
+                'library_version', '')
+        row['library_version'] = versions[cell['backend']]
+        row.update(run_cell(binary, cell, tempfile.mkdtemp(dir=work_root),
+            args.certs, hold, args.server_cpu, args.client_cpu, args.body,
+            args.parallel, args.max_time))
+        log('  %s KiB per connection (base %s, held %s, after %s KiB; '
+            'opened in %ss)' % (row['kib_per_conn'], row['rss_base_kib'],
+            row['rss_held_kib'], row['rss_after_kib'], row['open_s']))
+        return row
+
     try:
-        with open(csv_path, 'w', newline='') as f:
-            w = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction='ignore')
-            w.writeheader()
-            for i, cell in enumerate(cells):
-                log('[%d/%d] %s tls%s %s, %d connections' % (i + 1,
-                    len(cells), cell['backend'], cell['tls'], cell['cert'],
-                    cell['conns']))
-                row = {'backend': cell['backend'], 'tls_version': cell['tls'],
-                    'cert': cell['cert'], 'mem_conns': cell['conns'],
-                    'status': 'ok', 'error': ''}
-                try:
-                    if cell['backend'] not in versions:
-                        ensure_build(args, cell['backend'])
-                        versions[cell['backend']] = library_version(args,
-                            cell['backend'])
-                    row['library_version'] = versions[cell['backend']]
-                    work = tempfile.mkdtemp(dir=work_root)
-                    row.update(run_cell(args, cell, work))
-                    log('  %s KiB per connection (base %s, held %s, after '
-                        '%s KiB; opened in %ss)' % (row['kib_per_conn'],
-                        row['rss_base_kib'], row['rss_held_kib'],
-                        row['rss_after_kib'], row['open_s']))
-                except (CellError, OSError,
-                        subprocess.CalledProcessError) as e:
-                    failed += 1
-                    row.update(status='error', error=str(e).replace('\n', ' '))
-                    log('  error: %s' % row['error'])
-                w.writerow(row)
-                f.flush()
-    except KeyboardInterrupt:
-        log('interrupted; rows so far are in %s' % csv_path)
-        return 1
+        failed = standalone.write_rows(csv_path, COLUMNS,
+            list(cells_of(args)), measure, (CellError, builds.BuildError,
+            OSError), cell_title, log)
     finally:
         shutil.rmtree(work_root, ignore_errors=True)
+    if failed is None:
+        return 1
     print(csv_path)
     return 1 if failed else 0
 

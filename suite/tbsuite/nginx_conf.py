@@ -99,9 +99,13 @@ def write(dir_, **kw):
     return path
 
 
-def command(dir_, conf):
+def command(dir_, conf, one_process=False):
+    """nginx in the foreground; one_process: without a master, the one
+    process serving (what callgrind must see: a master would fork the
+    worker out of its view)."""
     return ['nginx', '-p', dir_, '-c', conf, '-e', dir_ + '/error.log',
-        '-g', 'daemon off; master_process on;']
+        '-g', 'daemon off; master_process %s;' % (
+        'off' if one_process else 'on')]
 
 
 def main(argv):

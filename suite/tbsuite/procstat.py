@@ -1,10 +1,11 @@
-"""Server CPU and memory from /proc, the same way for every server.
+"""A server's CPU, memory and descriptors from /proc, the same way for
+every server and every program of the suite.
 
 A server is a process tree (nginx: master and worker; tlsbench: one process
 per worker).  CPU is the sum of utime and stime over every live process in
 the tree, each counted once across all its threads (the process line of
 /proc/PID/stat already sums its threads).  Sampled right before and right
-after the measured window, so only the window's work is in the difference.
+after a measured window, only the window's work is in the difference.
 """
 
 import os
@@ -56,15 +57,36 @@ def cpu(pid):
     return user / TICKS, sys_ / TICKS
 
 
-def peak_rss_kib(pid):
-    """Sum of VmHWM (peak resident set) over the tree, in KiB."""
+def _status_kib(pid, key):
     total = 0
     for p in tree(pid):
         try:
             with open('/proc/%d/status' % p) as f:
                 for line in f:
-                    if line.startswith('VmHWM:'):
+                    if line.startswith(key + ':'):
                         total += int(line.split()[1])
         except OSError:
             pass
     return total
+
+
+def rss_kib(pid):
+    """Resident memory now (VmRSS) summed over the tree, in KiB."""
+    return _status_kib(pid, 'VmRSS')
+
+
+def peak_rss_kib(pid):
+    """Peak resident memory (VmHWM) summed over the tree, in KiB."""
+    return _status_kib(pid, 'VmHWM')
+
+
+def fds(pid):
+    """Open file descriptors over the tree (what a server out of
+    descriptors still holds, when it cannot open a stats file)."""
+    n = 0
+    for p in tree(pid):
+        try:
+            n += len(os.listdir('/proc/%d/fd' % p))
+        except OSError:
+            pass
+    return n

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 
-from . import costreport, results, tables
+from . import backends, costreport, results, tables
 from .tables import fmt, fmt_spread, server_label
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,8 +28,8 @@ also shows, for each cell in both runs, RUN / BASELINE ratios of requests/s,
 handshakes/s and server CPU per request with their spread.
 """
 
-SERVER_ORDER = ('tlsbench/openssl', 'tlsbench/wolfssl', 'tlsbench/boringssl',
-    'tlsbench/none', 'nginx', 'asyncio')
+SERVER_ORDER = tuple('tlsbench/' + b for b in backends.BACKENDS) + ('nginx',
+    'asyncio')
 MODE_ORDER = ('full', 'resumed', 'keepalive')
 MODE_TITLE = {'full': 'full handshakes', 'resumed': 'resumed handshakes',
     'keepalive': 'keep-alive'}

@@ -14,10 +14,10 @@ import sys
 import time
 
 from . import cells as cellrun
-from . import context, hostfacts, matrixfile, report, results, tables
+from . import cli, context, hostfacts, matrixfile, report, results, tables
+from .cli import ROOT, shown
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+log = cli.logger('run_matrix')
 MATRIX_DIR = os.path.join(ROOT, 'suite', 'matrix')
 
 USAGE = """\
@@ -161,14 +161,106 @@ class Interrupted(Exception):
     pass
 
 
-def shown(path):
-    """A path relative to the repository when inside it."""
-    rel = os.path.relpath(path, ROOT)
-    return path if rel.startswith('..') else rel
-
-
 def on_signal(signum, frame):
     raise Interrupted(signal.Signals(signum).name)
+
+
+def run_spec(args, argv):
+    """What to run: a new run's profile, --only and --set, or, with
+    --resume, the interrupted run's own (from its run.json)."""
+    if not args.resume:
+        return {'profile': args.profile, 'matrix': args.matrix and
+            os.path.abspath(args.matrix), 'only': args.only, 'set': args.set}
+    meta_path = os.path.join(args.results, args.resume, 'run.json')
+    if not os.path.exists(meta_path):
+        raise UsageError('no run %s: %s is missing (runs: %s)' % (
+            args.resume, meta_path, ' '.join(sorted(
+            f[:-4] for f in os.listdir(args.results)
+            if f.endswith('.csv'))) or 'none'))
+    with open(meta_path) as f:
+        spec = json.load(f)
+    if args.profile or args.matrix or args.only or args.set:
+        log('--resume reuses the run\'s own profile, --only and --set; '
+            'ignoring those given now')
+    return spec
+
+
+def new_run(args, argv, spec, commit):
+    """A new run's id, its directory and run.json."""
+    run_id = args.run_id or '%s-%s' % (
+        datetime.datetime.utcnow().strftime('%Y%m%dT%H%M%SZ'),
+        hostfacts.short_commit(commit))
+    if os.path.exists(os.path.join(args.results, run_id + '.csv')):
+        raise UsageError('run %s exists; use --resume %s' % (run_id, run_id))
+    run_dir = os.path.join(args.results, run_id)
+    os.makedirs(run_dir, exist_ok=True)
+    spec = dict(spec, started=datetime.datetime.utcnow().isoformat() + 'Z',
+        git_commit=commit, argv=argv)
+    with open(os.path.join(run_dir, 'run.json'), 'w') as f:
+        json.dump(spec, f, indent=1)
+    return run_id
+
+
+def progress_line(row):
+    """What a finished row says in the progress line."""
+    if row['status'] != 'ok':
+        return 'ERROR %s' % row['reason'][:90]
+    if row.get('instr_per_op'):
+        return '%s instructions/op' % row['instr_per_op']
+    if row.get('kib_per_conn'):
+        return '%s KiB/connection' % row['kib_per_conn']
+    return '%s rps' % row['rps']
+
+
+def run_cells(ctx, cells, run_id, commit, csv_path, done, t0):
+    """Every cell x repeat not in `done`, one row each, appended to the
+    CSV as it finishes, with a progress line on stderr."""
+    total = sum(c['settings']['repeats'] for c in cells)
+    host = hostfacts.host()
+    fd = results.open_for_append(csv_path)
+    try:
+        n = len([1 for c in cells for r in range(c['settings']['repeats'])
+            if (c['id'], str(r + 1)) in done])
+        t_cells = time.monotonic()
+        ran = 0
+        for c in cells:
+            for rep in range(1, c['settings']['repeats'] + 1):
+                if (c['id'], str(rep)) in done:
+                    continue
+                row = base_row(run_id, commit, host, ctx, c)
+                row['utc'] = datetime.datetime.utcnow().strftime(
+                    '%Y-%m-%dT%H:%M:%SZ')
+                row = cellrun.run(ctx, c, rep, row)
+                results.append(fd, row)
+                n += 1
+                ran += 1
+                left = (time.monotonic() - t_cells) / ran * (total - n)
+                print('[%d/%d] %s elapsed, ~%s left  %s #%d: %s' % (n,
+                    total, hms(time.monotonic() - t0), hms(left),
+                    cell_title(c), rep, progress_line(row)),
+                    file=sys.stderr, flush=True)
+    finally:
+        os.close(fd)
+
+
+def summary(run_id, csv_path, t0, no_report):
+    """The medians per cell on stdout and the report; the exit status."""
+    rows = results.read(csv_path)
+    header, trs = tables.summary_rows(tables.group(rows))
+    print('\nrun %s: %d rows in %s (%s)' % (run_id, len(rows),
+        shown(csv_path), hms(time.monotonic() - t0)))
+    print('medians per cell (hs/s: full or resumed handshakes per second '
+        'by the server; us/req: server CPU per request):')
+    print(tables.text_table(header, trs))
+    bad = sum(1 for r in rows if r['status'] != 'ok')
+    if bad:
+        print('%d error rows (see the reason column)' % bad)
+    if not no_report:
+        try:
+            print('report: %s' % shown(report.render([csv_path])))
+        except report.ReportError as e:
+            print('run_matrix: report failed: %s' % e, file=sys.stderr)
+    return 1 if bad else 0
 
 
 def main(argv):
@@ -178,23 +270,7 @@ def main(argv):
             print(usage(), end='')
             return 0
         os.makedirs(args.results, exist_ok=True)
-        if args.resume:
-            run_id = args.resume
-            meta_path = os.path.join(args.results, run_id, 'run.json')
-            if not os.path.exists(meta_path):
-                raise UsageError('no run %s: %s is missing (runs: %s)' % (
-                    run_id, meta_path, ' '.join(sorted(
-                    f[:-4] for f in os.listdir(args.results)
-                    if f.endswith('.csv'))) or 'none'))
-            with open(meta_path) as f:
-                spec = json.load(f)
-            if args.profile or args.matrix or args.only or args.set:
-                context.log('--resume reuses the run\'s own profile, '
-                    '--only and --set; ignoring those given now')
-        else:
-            spec = {'profile': args.profile, 'matrix': args.matrix and
-                os.path.abspath(args.matrix), 'only': args.only,
-                'set': args.set}
+        spec = run_spec(args, argv)
         cells, matrix_path = load_matrix(spec)
     except (UsageError, matrixfile.MatrixError, ValueError) as e:
         print('run_matrix: %s' % e, file=sys.stderr)
@@ -214,21 +290,11 @@ def main(argv):
         return 0
 
     commit = hostfacts.git_commit(ROOT)
-    if not args.resume:
-        run_id = args.run_id or '%s-%s' % (
-            datetime.datetime.utcnow().strftime('%Y%m%dT%H%M%SZ'),
-            hostfacts.short_commit(commit))
-        run_dir = os.path.join(args.results, run_id)
-        if os.path.exists(os.path.join(args.results, run_id + '.csv')):
-            print('run_matrix: run %s exists; use --resume %s' % (run_id,
-                run_id), file=sys.stderr)
-            return 2
-        os.makedirs(run_dir, exist_ok=True)
-        spec['started'] = datetime.datetime.utcnow().isoformat() + 'Z'
-        spec['git_commit'] = commit
-        spec['argv'] = argv
-        with open(os.path.join(run_dir, 'run.json'), 'w') as f:
-            json.dump(spec, f, indent=1)
+    try:
+        run_id = args.resume or new_run(args, argv, spec, commit)
+    except UsageError as e:
+        print('run_matrix: %s' % e, file=sys.stderr)
+        return 2
     csv_path = os.path.join(args.results, run_id + '.csv')
     done = results.done_keys(csv_path)
 
@@ -238,49 +304,16 @@ def main(argv):
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     t0 = time.monotonic()
-    context.log('run %s: %s, %d cells, %d rows%s, about %s' % (run_id,
+    log('run %s: %s, %d cells, %d rows%s, about %s' % (run_id,
         shown(matrix_path), len(cells), total,
         ', %d already done' % len(done) if done else '', hms(est)))
     ctx = context.Context(ROOT, os.path.abspath(args.build_root),
-        no_build=args.no_build)
-    ctx.results_dir = os.path.abspath(args.results)  # cost top files
+        os.path.abspath(args.results), no_build=args.no_build)
     try:
         ctx.prepare_builds(cells)
         ctx.prepare_certs(cells)
         ctx.prepare_bodies(cells)
-        host = hostfacts.host()
-        fd = results.open_for_append(csv_path)
-        n = len([1 for c in cells for r in range(c['settings']['repeats'])
-            if (c['id'], str(r + 1)) in done])
-        errors = 0
-        t_cells = time.monotonic()
-        ran = 0
-        for c in cells:
-            for rep in range(1, c['settings']['repeats'] + 1):
-                if (c['id'], str(rep)) in done:
-                    continue
-                row = base_row(run_id, commit, host, ctx, c)
-                row['utc'] = datetime.datetime.utcnow().strftime(
-                    '%Y-%m-%dT%H:%M:%SZ')
-                row = cellrun.run(ctx, c, rep, row)
-                results.append(fd, row)
-                n += 1
-                ran += 1
-                errors += row['status'] != 'ok'
-                per = (time.monotonic() - t_cells) / ran
-                left = per * (total - n)
-                if row['status'] != 'ok':
-                    what = 'ERROR %s' % row['reason'][:90]
-                elif row.get('instr_per_op'):
-                    what = '%s instructions/op' % row['instr_per_op']
-                elif row.get('kib_per_conn'):
-                    what = '%s KiB/connection' % row['kib_per_conn']
-                else:
-                    what = '%s rps' % row['rps']
-                print('[%d/%d] %s elapsed, ~%s left  %s #%d: %s' % (n,
-                    total, hms(time.monotonic() - t0), hms(left),
-                    cell_title(c), rep, what), file=sys.stderr, flush=True)
-        os.close(fd)
+        run_cells(ctx, cells, run_id, commit, csv_path, done, t0)
     except Interrupted as e:
         print('run_matrix: interrupted (%s); complete it with: '
             'suite/run_matrix.sh --resume %s' % (e, run_id),
@@ -293,25 +326,7 @@ def main(argv):
         return 1
     finally:
         shutil.rmtree(ctx.tmp_root, ignore_errors=True)
-
-    rows = [r for r in results.read(csv_path)]
-    cells_done = tables.group(rows)
-    header, trs = tables.summary_rows(cells_done)
-    print('\nrun %s: %d rows in %s (%s)' % (run_id, len(rows),
-        shown(csv_path), hms(time.monotonic() - t0)))
-    print('medians per cell (hs/s: full or resumed handshakes per second '
-        'by the server; us/req: server CPU per request):')
-    print(tables.text_table(header, trs))
-    bad = sum(1 for r in rows if r['status'] != 'ok')
-    if bad:
-        print('%d error rows (see the reason column)' % bad)
-    if not args.no_report:
-        try:
-            path = report.render([csv_path])
-            print('report: %s' % shown(path))
-        except report.ReportError as e:
-            print('run_matrix: report failed: %s' % e, file=sys.stderr)
-    return 1 if bad else 0
+    return summary(run_id, csv_path, t0, args.no_report)
 
 
 if __name__ == '__main__':
