@@ -34,7 +34,7 @@ that could not run at all.
 USAGE
 }
 
-# shellcheck source=lib.sh
+# shellcheck source=ci/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 root=$TB_ROOT
 profile=quick
@@ -43,32 +43,43 @@ out=$root/build/ci/results
 build_root=$root/build
 do_matrix=1 do_cost=1 do_memory=1
 
-die() {
-	echo "bench.sh: $*" >&2
-	exit 2
-}
-
 while (($#)); do
 	case "$1" in
 	--help | -h)
 		usage
 		exit 0
 		;;
-	--profile) profile=${2:?--profile needs a name} && shift ;;
-	--run-id) run_id=${2:?--run-id needs an id} && shift ;;
-	--out) out=${2:?--out needs a directory} && shift ;;
-	--build-root) build_root=${2:?--build-root needs a directory} && shift ;;
+	--profile)
+		tb_need_arg "$1" $#
+		profile=$2
+		shift
+		;;
+	--run-id)
+		tb_need_arg "$1" $#
+		run_id=$2
+		shift
+		;;
+	--out)
+		tb_need_arg "$1" $#
+		out=$2
+		shift
+		;;
+	--build-root)
+		tb_need_arg "$1" $#
+		build_root=$2
+		shift
+		;;
 	--no-matrix) do_matrix=0 ;;
 	--no-cost) do_cost=0 ;;
 	--no-memory) do_memory=0 ;;
-	*) die "unknown argument $1 (see --help)" ;;
+	*) tb_die "unknown argument $1 (see --help)" ;;
 	esac
 	shift
 done
 [[ $out == /* ]] || out=$PWD/$out
 [[ $build_root == /* ]] || build_root=$PWD/$build_root
 [[ -f $root/suite/matrix/$profile.matrix ]] ||
-	die "no profile $profile (suite/matrix/*.matrix)"
+	tb_die "no profile $profile (suite/matrix/*.matrix)"
 if [[ -z $run_id ]]; then
 	commit=$(git -C "$root" rev-parse --short=9 HEAD 2>/dev/null || echo nogit)
 	run_id=$(date -u +%Y%m%dT%H%M%SZ)-$commit
@@ -86,7 +97,7 @@ if ((do_matrix)); then
 	case $rc in
 	0) ;;
 	1) status=1 ;;
-	*) die "suite/run_matrix.sh failed (exit $rc)" ;;
+	*) tb_die "suite/run_matrix.sh failed (exit $rc)" ;;
 	esac
 	no_build=--no-build # the cost and memory runs use the matrix's builds
 else
@@ -111,7 +122,7 @@ if ((do_cost)); then
 	case $rc in
 	0) ;;
 	1) status=1 ;;
-	*) die "suite/cost/run_cost.sh failed (exit $rc)" ;;
+	*) tb_die "suite/cost/run_cost.sh failed (exit $rc)" ;;
 	esac
 fi
 
@@ -124,7 +135,7 @@ if ((do_memory)); then
 	case $rc in
 	0) ;;
 	1) status=1 ;;
-	*) die "suite/memory/run_memory.sh failed (exit $rc)" ;;
+	*) tb_die "suite/memory/run_memory.sh failed (exit $rc)" ;;
 	esac
 fi
 

@@ -31,7 +31,7 @@ or pushed.
 USAGE
 }
 
-# shellcheck source=lib.sh
+# shellcheck source=ci/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 root=$TB_ROOT
 from=$root/build/ci/results
@@ -40,15 +40,10 @@ profile=
 branch=
 run_id=
 
-die() {
-	echo "publish.sh: $*" >&2
-	exit 2
-}
-
 origin_url() {
 	local url
 	url=$(git -C "$root" remote get-url origin 2>/dev/null) ||
-		die "no git remote 'origin' to publish to"
+		tb_die "no git remote 'origin' to publish to"
 	# CI: authenticate with the job's token, never printed
 	if [[ -n ${GITHUB_TOKEN:-} && $url == https://* ]]; then
 		url="https://x-access-token:${GITHUB_TOKEN}@${url#https://}"
@@ -76,27 +71,43 @@ while (($#)); do
 		usage
 		exit 0
 		;;
-	--from) from=${2:?--from needs a directory} && shift ;;
-	--to) to=${2:?--to needs a directory} && shift ;;
-	--profile) profile=${2:?--profile needs a name} && shift ;;
-	--branch) branch=${2:?--branch needs a name} && shift ;;
+	--from)
+		tb_need_arg "$1" $#
+		from=$2
+		shift
+		;;
+	--to)
+		tb_need_arg "$1" $#
+		to=$2
+		shift
+		;;
+	--profile)
+		tb_need_arg "$1" $#
+		profile=$2
+		shift
+		;;
+	--branch)
+		tb_need_arg "$1" $#
+		branch=$2
+		shift
+		;;
 	--checkout)
-		[[ $# -ge 3 ]] || die "--checkout needs BRANCH DIR"
+		[[ $# -ge 3 ]] || tb_die "--checkout needs BRANCH DIR"
 		checkout "$2" "$3"
 		exit 0
 		;;
-	-*) die "unknown option $1 (see --help)" ;;
+	-*) tb_die "unknown option $1 (see --help)" ;;
 	*)
-		[[ -z $run_id ]] || die "one RUN_ID only (got $run_id and $1)"
+		[[ -z $run_id ]] || tb_die "one RUN_ID only (got $run_id and $1)"
 		run_id=$1
 		;;
 	esac
 	shift
 done
-[[ -n $run_id ]] || die "RUN_ID missing (see --help; runs in $from: $(
+[[ -n $run_id ]] || tb_die "RUN_ID missing (see --help; runs in $from: $(
 	ls "$from" 2>/dev/null | sed -n 's/\.csv$//p' | tr '\n' ' '))"
 [[ -d $from/$run_id || -f $from/$run_id.csv ]] ||
-	die "no run $run_id in $from (make one with ci/bench.sh)"
+	tb_die "no run $run_id in $from (make one with ci/bench.sh)"
 mkdir -p "$to"
 
 # the run itself
@@ -107,8 +118,7 @@ if [[ -d $from/$run_id ]]; then
 fi
 
 # one index row
-tb_tbsuite
-"$TB_PY" -m tbsuite.index add "$to" "$run_id" "$profile"
+tb_index_add "$to" "$run_id" "$profile"
 
 if [[ -n $branch ]]; then
 	if [[ ${CI:-} != true || -z ${GITHUB_TOKEN:-} ]]; then
@@ -116,7 +126,7 @@ if [[ -n $branch ]]; then
 		exit 0
 	fi
 	git -C "$to" rev-parse --git-dir >/dev/null 2>&1 ||
-		die "$to is not a checkout of $branch (run ci/publish.sh --checkout $branch $to first)"
+		tb_die "$to is not a checkout of $branch (run ci/publish.sh --checkout $branch $to first)"
 	git -C "$to" add -A .
 	git -C "$to" -c user.name="tlsbench CI" \
 		-c user.email="tlsbench-ci@users.noreply.github.com" \

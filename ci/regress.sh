@@ -22,7 +22,7 @@ exit 0.
 USAGE
 }
 
-# shellcheck source=lib.sh
+# shellcheck source=ci/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 root=$TB_ROOT
 from=$root/build/ci/results
@@ -30,34 +30,53 @@ published=$root/results
 run_id= new= old= profile=
 gate=()
 
-die() {
-	echo "regress.sh: $*" >&2
-	exit 2
-}
-
 while (($#)); do
 	case "$1" in
 	--help | -h)
 		usage
 		exit 0
 		;;
-	--from) from=${2:?--from needs a directory} && shift ;;
-	--published) published=${2:?--published needs a directory} && shift ;;
-	--new) new=${2:?--new needs a CSV} && shift ;;
-	--profile) profile=${2:?--profile needs a name} && shift ;;
-	--old) old=${2:?--old needs a CSV} && shift ;;
-	--fail-over) gate=(--fail-over "${2:?--fail-over needs a percentage}") && shift ;;
-	-*) die "unknown option $1 (see --help)" ;;
+	--from)
+		tb_need_arg "$1" $#
+		from=$2
+		shift
+		;;
+	--published)
+		tb_need_arg "$1" $#
+		published=$2
+		shift
+		;;
+	--new)
+		tb_need_arg "$1" $#
+		new=$2
+		shift
+		;;
+	--profile)
+		tb_need_arg "$1" $#
+		profile=$2
+		shift
+		;;
+	--old)
+		tb_need_arg "$1" $#
+		old=$2
+		shift
+		;;
+	--fail-over)
+		tb_need_arg "$1" $#
+		gate=(--fail-over "$2")
+		shift
+		;;
+	-*) tb_die "unknown option $1 (see --help)" ;;
 	*) run_id=$1 ;;
 	esac
 	shift
 done
 
 if [[ -z $new ]]; then
-	[[ -n $run_id ]] || die "RUN_ID or --new CSV needed (see --help)"
+	[[ -n $run_id ]] || tb_die "RUN_ID or --new CSV needed (see --help)"
 	new=$from/$run_id/cost/cost.csv
 	[[ -f $new ]] || new=$published/$run_id/cost/cost.csv
-	[[ -f $new ]] || die "no cost CSV for $run_id in $from or $published (ci/bench.sh makes it)"
+	[[ -f $new ]] || tb_die "no cost CSV for $run_id in $from or $published (ci/bench.sh makes it)"
 fi
 if [[ -z $old ]]; then
 	index=$published/index.csv
@@ -65,8 +84,7 @@ if [[ -z $old ]]; then
 		echo "regress.sh: no published runs ($index missing): nothing to compare"
 		exit 0
 	fi
-	tb_tbsuite
-	last=$("$TB_PY" -m tbsuite.index last-cost "$index" "$run_id" "$profile")
+	last=$(tb_index_last_cost "$index" "$run_id" "$profile")
 	if [[ -z $last ]]; then
 		echo "regress.sh: no earlier published run with instruction counts in $index: nothing to compare"
 		exit 0

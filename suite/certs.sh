@@ -28,10 +28,8 @@ EOF
 LEAVES="rsa2048 rsa4096 ecdsa-p256 ecdsa-p384 ed25519"
 DAYS=3650
 
-die() {
-	echo "certs.sh: $*" >&2
-	exit 2
-}
+# shellcheck source=ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
 
 # genpkey arguments for each key type
 key_args() {
@@ -41,7 +39,7 @@ key_args() {
 	ecdsa-p256) echo "-algorithm EC -pkeyopt ec_paramgen_curve:P-256" ;;
 	ecdsa-p384) echo "-algorithm EC -pkeyopt ec_paramgen_curve:P-384" ;;
 	ed25519) echo "-algorithm ED25519" ;;
-	*) die "unknown key type $1" ;;
+	*) tb_die "unknown key type $1" ;;
 	esac
 }
 
@@ -121,18 +119,18 @@ while (($#)); do
 		exit 0
 		;;
 	--force) force=1 ;;
-	-*) die "unknown option $1 (see --help)" ;;
+	-*) tb_die "unknown option $1 (see --help)" ;;
 	*)
-		[[ -z $dir ]] || die "one DIR only (see --help)"
+		[[ -z $dir ]] || tb_die "one DIR only (see --help)"
 		dir=$1
 		;;
 	esac
 	shift
 done
-[[ -n $dir ]] || die "missing DIR (usage: suite/certs.sh DIR)"
+[[ -n $dir ]] || tb_die "missing DIR (usage: suite/certs.sh DIR)"
 command -v openssl >/dev/null ||
-	die "openssl not found: apt-get install openssl"
-mkdir -p "$dir" || die "cannot create $dir"
+	tb_die "openssl not found: apt-get install openssl"
+mkdir -p "$dir" || tb_die "cannot create $dir"
 
 made=0
 if ((force)) || ! ca_valid; then
@@ -143,7 +141,7 @@ fi
 for name in $LEAVES; do
 	if ((force)) || ! leaf_valid "$name"; then
 		make_leaf "$name"
-		leaf_valid "$name" || die "$name.pem does not verify after issuing"
+		leaf_valid "$name" || tb_die "$name.pem does not verify after issuing"
 		made=$((made + 1))
 	fi
 done

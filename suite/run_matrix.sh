@@ -2,7 +2,7 @@
 # run_matrix.sh: the suite's entry point; checks tools, then runs the matrix
 # (suite/tbsuite/runner.py does the work).  See --help.
 set -euo pipefail
-# shellcheck source=../ci/lib.sh
+# shellcheck source=ci/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
 tb_tbsuite
 
