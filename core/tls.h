@@ -40,8 +40,8 @@ enum tb_status {
 
 /* What the server remembers to let a client skip the full handshake. */
 enum tb_resumption {
-	TB_RESUME_NONE,    /* no session cache, no tickets (TLS 1.3: none sent) */
-	TB_RESUME_CACHE,   /* server-side session cache (IDs; 1.3 stateful PSK) */
+	TB_RESUME_NONE,	   /* no cache, no tickets (TLS 1.3: none sent) */
+	TB_RESUME_CACHE,   /* session cache (IDs; 1.3 stateful PSK) */
 	TB_RESUME_TICKETS, /* stateless tickets only */
 	TB_RESUME_BOTH,
 };
@@ -53,13 +53,13 @@ enum {
 };
 
 struct tb_tls_config {
-	const char *cert_file;    /* PEM, leaf first, then chain */
-	const char *key_file;     /* PEM private key */
-	int min_version;          /* TB_TLS12 or TB_TLS13 */
-	int max_version;          /* TB_TLS12 or TB_TLS13 */
-	const char *ciphers;      /* TLS 1.2 list, OpenSSL syntax; NULL: default */
-	const char *ciphersuites; /* TLS 1.3 list, colon separated; NULL: default */
-	const char *groups;       /* e.g. "X25519:P-256"; NULL: library default */
+	const char *cert_file;	  /* PEM, leaf first, then chain */
+	const char *key_file;	  /* PEM private key */
+	int min_version;	  /* TB_TLS12 or TB_TLS13 */
+	int max_version;	  /* TB_TLS12 or TB_TLS13 */
+	const char *ciphers;	  /* TLS 1.2, OpenSSL syntax; NULL: default */
+	const char *ciphersuites; /* TLS 1.3, colon separated; NULL: default */
+	const char *groups;	  /* e.g. "X25519:P-256"; NULL: default */
 	enum tb_resumption resumption;
 };
 
@@ -68,7 +68,7 @@ struct tb_tls_info {
 	const char *version; /* "TLSv1.3"; "none" for plaintext */
 	const char *cipher;  /* IANA or library name, "-" when unknown */
 	const char *group;   /* key exchange group, "-" when none/unknown */
-	int resumed;         /* 1 when the handshake resumed a session */
+	int resumed;	     /* 1 when the handshake resumed a session */
 };
 
 /* One build fact, e.g. { "aesni", "yes" }. */
@@ -80,10 +80,10 @@ struct tb_tls_fact {
 /* The server-side public-key work of one full handshake, measured through
  * the library itself (see tb_tls_bench_crypto). */
 struct tb_crypto_floor {
-	const char *sig_alg; /* e.g. "rsa_pss_rsae_sha256", "ecdsa_secp256r1_sha256" */
+	const char *sig_alg; /* e.g. "ecdsa_secp256r1_sha256" */
 	const char *group;   /* e.g. "X25519" */
-	double sign_us;      /* one signature with the key */
-	double kex_us;       /* one key share generated plus one shared secret */
+	double sign_us;	     /* one signature with the key */
+	double kex_us;	     /* one key share and one shared secret */
 	unsigned iterations;
 };
 
