@@ -15,6 +15,8 @@ it compiling the three tuned TLS libraries from Debian's source archive
 Runs, from the repository root (build output under build/), in this order:
   deps         installs missing Debian packages (as root: apt-get; otherwise
                prints the exact apt-get command and exits 2)
+  format       ci/format.sh: C as .clang-format lays it out, Python indented
+               with four spaces
   certs        suite/certs.sh build/certs
   build:<b>    meson setup build/<b> -Dtls=<b> -Dwerror=true; ninja
                (meson configure + ninja when build/<b> exists)
@@ -70,7 +72,7 @@ CERTS=$TB_CERTS
 
 PACKAGES="build-essential meson ninja-build pkg-config libssl-dev
 libwolfssl-dev android-libboringssl-dev libevent-dev nginx-light python3
-python3-uvloop nghttp2-client wrk gnuplot-nox testssl.sh clang
+python3-uvloop nghttp2-client wrk gnuplot-nox testssl.sh clang clang-format
 libclang-rt-14-dev gnutls-bin curl valgrind openssl dpkg-dev autoconf
 automake libtool perl"
 
@@ -374,6 +376,7 @@ main() {
 	set -m
 	mkdir -p "$LOGS"
 	rm -f "$LOGS"/*.log
+	step "format" bash ci/format.sh
 	step "certs" bash suite/certs.sh "$CERTS"
 	phase_builds
 	phase_unit
