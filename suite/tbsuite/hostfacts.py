@@ -4,7 +4,7 @@ import os
 import platform
 import subprocess
 
-# The CPU features that move TLS figures most (issue 9): AES-NI, vector AES,
+# The CPU features that move TLS figures most: AES-NI, vector AES,
 # the IFMA multiply RSA and P-256 use, SHA extensions, ADX/BMI2 big-number
 # arithmetic.  The same tuned build differs by 2x across these.
 CRYPTO_FLAGS = ('aes', 'vaes', 'avx512ifma', 'sha_ni', 'adx', 'bmi2')
