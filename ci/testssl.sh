@@ -193,8 +193,11 @@ for b in "${BACKENDS[@]}"; do
 		failed=$((failed + 1))
 		continue
 	fi
+	# the output file exists before the server starts: the wait below
+	# reads it at once, while the shell may not have opened it yet
+	: >"$TMP/$b.out"
 	"$bin" --cert "$CERTS/rsa2048.pem" --key "$CERTS/rsa2048.key" \
-		--listen 127.0.0.1:0 "${SERVER_ARGS[@]}" >"$TMP/$b.out" 2>&1 &
+		--listen 127.0.0.1:0 "${SERVER_ARGS[@]}" >>"$TMP/$b.out" 2>&1 &
 	SERVER_PID=$!
 	port=""
 	for _ in $(seq 100); do
