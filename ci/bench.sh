@@ -34,17 +34,14 @@ that could not run at all.
 USAGE
 }
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+root=$TB_ROOT
 profile=quick
 run_id=
 out=$root/build/ci/results
 build_root=$root/build
 do_matrix=1 do_cost=1 do_memory=1
-
-die() {
-	echo "bench.sh: $*" >&2
-	exit 2
-}
 
 while (($#)); do
 	case "$1" in
@@ -52,21 +49,37 @@ while (($#)); do
 		usage
 		exit 0
 		;;
-	--profile) profile=${2:?--profile needs a name} && shift ;;
-	--run-id) run_id=${2:?--run-id needs an id} && shift ;;
-	--out) out=${2:?--out needs a directory} && shift ;;
-	--build-root) build_root=${2:?--build-root needs a directory} && shift ;;
+	--profile)
+		tb_need_arg "$1" $#
+		profile=$2
+		shift
+		;;
+	--run-id)
+		tb_need_arg "$1" $#
+		run_id=$2
+		shift
+		;;
+	--out)
+		tb_need_arg "$1" $#
+		out=$2
+		shift
+		;;
+	--build-root)
+		tb_need_arg "$1" $#
+		build_root=$2
+		shift
+		;;
 	--no-matrix) do_matrix=0 ;;
 	--no-cost) do_cost=0 ;;
 	--no-memory) do_memory=0 ;;
-	*) die "unknown argument $1 (see --help)" ;;
+	*) tb_die "unknown argument $1 (see --help)" ;;
 	esac
 	shift
 done
 [[ $out == /* ]] || out=$PWD/$out
 [[ $build_root == /* ]] || build_root=$PWD/$build_root
 [[ -f $root/suite/matrix/$profile.matrix ]] ||
-	die "no profile $profile (suite/matrix/*.matrix)"
+	tb_die "no profile $profile (suite/matrix/*.matrix)"
 if [[ -z $run_id ]]; then
 	commit=$(git -C "$root" rev-parse --short=9 HEAD 2>/dev/null || echo nogit)
 	run_id=$(date -u +%Y%m%dT%H%M%SZ)-$commit
@@ -84,7 +97,7 @@ if ((do_matrix)); then
 	case $rc in
 	0) ;;
 	1) status=1 ;;
-	*) die "suite/run_matrix.sh failed (exit $rc)" ;;
+	*) tb_die "suite/run_matrix.sh failed (exit $rc)" ;;
 	esac
 	no_build=--no-build # the cost and memory runs use the matrix's builds
 else
@@ -109,7 +122,7 @@ if ((do_cost)); then
 	case $rc in
 	0) ;;
 	1) status=1 ;;
-	*) die "suite/cost/run_cost.sh failed (exit $rc)" ;;
+	*) tb_die "suite/cost/run_cost.sh failed (exit $rc)" ;;
 	esac
 fi
 
@@ -122,7 +135,7 @@ if ((do_memory)); then
 	case $rc in
 	0) ;;
 	1) status=1 ;;
-	*) die "suite/memory/run_memory.sh failed (exit $rc)" ;;
+	*) tb_die "suite/memory/run_memory.sh failed (exit $rc)" ;;
 	esac
 fi
 
@@ -132,24 +145,15 @@ if [[ -f $out/$run_id/cost/cost.csv ]]; then
 	memory=()
 	[[ -f $out/$run_id/memory/memory.csv ]] &&
 		memory=(--memory "$out/$run_id/memory/memory.csv")
-	python3 "$root/suite/cost/summary.py" --cost "$out/$run_id/cost/cost.csv" \
-		"${memory[@]}" "${matrix[@]}" --top-base cost \
-		--out "$out/$run_id/cost-memory.md"
 	# The matrix report gains these sections; its own floor section (from
 	# the full rows, wall clock only) gives way to the one with the
 	# instruction counts.
-	if [[ -f $out/$run_id/report.md ]] &&
-		! grep -q '^## Instructions per operation' "$out/$run_id/report.md"; then
-		python3 - "$out/$run_id/report.md" "$out/$run_id/cost-memory.md" <<'PY'
-import re, sys
-report, extra = sys.argv[1:3]
-text = open(report).read()
-text = re.sub(r'^## Cost over the crypto floor\n.*?(?=^## |\Z)', '', text,
-	flags=re.S | re.M)
-with open(report, 'w') as f:
-	f.write(text.rstrip('\n') + '\n\n' + open(extra).read())
-PY
-	fi
+	into=()
+	[[ -f $out/$run_id/report.md ]] && into=(--into "$out/$run_id/report.md")
+	tb_tbsuite
+	"$TB_PY" -m tbsuite.costreport --cost "$out/$run_id/cost/cost.csv" \
+		"${memory[@]}" "${matrix[@]}" --top-base cost \
+		--out "$out/$run_id/cost-memory.md" "${into[@]}"
 fi
 step "run $run_id in $out (exit $status)"
 echo "$run_id"

@@ -31,22 +31,19 @@ or pushed.
 USAGE
 }
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+root=$TB_ROOT
 from=$root/build/ci/results
 to=$root/results
 profile=
 branch=
 run_id=
 
-die() {
-	echo "publish.sh: $*" >&2
-	exit 2
-}
-
 origin_url() {
 	local url
 	url=$(git -C "$root" remote get-url origin 2>/dev/null) ||
-		die "no git remote 'origin' to publish to"
+		tb_die "no git remote 'origin' to publish to"
 	# CI: authenticate with the job's token, never printed
 	if [[ -n ${GITHUB_TOKEN:-} && $url == https://* ]]; then
 		url="https://x-access-token:${GITHUB_TOKEN}@${url#https://}"
@@ -74,27 +71,43 @@ while (($#)); do
 		usage
 		exit 0
 		;;
-	--from) from=${2:?--from needs a directory} && shift ;;
-	--to) to=${2:?--to needs a directory} && shift ;;
-	--profile) profile=${2:?--profile needs a name} && shift ;;
-	--branch) branch=${2:?--branch needs a name} && shift ;;
+	--from)
+		tb_need_arg "$1" $#
+		from=$2
+		shift
+		;;
+	--to)
+		tb_need_arg "$1" $#
+		to=$2
+		shift
+		;;
+	--profile)
+		tb_need_arg "$1" $#
+		profile=$2
+		shift
+		;;
+	--branch)
+		tb_need_arg "$1" $#
+		branch=$2
+		shift
+		;;
 	--checkout)
-		[[ $# -ge 3 ]] || die "--checkout needs BRANCH DIR"
+		[[ $# -ge 3 ]] || tb_die "--checkout needs BRANCH DIR"
 		checkout "$2" "$3"
 		exit 0
 		;;
-	-*) die "unknown option $1 (see --help)" ;;
+	-*) tb_die "unknown option $1 (see --help)" ;;
 	*)
-		[[ -z $run_id ]] || die "one RUN_ID only (got $run_id and $1)"
+		[[ -z $run_id ]] || tb_die "one RUN_ID only (got $run_id and $1)"
 		run_id=$1
 		;;
 	esac
 	shift
 done
-[[ -n $run_id ]] || die "RUN_ID missing (see --help; runs in $from: $(
+[[ -n $run_id ]] || tb_die "RUN_ID missing (see --help; runs in $from: $(
 	ls "$from" 2>/dev/null | sed -n 's/\.csv$//p' | tr '\n' ' '))"
 [[ -d $from/$run_id || -f $from/$run_id.csv ]] ||
-	die "no run $run_id in $from (make one with ci/bench.sh)"
+	tb_die "no run $run_id in $from (make one with ci/bench.sh)"
 mkdir -p "$to"
 
 # the run itself
@@ -105,68 +118,7 @@ if [[ -d $from/$run_id ]]; then
 fi
 
 # one index row
-python3 - "$to" "$run_id" "$profile" <<'PY'
-import csv, datetime, json, os, socket, sys
-
-to, run_id, profile = sys.argv[1:4]
-cols = ['run_id', 'utc', 'git_commit', 'profile', 'host', 'cpu_model',
-	'rows', 'errors', 'csv', 'report', 'cost_csv', 'memory_csv']
-index = os.path.join(to, 'index.csv')
-have = []
-if os.path.exists(index):
-	with open(index, newline='') as f:
-		have = list(csv.DictReader(f))
-if any(r['run_id'] == run_id for r in have):
-	print('publish.sh: %s is already in %s' % (run_id, index), file=sys.stderr)
-	sys.exit(0)
-
-def rel(p):
-	return p if os.path.exists(os.path.join(to, p)) else ''
-
-rows = []
-main_csv = rel(run_id + '.csv')
-if main_csv:
-	with open(os.path.join(to, main_csv), newline='') as f:
-		rows = list(csv.DictReader(f))
-extra = []
-for p in (run_id + '/cost/cost.csv', run_id + '/memory/memory.csv'):
-	if rel(p):
-		with open(os.path.join(to, p), newline='') as f:
-			extra += list(csv.DictReader(f))
-meta = {}
-try:
-	with open(os.path.join(to, run_id, 'run.json')) as f:
-		meta = json.load(f)
-except (OSError, ValueError):
-	pass
-first = rows[0] if rows else {}
-cpu = first.get('cpu_model', '')
-if not cpu:
-	with open('/proc/cpuinfo') as f:
-		cpu = next((l.split(':', 1)[1].strip() for l in f
-			if l.startswith('model name')), '')
-commit = first.get('git_commit') or meta.get('git_commit') or ''
-if not commit:
-	commit = os.popen('git rev-parse HEAD 2>/dev/null').read().strip()
-utc = first.get('utc') or meta.get('started') or \
-	datetime.datetime.utcnow().strftime('%Y-%m-%dT%H:%M:%SZ')
-row = {'run_id': run_id, 'utc': utc, 'git_commit': commit,
-	'profile': profile or meta.get('profile') or '',
-	'host': first.get('host') or socket.gethostname(), 'cpu_model': cpu,
-	'rows': len(rows) + len(extra),
-	'errors': sum(r.get('status') != 'ok' for r in rows + extra),
-	'csv': main_csv, 'report': rel(run_id + '/report.md'),
-	'cost_csv': rel(run_id + '/cost/cost.csv'),
-	'memory_csv': rel(run_id + '/memory/memory.csv')}
-new = not have and not os.path.exists(index)
-with open(index, 'a', newline='') as f:
-	w = csv.DictWriter(f, fieldnames=cols)
-	if new:
-		w.writeheader()
-	w.writerow(row)
-print('publish.sh: %s: %d rows, %d errors -> %s' % (run_id, row['rows'],
-	row['errors'], index), file=sys.stderr)
-PY
+tb_index_add "$to" "$run_id" "$profile"
 
 if [[ -n $branch ]]; then
 	if [[ ${CI:-} != true || -z ${GITHUB_TOKEN:-} ]]; then
@@ -174,7 +126,7 @@ if [[ -n $branch ]]; then
 		exit 0
 	fi
 	git -C "$to" rev-parse --git-dir >/dev/null 2>&1 ||
-		die "$to is not a checkout of $branch (run ci/publish.sh --checkout $branch $to first)"
+		tb_die "$to is not a checkout of $branch (run ci/publish.sh --checkout $branch $to first)"
 	git -C "$to" add -A .
 	git -C "$to" -c user.name="tlsbench CI" \
 		-c user.email="tlsbench-ci@users.noreply.github.com" \

@@ -4,9 +4,9 @@
 set -euo pipefail
 
 usage() {
-	cat <<'EOF'
-usage: ci/test.sh [--backends "none openssl wolfssl boringssl"] [--no-asan]
-                  [--no-install] [--quick] [--prefix build/]
+	sed "s/@BACKENDS@/$(tb_backends)/" <<'EOF'
+usage: ci/test.sh [--backends "B ..."] [--no-asan] [--no-install] [--quick]
+                  [--prefix build/]
 
 A first run on a fresh machine takes about 35 minutes on 2 cores, most of
 it compiling the three tuned TLS libraries from Debian's source archive
@@ -15,6 +15,8 @@ it compiling the three tuned TLS libraries from Debian's source archive
 Runs, from the repository root (build output under build/), in this order:
   deps         installs missing Debian packages (as root: apt-get; otherwise
                prints the exact apt-get command and exits 2)
+  format       ci/format.sh: C as .clang-format lays it out, Python indented
+               with four spaces
   certs        suite/certs.sh build/certs
   build:<b>    meson setup build/<b> -Dtls=<b> -Dwerror=true; ninja
                (meson configure + ninja when build/<b> exists)
@@ -40,7 +42,9 @@ Each step's log is in build/test-logs/<step>.log; a failing step prints its
 tail.  The last line is `N passed, N failed`; exit status 1 when anything
 failed, 2 for a usage or setup error.
 
-  --backends LIST  backends to build and test (default: all four)
+  --backends LIST  backends to build and test, space separated (default:
+                   every backend: @BACKENDS@);
+                   the matrix and fuzz steps run only with all of them
   --no-asan        leave out the sanitizer builds
   --no-install     never call apt-get (fail when a package is missing)
   --quick          integration tests in --quick mode everywhere
@@ -52,23 +56,23 @@ took 850 s on this 2-core machine).
 EOF
 }
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+# shellcheck source=ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$TB_ROOT"
 
-BACKENDS="none openssl wolfssl boringssl"
+BACKENDS=$(tb_backends)
 ASAN=1
 INSTALL=1
 QUICK=""
-PREFIX=build/
-PY=/usr/bin/python3
+PREFIX=$TB_PREFIX
 LOGS=build/test-logs
 STEP_TIMEOUT=${STEP_TIMEOUT:-900}  # seconds; no step but libs:* comes near
 LIBS_TIMEOUT=${LIBS_TIMEOUT:-2700} # a cold library compile: 3x margin
-CERTS=build/certs
+CERTS=$TB_CERTS
 
 PACKAGES="build-essential meson ninja-build pkg-config libssl-dev
 libwolfssl-dev android-libboringssl-dev libevent-dev nginx-light python3
-python3-uvloop nghttp2-client wrk gnuplot-nox testssl.sh clang
+python3-uvloop nghttp2-client wrk gnuplot-nox testssl.sh clang clang-format
 libclang-rt-14-dev gnutls-bin curl valgrind openssl dpkg-dev autoconf
 automake libtool perl"
 
@@ -79,10 +83,10 @@ while (($#)); do
 		exit 0
 		;;
 	--backends)
-		[[ $# -ge 2 ]] || {
-			echo "test.sh: --backends needs a list" >&2
-			exit 2
-		}
+		tb_need_arg "$1" $#
+		for b in $2; do
+			tb_check_backend "$b"
+		done
 		BACKENDS=$2
 		shift
 		;;
@@ -90,17 +94,11 @@ while (($#)); do
 	--no-install) INSTALL=0 ;;
 	--quick) QUICK="--quick" ;;
 	--prefix)
-		[[ $# -ge 2 ]] || {
-			echo "test.sh: --prefix needs a path" >&2
-			exit 2
-		}
+		tb_need_arg "$1" $#
 		PREFIX=$2
 		shift
 		;;
-	*)
-		echo "test.sh: unknown option $1 (see ci/test.sh --help)" >&2
-		exit 2
-		;;
+	*) tb_die "unknown option $1 (see ci/test.sh --help)" ;;
 	esac
 	shift
 done
@@ -204,10 +202,8 @@ missing_packages() {
 
 install_deps() {
 	local missing
-	command -v dpkg-query >/dev/null || {
-		echo "test.sh: dpkg-query not found: this script expects Debian 12" >&2
-		exit 2
-	}
+	command -v dpkg-query >/dev/null ||
+		tb_die "dpkg-query not found: this script expects Debian 12"
 	missing=$(missing_packages)
 	[[ -z $missing ]] && return 0
 	if ((EUID != 0)) || ((INSTALL == 0)); then
@@ -222,29 +218,15 @@ install_deps() {
 }
 
 # --- (b..d) steps ----------------------------------------------------------------
-# meson setup for a new build dir, or meson configure for an existing one,
-# then ninja.  Args: DIR meson-options...
-build_dir() {
-	local dir=$1
-	shift
-	if [[ -f $dir/build.ninja ]]; then
-		meson configure "$dir" "$@"
-	else
-		rm -rf "$dir"
-		meson setup "$dir" "$@"
-	fi
-	ninja -C "$dir"
-}
-
 # Options given in full, so a directory someone configured differently
 # (another buildtype, a sanitizer) is brought back to what CI tests.
 build_backend() {
-	build_dir "${PREFIX}$1" -Dtls="$1" -Dwerror=true -Dbuildtype=release \
+	tb_build "${PREFIX}$1" -Dtls="$1" -Dwerror=true -Dbuildtype=release \
 		-Db_sanitize=none
 }
 
 build_asan() {
-	build_dir "${PREFIX}asan-$1" -Dtls="$1" -Dwerror=true \
+	tb_build "${PREFIX}asan-$1" -Dtls="$1" -Dwerror=true \
 		-Dbuildtype=debugoptimized -Db_sanitize=address,undefined \
 		-Db_lundef=false
 }
@@ -252,21 +234,22 @@ build_asan() {
 unit_tests() { meson test -C "${PREFIX}$1" --print-errorlogs; }
 
 integration() {
-	"$PY" tests/integration/run.py --build "$1" --certs "$CERTS" $QUICK
+	"$TB_PY" tests/integration/run.py --build "$1" --certs "$CERTS" $QUICK
 }
 
 load_tests() {
 	bash tests/load/test_load.sh "${PREFIX}$1" "$CERTS"
 }
 
-# The tuned libraries: suite/libs/build.sh keeps them in one cache per
-# machine (it alone decides where), so a fresh clone reuses them.
-TUNED="openssl:3.6 wolfssl:5.9 boringssl:14"
+# The tuned libraries (suite/libs/series): suite/libs/build.sh keeps them
+# in one cache per machine (it alone decides where), so a fresh clone
+# reuses them.
+TUNED=$(tb_tuned)
 
 tuned_prefix() { bash suite/libs/build.sh "$1" "$2" tuned | tail -n 1; }
 
 build_tuned() {
-	build_dir "${PREFIX}$1-$2-tuned" -Dtls="$1" \
+	tb_build "${PREFIX}$1-$2-tuned" -Dtls="$1" \
 		-D"$1"_prefix="$(tuned_prefix "$1" "$2")" \
 		-Dwerror=true -Dbuildtype=release -Db_sanitize=none
 }
@@ -344,7 +327,7 @@ phase_tuned() {
 	local t lib ver
 	for t in $TUNED; do
 		lib=${t%%:*} ver=${t#*:}
-		[[ " $BACKENDS " == *" $lib "* ]] || continue
+		tb_one_of "$lib" "$BACKENDS" || continue
 		step "libs:$lib-$ver" tuned_prefix "$lib" "$ver"
 		step "tuned-build:$lib-$ver" build_tuned "$lib" "$ver"
 		[[ -x ${PREFIX}$lib-$ver-tuned/tlsbench-server ]] || continue
@@ -356,7 +339,7 @@ phase_tuned() {
 # A quick-profile matrix run checked against the CSV schema, an injected
 # failing cell and an interrupted run completed with --resume.
 phase_matrix() {
-	[[ $BACKENDS == "none openssl wolfssl boringssl" ]] || return 0
+	tb_all_backends "$BACKENDS" || return 0
 	step "matrix" matrix_tests
 }
 
@@ -375,7 +358,7 @@ phase_cost() {
 # ci/leaks.sh under valgrind; LeakSanitizer already runs in the asan steps).
 phase_robustness() {
 	local b
-	[[ $BACKENDS == "none openssl wolfssl boringssl" ]] && step "fuzz" bash ci/fuzz.sh --quick
+	tb_all_backends "$BACKENDS" && step "fuzz" bash ci/fuzz.sh --quick
 	for b in $BACKENDS; do
 		[[ -x ${PREFIX}$b/tlsbench-server ]] || continue
 		step "stress:$b" bash suite/stress.sh --quick --backend "$b" \
@@ -393,6 +376,7 @@ main() {
 	set -m
 	mkdir -p "$LOGS"
 	rm -f "$LOGS"/*.log
+	step "format" bash ci/format.sh
 	step "certs" bash suite/certs.sh "$CERTS"
 	phase_builds
 	phase_unit

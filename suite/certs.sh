@@ -44,10 +44,8 @@ LEAVES="rsa2048 rsa3072 rsa4096 ecdsa-p256 ecdsa-p384 ed25519 mldsa65"
 DAYS=3650
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-die() {
-	echo "certs.sh: $*" >&2
-	exit 2
-}
+# shellcheck source=ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
 
 # genpkey arguments for each key type (leaves and CAs)
 key_args() {
@@ -59,7 +57,7 @@ key_args() {
 	ecdsa-p384) echo "-algorithm EC -pkeyopt ec_paramgen_curve:P-384" ;;
 	ed25519) echo "-algorithm ED25519" ;;
 	mldsa65) echo "-algorithm ML-DSA-65" ;;
-	*) die "unknown key type $1" ;;
+	*) tb_die "unknown key type $1" ;;
 	esac
 }
 
@@ -112,7 +110,7 @@ find_pq_openssl() {
 	local prefix
 	if [[ -n $OPENSSL_PQ ]]; then
 		is_pq_openssl "$OPENSSL_PQ" ||
-			die "--openssl-pq $OPENSSL_PQ is not an openssl 3.5 or later"
+			tb_die "--openssl-pq $OPENSSL_PQ is not an openssl 3.5 or later"
 		return 0
 	fi
 	if is_pq_openssl openssl; then
@@ -231,22 +229,22 @@ while (($#)); do
 		;;
 	--force) force=1 ;;
 	--openssl-pq)
-		(($# > 1)) || die "--openssl-pq needs a PATH (see --help)"
+		(($# > 1)) || tb_die "--openssl-pq needs a PATH (see --help)"
 		OPENSSL_PQ=$2
 		shift
 		;;
-	-*) die "unknown option $1 (see --help)" ;;
+	-*) tb_die "unknown option $1 (see --help)" ;;
 	*)
-		[[ -z $dir ]] || die "one DIR only (see --help)"
+		[[ -z $dir ]] || tb_die "one DIR only (see --help)"
 		dir=$1
 		;;
 	esac
 	shift
 done
-[[ -n $dir ]] || die "missing DIR (usage: suite/certs.sh DIR)"
+[[ -n $dir ]] || tb_die "missing DIR (usage: suite/certs.sh DIR)"
 command -v openssl >/dev/null ||
-	die "openssl not found: apt-get install openssl"
-mkdir -p "$dir" || die "cannot create $dir"
+	tb_die "openssl not found: apt-get install openssl"
+mkdir -p "$dir" || tb_die "cannot create $dir"
 find_pq_openssl
 # `req` reads a configuration file; a tuned OpenSSL has none, and the
 # system's must not change what is issued.
@@ -274,7 +272,7 @@ for name in root-rsa root-mldsa65 int-rsa int-ecdsa int-mldsa65 $LEAVES; do
 			make_cert "$name"
 		fi
 		valid "$name" "$root" "$want" ||
-			die "$name.pem does not verify after issuing"
+			tb_die "$name.pem does not verify after issuing"
 		remake+="$name "
 		made=$((made + 1))
 	fi

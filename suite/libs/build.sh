@@ -6,14 +6,15 @@
 set -euo pipefail
 
 usage() {
-	cat <<'EOF'
+	sed "s/@LIBS@/$(tb_libraries | sed 's/ / | /g')/; s/@TUNED@/$(tb_tuned)/" <<'EOF'
 usage: suite/libs/build.sh [--cached] LIB VERSION FLAVOR
 
-  LIB      openssl | wolfssl | boringssl
+  LIB      @LIBS@ (suite/libs/series)
   VERSION  a version prefix (3.6, 5.9, 14, 3.6.3) or latest
   FLAVOR   tuned    build the library with the flags its authors recommend
                     for x86_64 servers and install it into the cache as
-                    <lib>-<series>-tuned/ (series: 3.6, 5.9, 14)
+                    <lib>-<series>-tuned/ (the tuned series the suite
+                    builds: @TUNED@)
            debian   the installed distro package; nothing is built
 
 The last line on stdout is what to give meson as -D<lib>_prefix=: the prefix
@@ -47,7 +48,12 @@ See suite/libs/README.md for each library's choices.
 EOF
 }
 
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../../ci/lib.sh
+. "$HERE/../../ci/lib.sh"
+
 say() { echo "libs: $*" >&2; }
+# a failed build: exit 1 (tb_die, a usage error, exits 2)
 die() {
 	echo "build.sh: $*" >&2
 	exit 1
@@ -69,10 +75,8 @@ if (($# != 3)); then
 	exit 2
 fi
 LIB=$1 WANT=$2 FLAVOR=$3
-case "$LIB" in
-openssl | wolfssl | boringssl) ;;
-*) die "unknown library '$LIB': use openssl, wolfssl or boringssl" ;;
-esac
+tb_one_of "$LIB" "$(tb_libraries)" ||
+	die "unknown library '$LIB': use one of $(tb_libraries) (suite/libs/series)"
 [[ "$WANT" == latest || "$WANT" =~ ^[0-9]+(\.[0-9]+)*$ ]] ||
 	die "bad version '$WANT': use a version prefix such as 3.6 or 14, or latest"
 case "$FLAVOR" in
@@ -80,8 +84,6 @@ tuned | debian) ;;
 *) die "unknown flavor '$FLAVOR': use tuned or debian" ;;
 esac
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
 # The one rule for where tuned libraries live (see usage): every caller
 # asks this script, so a build made by one command is found by the others.
 if [[ -n ${TLSBENCH_LIBS_DIR:-} ]]; then

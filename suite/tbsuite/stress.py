@@ -21,7 +21,6 @@ import asyncio
 import json
 import os
 import random
-import resource
 import signal
 import socket
 import ssl
@@ -31,147 +30,45 @@ import sys
 import tempfile
 import time
 
+from . import procstat, servers
+
 try:
     import uvloop
 except ImportError:  # plain asyncio is slower but works
     uvloop = None
 
-STATS_KEYS_END = ("conns_completed", "conns_failed", "conns_timed_out")
-
-
-# ---------------------------------------------------------------- process facts
-def tree_pids(pid):
-    """pid and its children (the master and its workers)."""
-    pids = [pid]
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                st = f.read()
-        except OSError:
-            continue
-        if int(st[st.rfind(")") + 2:].split()[1]) == pid:
-            pids.append(int(d))
-    return pids
-
-
-def proc_cpu_s(pids):
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                st = f.read()
-        except OSError:
-            continue
-        fields = st[st.rfind(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])  # utime + stime
-    return total / tick
-
-
-def count_fds(pids):
-    n = 0
-    for p in pids:
-        try:
-            n += len(os.listdir(f"/proc/{p}/fd"))
-        except OSError:
-            pass
-    return n
-
-
-def proc_rss_kib(pids):
-    total = 0
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        except OSError:
-            pass
-    return total
-
-
 # ---------------------------------------------------------------- the server
-class Server:
+class Target:
+    """The server under attack (servers.Tlsbench, one worker, certificate
+    rsa2048) and what the attacks read from it."""
+
     def __init__(self, args, extra, nofile=None, name="main"):
-        self.dir = tempfile.mkdtemp(prefix=f"tb-stress-{name}-",
-                                    dir=args.workdir)
-        self.stats_file = os.path.join(self.dir, "stats.jsonl")
-        cert = os.path.join(args.certs, "rsa2048.pem")
-        key = os.path.join(args.certs, "rsa2048.key")
-        argv = [args.server, "--cert", cert, "--key", key,
-                "--listen", "127.0.0.1:0", "--workers", "1",
-                "--stats-file", self.stats_file] + extra
-        if args.server_cpu is not None:
-            argv = ["taskset", "-c", str(args.server_cpu)] + argv
-        self.argv = argv
-        self.nofile = nofile
-        self.proc = None
+        d = tempfile.mkdtemp(prefix=f"tb-stress-{name}-", dir=args.workdir)
+        self.dir = d
+        cpus = None if args.server_cpu is None else str(args.server_cpu)
+        self.server = servers.Tlsbench(
+            d, args.server,
+            ["--cert", os.path.join(args.certs, "rsa2048.pem"),
+             "--key", os.path.join(args.certs, "rsa2048.key")] + extra,
+            cpus=cpus, nofile=nofile)
 
     def start(self):
-        nofile = self.nofile
-
-        def limits():
-            if nofile is not None:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-
-        self.out = open(os.path.join(self.dir, "stdout"), "w+b")
-        self.err = open(os.path.join(self.dir, "stderr"), "w+b")
-        self.proc = subprocess.Popen(self.argv, stdout=self.out,
-                                     stderr=self.err, stdin=subprocess.DEVNULL,
-                                     preexec_fn=limits, start_new_session=True)
+        url = self.server.start(20)
         with open(os.path.join(self.dir, "pid"), "w") as f:
-            f.write(f"{self.proc.pid}\n")  # for stress.sh's last resort
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            self.out.seek(0)
-            text = self.out.read().decode("utf-8", "replace")
-            if "\n" in text:
-                line = text.split("\n")[0]
-                scheme, rest = line.split()[1].split("://")
-                host, port = rest.rsplit(":", 1)
-                self.tls = scheme == "https"
-                self.port = int(port)
-                return self
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.02)
-        self.err.seek(0)
-        raise RuntimeError("server did not start: " +
-                           self.err.read().decode("utf-8", "replace")[-300:])
+            f.write(f"{self.server.pid()}\n")  # for stress.sh's last resort
+        self.tls = url.startswith("https:")
+        self.port = self.server.port
+        return self
 
     def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def pids(self):
-        return tree_pids(self.proc.pid) if self.alive() else []
+        return self.server.alive()
 
     def stats(self, timeout=10.0):
-        """Ask for a stats line (SIGUSR1) and return it."""
-        before = self._lines()
+        """A fresh stats line (SIGUSR1), or None."""
         try:
-            os.kill(self.proc.pid, signal.SIGUSR1)
-        except ProcessLookupError:
+            return self.server.counters(timeout)
+        except servers.ServerError:
             return None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            lines = self._lines()
-            if len(lines) > len(before):
-                try:
-                    return json.loads(lines[-1])
-                except ValueError:
-                    pass
-            time.sleep(0.05)
-        return None
-
-    def _lines(self):
-        try:
-            with open(self.stats_file) as f:
-                return [line for line in f.read().split("\n") if line]
-        except FileNotFoundError:
-            return []
 
     def settle(self, active, timeout):
         """Wait until conns_active <= active; the last stats line."""
@@ -184,17 +81,18 @@ class Server:
             time.sleep(0.3)
         return st
 
+    def rss_kib(self):
+        return procstat.rss_kib(self.server.pid()) if self.alive() else 0
+
+    def cpu_s(self):
+        return sum(procstat.cpu(self.server.pid())) if self.alive() else 0
+
+    def fds(self):
+        return procstat.fds(self.server.pid()) if self.alive() else 0
+
     def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            return self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            return self.proc.wait(5)
-        except ProcessLookupError:
-            return self.proc.wait(5)
+        """SIGTERM; the exit status (-9: killed after 10 s)."""
+        return self.server.stop(10)[0]
 
 
 def invariant(st):
@@ -384,7 +282,7 @@ async def attack_idle(a, srv, ctx):
     await asyncio.sleep(a.hold)
     st = srv.stats()
     concurrent = st["conns_active"] if st else -1
-    peak = proc_rss_kib(srv.pids())
+    peak = srv.rss_kib()
     for s in held:
         s.close()
     detail = (f"{ok}/{n} established in {took:.1f}s, server saw "
@@ -476,7 +374,7 @@ async def attack_slow_readers(a, srv, ctx):
                 break
         await asyncio.sleep(0.5)
     took = time.monotonic() - t0
-    peak = proc_rss_kib(srv.pids())
+    peak = srv.rss_kib()
     for s in socks:
         rst_close(s)
     detail = (f"{opened}/{k} stalled, {got} closed by the write timeout "
@@ -531,7 +429,7 @@ async def attack_flood(a, srv, ctx):
     t0 = time.monotonic()
     await bounded(10 ** 7, 100, make, t0 + a.flood_seconds)
     took = time.monotonic() - t0
-    peak = proc_rss_kib(srv.pids())
+    peak = srv.rss_kib()
     await asyncio.sleep(a.header_timeout + 1)
     for s in silent:
         s.close()
@@ -587,14 +485,13 @@ async def attack_fd_exhaustion(a, srv, ctx):
     before = srv.stats()
     await bounded(n, 200, make, time.monotonic() + 20)
     await asyncio.sleep(1.0)  # let the server fill up
-    pids = srv.pids()
-    cpu0, w0 = proc_cpu_s(pids), time.monotonic()
+    cpu0, w0 = srv.cpu_s(), time.monotonic()
     await asyncio.sleep(a.hold + 2)
-    cpu_share = (proc_cpu_s(pids) - cpu0) / (time.monotonic() - w0)
+    cpu_share = (srv.cpu_s() - cpu0) / (time.monotonic() - w0)
     # No SIGUSR1 stats here: with no descriptor left the server cannot
     # open the stats file, so count what it holds from /proc instead.
-    held_fds = count_fds(pids)
-    peak = proc_rss_kib(pids)
+    held_fds = srv.fds()
+    peak = srv.rss_kib()
     for s in socks:
         s.close()
     # Resumed: a fresh request works once the held connections are gone.
@@ -715,7 +612,7 @@ def probe_main(argv):
 
 class Probe:
     def __init__(self, a, srv):
-        argv = [sys.executable, os.path.abspath(__file__), "probe",
+        argv = [sys.executable, "-m", "tbsuite.stress", "probe",
                 "--port", str(srv.port), "--rate", str(a.probe_rate)]
         if srv.tls:
             argv.append("--tls")
@@ -762,15 +659,14 @@ def run_attack(a, name, fn, ctx, results):
     # that margin is the server's designed defence, and it leaves the TLS
     # library descriptors of its own (wolfSSL opens /dev/urandom for every
     # connection, so at a true EMFILE its handshakes fail instead).
-    srv = Server(a, extra, nofile=a.fd_limit if fd else None, name=name)
+    srv = Target(a, extra, nofile=a.fd_limit if fd else None, name=name)
     srv.start()
     row = {"attack": name, "ok": False}
     try:
         time.sleep(0.3)
-        pids = srv.pids()
         base = srv.stats()
-        rss0 = proc_rss_kib(pids)
-        cpu0 = proc_cpu_s(pids)
+        rss0 = srv.rss_kib()
+        cpu0 = srv.cpu_s()
         probe = Probe(a, srv)
         time.sleep(1.0)
         t0 = time.monotonic()
@@ -782,10 +678,9 @@ def run_attack(a, name, fn, ctx, results):
         attack_s = time.monotonic() - t0
         pr = probe.finish()
         st = srv.settle(base["conns_active"] if base else 0, 30)
-        pids = srv.pids()
-        rss_after = proc_rss_kib(pids)
+        rss_after = srv.rss_kib()
         peak = max(peak or 0, rss_after, rss0)
-        cpu = proc_cpu_s(pids) - cpu0
+        cpu = srv.cpu_s() - cpu0
         alive = srv.alive()
         inv = invariant(st)
         settled = st is not None and st["conns_active"] <= (
@@ -806,7 +701,7 @@ def run_attack(a, name, fn, ctx, results):
             except Exception:  # noqa: BLE001 -- judged by RSS below
                 pass
             srv.settle(base["conns_active"] if base else 0, 30)
-            rss_again = proc_rss_kib(srv.pids())
+            rss_again = srv.rss_kib()
             growth = max(rss_after - rss0, 1)
             rss_ok = rss_again <= rss_after + max(a.rss_slack_mib * 1024,
                                                   0.75 * growth)
@@ -857,6 +752,8 @@ def main_attacks(argv):
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
+    # the server runs in its own directory: paths must not be relative
+    a.server, a.certs = os.path.abspath(a.server), os.path.abspath(a.certs)
     full = not a.quick
     a.idle_conns = 10000 if full else 1000
     a.idle_deadline = 150 if full else 40
