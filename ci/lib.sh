@@ -59,6 +59,12 @@ tb_tuned() {
 		END { print "" }' "$TB_ROOT/suite/libs/series"
 }
 
+# tb_tuned_series LIB: that library's tuned series (3.6 for openssl).
+tb_tuned_series() {
+	awk -v lib="$1" '!/^#/ && $1 == lib { print $2 }' \
+		"$TB_ROOT/suite/libs/series"
+}
+
 # tb_one_of WORD LIST: whether WORD is one of the space-separated LIST.
 tb_one_of() {
 	[[ " $2 " == *" $1 "* ]]

@@ -17,18 +17,25 @@ Runs, from the repository root (build output under build/), in this order:
                prints the exact apt-get command and exits 2)
   format       ci/format.sh: C as .clang-format lays it out, Python indented
                with four spaces
+  libs:<l>     suite/libs/build.sh <lib> <series> tuned: fetch and compile
+               a tuned library once per machine (the cache is shared with
+               suite/run_matrix.sh; see suite/libs/build.sh --help); first,
+               because certs uses the tuned OpenSSL for ML-DSA
   certs        suite/certs.sh build/certs
   build:<b>    meson setup build/<b> -Dtls=<b> -Dwerror=true; ninja
                (meson configure + ninja when build/<b> exists)
-  unit         meson test (the unit tests, once)
+  unit:<b>     meson test --suite unit: the parser tests and the backend
+               contract test (tests/backends) of each build
   it:<b>       tests/integration/run.py against each backend
-  load:<b>     tests/load/test_load.sh for one TLS backend and none
-  libs:<l>     suite/libs/build.sh <lib> <series> tuned: fetch and compile
-               a tuned library once per machine (the cache is shared with
-               suite/run_matrix.sh; see suite/libs/build.sh --help)
-  tuned-build:<l>, tuned:<l>, tuned-it:<l>
-               a server built against that library, its flavor and
-               loaded-library checks, the integration suite against it
+  tuned-build:<l>, tuned:<l>, tuned-unit:<l>, tuned-it:<l>
+               a server built against that library (the OpenSSL one's load
+               generator too), its flavor and loaded-library checks, its
+               unit suite, the integration suite against it
+  load:<b>     tests/load/test_load.sh for one TLS backend and none (with
+               the tuned OpenSSL build: its ML-KEM, ML-DSA, PSK-mode and
+               early-data cases too)
+  suite-unit   the suite's Python unit tests (tests/suite/test_*.py): the
+               statistics behind every interval, against known distributions
   matrix       tests/suite/test_matrix.sh: a quick matrix run, its schema,
                error rows, --resume, a crashed server, a full disk
   cost:<b>     tests/suite/test_cost.sh: instruction counts are repeatable
@@ -231,14 +238,21 @@ build_asan() {
 		-Db_lundef=false
 }
 
-unit_tests() { meson test -C "${PREFIX}$1" --print-errorlogs; }
+unit_tests() { meson test -C "$1" --suite unit --print-errorlogs; }
 
 integration() {
 	"$TB_PY" tests/integration/run.py --build "$1" --certs "$CERTS" $QUICK
 }
 
+# With a tuned OpenSSL >= 3.5 build (its load generator linked to it too),
+# the load tests add the ML-KEM, ML-DSA, PSK-mode and early-data cases.
 load_tests() {
-	bash tests/load/test_load.sh "${PREFIX}$1" "$CERTS"
+	local pq=${PREFIX}openssl-$(tb_tuned_series openssl)-tuned
+	if [[ $1 != none && -x $pq/tlsbench-load ]]; then
+		bash tests/load/test_load.sh "${PREFIX}$1" "$CERTS" "$pq"
+	else
+		bash tests/load/test_load.sh "${PREFIX}$1" "$CERTS"
+	fi
 }
 
 # The tuned libraries (suite/libs/series): suite/libs/build.sh keeps them
@@ -248,15 +262,25 @@ TUNED=$(tb_tuned)
 
 tuned_prefix() { bash suite/libs/build.sh "$1" "$2" tuned | tail -n 1; }
 
+# The tuned OpenSSL build's load generator links that OpenSSL too: the
+# client that can offer ML-KEM groups and verify ML-DSA chains.
 build_tuned() {
-	tb_build "${PREFIX}$1-$2-tuned" -Dtls="$1" \
-		-D"$1"_prefix="$(tuned_prefix "$1" "$2")" \
-		-Dwerror=true -Dbuildtype=release -Db_sanitize=none
+	local prefix load=()
+	prefix=$(tuned_prefix "$1" "$2")
+	[[ $1 != openssl ]] || load=(-Dload_openssl_prefix="$prefix")
+	tb_build "${PREFIX}$1-$2-tuned" -Dtls="$1" -D"$1"_prefix="$prefix" \
+		"${load[@]}" -Dwerror=true -Dbuildtype=release -Db_sanitize=none
 }
 
 tuned_checks() {
 	bash tests/libs/test_tuned.sh "${PREFIX}$1-$2-tuned" \
 		"$(tuned_prefix "$1" "$2")" "$CERTS"
+}
+
+# The suite's own Python: unit tests under tests/suite (statistics, ...).
+suite_unit() {
+	tb_tbsuite
+	"$TB_PY" tests/suite/run_unit.py
 }
 
 matrix_tests() { bash tests/suite/test_matrix.sh --no-build "${PREFIX%/}"; }
@@ -277,14 +301,13 @@ phase_builds() {
 	done
 }
 
+# The unit suite of each build (meson test --suite unit: the parser tests,
+# and the backend contract test, which depends on the backend).
 phase_unit() {
 	local b
 	for b in $BACKENDS; do
-		# the unit tests do not depend on the backend: run them once
-		if [[ -f ${PREFIX}$b/build.ninja ]]; then
-			step "unit" unit_tests "$b"
-			return
-		fi
+		[[ -f ${PREFIX}$b/build.ninja ]] || continue
+		step "unit:$b" unit_tests "${PREFIX}$b"
 	done
 }
 
@@ -323,15 +346,24 @@ phase_asan() {
 # Each tuned library: fetched and built from Debian's source archive (cached),
 # a server built against it, the flavor and loaded-library checks, and the
 # integration suite against it.
-phase_tuned() {
+phase_libs() {
 	local t lib ver
 	for t in $TUNED; do
 		lib=${t%%:*} ver=${t#*:}
 		tb_one_of "$lib" "$BACKENDS" || continue
 		step "libs:$lib-$ver" tuned_prefix "$lib" "$ver"
+	done
+}
+
+phase_tuned() {
+	local t lib ver
+	for t in $TUNED; do
+		lib=${t%%:*} ver=${t#*:}
+		tb_one_of "$lib" "$BACKENDS" || continue
 		step "tuned-build:$lib-$ver" build_tuned "$lib" "$ver"
 		[[ -x ${PREFIX}$lib-$ver-tuned/tlsbench-server ]] || continue
 		step "tuned:$lib-$ver" tuned_checks "$lib" "$ver"
+		step "tuned-unit:$lib-$ver" unit_tests "${PREFIX}$lib-$ver-tuned"
 		step "tuned-it:$lib-$ver" integration "${PREFIX}$lib-$ver-tuned"
 	done
 }
@@ -377,12 +409,15 @@ main() {
 	mkdir -p "$LOGS"
 	rm -f "$LOGS"/*.log
 	step "format" bash ci/format.sh
+	# the tuned OpenSSL first: certs.sh issues the ML-DSA chain with it
+	phase_libs
 	step "certs" bash suite/certs.sh "$CERTS"
 	phase_builds
 	phase_unit
 	phase_integration
-	phase_load
 	phase_tuned
+	phase_load
+	step "suite-unit" suite_unit
 	phase_matrix
 	phase_cost
 	phase_robustness

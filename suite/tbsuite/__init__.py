@@ -15,6 +15,7 @@ that up.  The modules:
                counters, a checked stop
   loadgen      running tlsbench-load and reading its JSON
   procstat     CPU, memory and descriptors of a process tree from /proc
+  stats        medians with confidence intervals, ratios, the verdict
   builds       server builds (meson, tuned libraries), certificates,
                --version facts
   backends     the backends (meson_options.txt) and library series
