@@ -73,18 +73,72 @@ int tb_list_find_bad(const char *list, const char *seps,
 		     int (*accepts)(void *arg, const char *entry), void *arg,
 		     char *bad, size_t badlen);
 
+/* Session-ticket keys, one table for every backend.  A backend seals
+ * each ticket it issues with tb_ticket_key_now() and opens a ticket with
+ * the key tb_ticket_key_find() returns for the ticket's key name, both
+ * from its library's ticket-key callback: AES-256-CBC for the state and
+ * HMAC-SHA256 over name, IV and ciphertext (RFC 5077's layout, OpenSSL's
+ * own default), so every library does the same work per ticket.
+ *
+ * The table is made before the workers fork and never written again:
+ * every worker holds the same keys, and a ticket one worker issued opens
+ * on any other.  With a lifetime S the key in use is the one for epoch
+ * floor(realtime / S), so all workers change key in the same second
+ * without talking; a ticket opens during its own epoch and the next
+ * (S to 2S seconds after issue), never later.  Keys are drawn once, so
+ * they repeat every TB_TICKET_EPOCHS epochs; a key name carries its
+ * epoch, which is what refuses an old ticket. */
+enum {
+	TB_TICKET_NAME_LEN = 16, /* the key name at the head of a ticket */
+	TB_TICKET_AES_LEN = 32,	 /* AES-256 */
+	TB_TICKET_HMAC_LEN = 32, /* HMAC-SHA256 */
+	TB_TICKET_IV_LEN = 16,
+	TB_TICKET_EPOCHS = 64, /* keys drawn for a rotating table */
+};
+
+struct tb_ticket_key {
+	unsigned char aes[TB_TICKET_AES_LEN];
+	unsigned char hmac[TB_TICKET_HMAC_LEN];
+};
+
+struct tb_ticket_keys;
+
+/* lifetime_s 0: one key for the server's life.  NULL with a reason in err
+ * (the system's random source failed, or out of memory). */
+struct tb_ticket_keys *tb_ticket_keys_new(long lifetime_s, char *err,
+					  size_t errlen);
+void tb_ticket_keys_free(struct tb_ticket_keys *k);
+/* The key that seals a ticket issued now, and its name into name. */
+const struct tb_ticket_key *
+tb_ticket_key_now(const struct tb_ticket_keys *k,
+		  unsigned char name[TB_TICKET_NAME_LEN]);
+/* The key named name when it still opens tickets, else NULL; *renew is 1
+ * when it is the previous epoch's (the client should get a ticket under
+ * the current key), else 0. */
+const struct tb_ticket_key *
+tb_ticket_key_find(const struct tb_ticket_keys *k,
+		   const unsigned char name[TB_TICKET_NAME_LEN], int *renew);
+/* "shared by all workers, one key" or "...; rotated every S s, ...", for
+ * tls_settings. */
+const char *tb_ticket_keys_text(const struct tb_ticket_keys *k);
+
 /* tb_tls_ctx_facts storage: a backend writes the four values (as
  * applied, with a reason where they differ from what was asked), then
- * tb_settings_facts() points the list at them. */
+ * tb_settings_facts() points the list at them and adds what every
+ * backend applies alike: the ticket keys (keys: the backend's table, or
+ * NULL without tickets) and the session cache's reach (cfg NULL: the
+ * plaintext backend, neither). */
 struct tb_settings {
 	char session_cache_size[64];
 	char session_lifetime_s[64];
 	char idle_buffers[96];
 	char tickets_per_handshake[64];
-	struct tb_tls_fact facts[5];
+	struct tb_tls_fact facts[7];
 };
 
-const struct tb_tls_fact *tb_settings_facts(struct tb_settings *s);
+const struct tb_tls_fact *tb_settings_facts(struct tb_settings *s,
+					    const struct tb_tls_config *cfg,
+					    const struct tb_ticket_keys *keys);
 /* "N", or "N (why)" when applied differs from asked. */
 void tb_settings_number(char *buf, size_t len, long applied, long asked,
 			const char *why);

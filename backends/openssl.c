@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "openssl_init.h"
@@ -19,14 +21,17 @@
 struct tb_tls_ctx {
 	SSL_CTX *ssl_ctx;
 	int rsa_pss_key; /* the key is RSA-PSS (rsa_pss_pss_*), not RSA */
+	struct tb_ticket_keys *ticket_keys; /* NULL: no stateless tickets */
+	EVP_CIPHER *ticket_cipher;	    /* fetched once, not per ticket */
 	struct tb_settings settings;
 	const struct tb_tls_fact *facts;
 };
 
 struct tb_tls_conn {
 	SSL *ssl;
-	struct tb_err err;   /* why the last call failed */
-	uint8_t rsa_pss_key; /* copied from the context */
+	struct tb_err err;     /* why the last call failed */
+	uint8_t rsa_pss_key;   /* copied from the context */
+	uint8_t ticket_opened; /* this handshake's ticket opened */
 };
 
 /* Ties cached sessions to this server; OpenSSL refuses to resume a
@@ -251,9 +256,57 @@ set_lists(SSL_CTX *s, const struct tb_tls_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-static void
-set_resumption(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg)
+/* Seals and opens stateless tickets with the shared key table
+ * (backends/common.h); OpenSSL then encrypts and MACs the ticket itself.
+ * Returns 1, or 2 for a new ticket after this one, or when opening 0 for
+ * a ticket no key opens (a full handshake follows); -1 fails the
+ * handshake. */
+static int
+ticket_key_cb(SSL *ssl, unsigned char name[TB_TICKET_NAME_LEN],
+	      unsigned char *iv, EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx,
+	      int enc)
 {
+	const struct tb_tls_ctx *ctx =
+		SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	const struct tb_ticket_key *k;
+	OSSL_PARAM params[3];
+	int renew = 0;
+
+	if (enc) {
+		k = tb_ticket_key_now(ctx->ticket_keys, name);
+		if (RAND_bytes(iv, TB_TICKET_IV_LEN) <= 0 ||
+		    !EVP_EncryptInit_ex(cctx, ctx->ticket_cipher, NULL, k->aes,
+					iv))
+			return -1;
+	} else {
+		k = tb_ticket_key_find(ctx->ticket_keys, name, &renew);
+		if (k == NULL)
+			return 0;
+		if (!EVP_DecryptInit_ex(cctx, ctx->ticket_cipher, NULL, k->aes,
+					iv))
+			return -1;
+		((struct tb_tls_conn *)SSL_get_app_data(ssl))->ticket_opened =
+			1;
+	}
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						     "SHA256", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(
+		OSSL_MAC_PARAM_KEY, (void *)k->hmac, TB_TICKET_HMAC_LEN);
+	params[2] = OSSL_PARAM_construct_end();
+	if (!EVP_MAC_CTX_set_params(hctx, params))
+		return -1;
+	/* TLS 1.3: a new ticket after every resumption, as OpenSSL does
+	 * with its own keys (a callback must ask for it). */
+	return renew || SSL_version(ssl) >= TLS1_3_VERSION ? 2 : 1;
+}
+
+static int
+set_resumption(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg,
+	       char *err, size_t errlen)
+{
+	SSL_CTX *ssl_ctx = ctx->ssl_ctx;
+	char lib[160];
+
 	enum tb_resumption mode = cfg->resumption;
 	int cache = mode == TB_RESUME_CACHE || mode == TB_RESUME_BOTH;
 	int tickets = mode == TB_RESUME_TICKETS || mode == TB_RESUME_BOTH;
@@ -283,8 +336,23 @@ set_resumption(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg)
 	 * encryption (or a cache entry) and a record on every connection. */
 	SSL_CTX_set_num_tickets(ssl_ctx, mode == TB_RESUME_NONE ? 0 : 1);
 
-	/* Ticket keys are random per SSL_CTX and never rotate: workers share
-	 * them only when the context is made before they fork. */
+	if (!tickets)
+		return 0;
+	/* Ticket keys from the shared table, not OpenSSL's own (random per
+	 * SSL_CTX, never rotated): one policy for every backend. */
+	ctx->ticket_keys =
+		tb_ticket_keys_new(cfg->ticket_key_lifetime_s, err, errlen);
+	if (ctx->ticket_keys == NULL)
+		return -1;
+	ctx->ticket_cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+	if (ctx->ticket_cipher == NULL || !SSL_CTX_set_app_data(ssl_ctx, ctx) ||
+	    !SSL_CTX_set_tlsext_ticket_key_evp_cb(ssl_ctx, ticket_key_cb)) {
+		set_err(err, errlen,
+			"cannot install the ticket key callback: %s",
+			ossl_reason(lib, sizeof(lib)));
+		return -1;
+	}
+	return 0;
 }
 
 /* tb_tls_ctx_facts: read back from the library, not echoed. */
@@ -311,7 +379,7 @@ record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
 			 NULL);
 	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
 		 "%d", cfg->max_version >= TB_TLS13 ? tickets13 : tickets12);
-	ctx->facts = tb_settings_facts(st);
+	ctx->facts = tb_settings_facts(st, cfg, ctx->ticket_keys);
 }
 
 struct tb_tls_ctx *
@@ -376,9 +444,9 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 			ossl_reason(lib, sizeof(lib)));
 		goto fail;
 	}
-	if (set_lists(s, cfg, err, errlen) != 0)
+	if (set_lists(s, cfg, err, errlen) != 0 ||
+	    set_resumption(ctx, cfg, err, errlen) != 0)
 		goto fail;
-	set_resumption(s, cfg);
 
 	if (!SSL_CTX_use_certificate_chain_file(s, cfg->cert_file)) {
 		set_err(err, errlen, "cannot load certificate chain %s: %s",
@@ -413,6 +481,8 @@ tb_tls_ctx_free(struct tb_tls_ctx *ctx)
 	if (ctx == NULL)
 		return;
 	SSL_CTX_free(ctx->ssl_ctx);
+	EVP_CIPHER_free(ctx->ticket_cipher);
+	tb_ticket_keys_free(ctx->ticket_keys);
 	free(ctx);
 }
 
@@ -441,6 +511,7 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 		return NULL;
 	}
 	SSL_set_accept_state(c->ssl);
+	SSL_set_app_data(c->ssl, c);
 	c->rsa_pss_key = (uint8_t)ctx->rsa_pss_key;
 	return c;
 }
@@ -637,6 +708,11 @@ tb_tls_conn_params(const struct tb_tls_conn *c, struct tb_tls_params *p)
 	p->version = (uint16_t)version;
 	p->cipher = cipher != NULL ? SSL_CIPHER_get_protocol_id(cipher) : 0;
 	p->resumed = (uint8_t)resumed;
+	/* Resumed without opening a ticket: from the session cache (a 1.2
+	 * session ID, or a 1.3 stateful ticket). */
+	p->resumed_by = !resumed	   ? TB_RESUMED_UNKNOWN
+			: c->ticket_opened ? TB_RESUMED_TICKET
+					   : TB_RESUMED_ID;
 	/* A resumed TLS 1.2 handshake exchanges no key (OpenSSL would still
 	 * name the original session's group) and none signs. */
 	p->group = resumed && version < TLS1_3_VERSION

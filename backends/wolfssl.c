@@ -5,6 +5,9 @@
 #include <wolfssl/ssl.h>
 #include <wolfssl/error-ssl.h>
 #include <wolfssl/version.h>
+#include <wolfssl/wolfcrypt/aes.h>
+#include <wolfssl/wolfcrypt/hmac.h>
+#include <wolfssl/wolfcrypt/random.h>
 
 #ifndef LIBWOLFSSL_VERSION_HEX
 #error "backends/wolfssl.c needs wolfSSL's headers (wolfssl/version.h)"
@@ -15,6 +18,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +34,7 @@ struct tb_tls_ctx {
 	WOLFSSL_CTX *ctx;
 	uint16_t sigalg13; /* the TLS 1.3 scheme of the key (sha256 for RSA) */
 	uint8_t key_kind;  /* TB_WOLF_KEY_* */
+	struct tb_ticket_keys *ticket_keys; /* NULL: no tickets */
 	struct tb_settings settings;
 	const struct tb_tls_fact *facts;
 };
@@ -39,6 +44,11 @@ struct tb_tls_conn {
 	WOLFSSL *ssl;
 	const struct tb_tls_ctx *ctx;
 	struct tb_err err; /* why the last call failed */
+	/* wolfSSL's socket I/O reads its context as a pointer to the fd
+	 * (wolfSSL_SetIOReadCtx): this one, so that ticket_cb finds the
+	 * connection from it. */
+	int fd;
+	uint8_t ticket_opened; /* this handshake's ticket opened */
 };
 
 const char *
@@ -358,26 +368,110 @@ set_groups(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 	return 0;
 }
 
-/* The default ticket key (no ticket callback set) lives
- * WOLFSSL_TICKET_KEY_LIFETIME, 3600 s unless wolfSSL was built otherwise,
- * and wolfSSL refuses to issue a ticket that would outlive it: with a
- * longer session timeout the handshake after the key's first use fails
- * (a fatal error from the ticket callback, seen with 5.5.4 at 3601 s, fine
- * at 3600 s).  With tickets on, the lifetime is capped there. */
-#ifndef WOLFSSL_TICKET_KEY_LIFETIME
-#define WOLFSSL_TICKET_KEY_LIFETIME 3600
-#endif
-
-static long
-session_lifetime(const struct tb_tls_config *cfg)
+#if defined(HAVE_SESSION_TICKET)
+/* Constant time: a MAC comparison must not say how much matched. */
+static int
+same_mac(const unsigned char *a, const unsigned char *b, size_t len)
 {
-	int tickets = cfg->resumption == TB_RESUME_TICKETS ||
-		      cfg->resumption == TB_RESUME_BOTH;
+	unsigned char diff = 0;
 
-	if (tickets && cfg->session_lifetime_s > WOLFSSL_TICKET_KEY_LIFETIME)
-		return WOLFSSL_TICKET_KEY_LIFETIME;
-	return cfg->session_lifetime_s;
+	for (size_t i = 0; i < len; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
 }
+
+/* HMAC-SHA256 over key name, IV and ciphertext into mac. */
+static int
+ticket_mac(const struct tb_ticket_key *k, const unsigned char *name,
+	   const unsigned char *iv, const unsigned char *data, int len,
+	   unsigned char mac[WC_SHA256_DIGEST_SIZE])
+{
+	Hmac h;
+	int ret = wc_HmacInit(&h, NULL, INVALID_DEVID);
+
+	if (ret != 0)
+		return ret;
+	ret = wc_HmacSetKey(&h, WC_SHA256, k->hmac, TB_TICKET_HMAC_LEN);
+	if (ret == 0)
+		ret = wc_HmacUpdate(&h, name, TB_TICKET_NAME_LEN);
+	if (ret == 0)
+		ret = wc_HmacUpdate(&h, iv, TB_TICKET_IV_LEN);
+	if (ret == 0)
+		ret = wc_HmacUpdate(&h, data, (word32)len);
+	if (ret == 0)
+		ret = wc_HmacFinal(&h, mac);
+	wc_HmacFree(&h);
+	return ret;
+}
+
+static int
+ticket_cbc(const struct tb_ticket_key *k, const unsigned char *iv,
+	   unsigned char *data, int len, int dir)
+{
+	Aes aes;
+	int ret = wc_AesInit(&aes, NULL, INVALID_DEVID);
+
+	if (ret != 0)
+		return ret;
+	ret = wc_AesSetKey(&aes, k->aes, TB_TICKET_AES_LEN, iv, dir);
+	if (ret == 0)
+		ret = dir == AES_ENCRYPTION
+			      ? wc_AesCbcEncrypt(&aes, data, data, (word32)len)
+			      : wc_AesCbcDecrypt(&aes, data, data, (word32)len);
+	wc_AesFree(&aes);
+	return ret;
+}
+
+/* Seals and opens tickets with the shared key table (backends/common.h)
+ * the way OpenSSL and BoringSSL do through theirs: AES-256-CBC over the
+ * padded state, HMAC-SHA256 over name, IV and ciphertext; wolfSSL leaves
+ * all of it to the callback.  wolfSSL keeps WOLFSSL_TICKET_MAC_SZ (32)
+ * bytes for the MAC and room for a block of padding.  A TLS 1.2 ticket
+ * is renewed (RET_CREATE) only when its key is the previous one, as in
+ * the OpenSSL and BoringSSL backends. */
+static int
+ticket_cb(WOLFSSL *ssl, unsigned char name[WOLFSSL_TICKET_NAME_SZ],
+	  unsigned char iv[WOLFSSL_TICKET_IV_SZ],
+	  unsigned char mac[WOLFSSL_TICKET_MAC_SZ], int enc,
+	  unsigned char *ticket, int in_len, int *out_len, void *arg)
+{
+	const struct tb_tls_ctx *ctx = arg;
+	const struct tb_ticket_key *k;
+	unsigned char check[WC_SHA256_DIGEST_SIZE];
+	struct tb_tls_conn *c;
+	int renew = 0, pad;
+
+	if (enc) {
+		k = tb_ticket_key_now(ctx->ticket_keys, name);
+		pad = 16 - in_len % 16; /* PKCS#7 */
+		memset(ticket + in_len, pad, (size_t)pad);
+		if (wc_RNG_GenerateBlock(wolfSSL_GetRNG(ssl), iv,
+					 TB_TICKET_IV_LEN) != 0 ||
+		    ticket_cbc(k, iv, ticket, in_len + pad, AES_ENCRYPTION) !=
+			    0 ||
+		    ticket_mac(k, name, iv, ticket, in_len + pad, mac) != 0)
+			return WOLFSSL_TICKET_RET_FATAL;
+		*out_len = in_len + pad;
+		return WOLFSSL_TICKET_RET_OK;
+	}
+	k = tb_ticket_key_find(ctx->ticket_keys, name, &renew);
+	if (k == NULL || in_len < 16 || in_len % 16 != 0 ||
+	    ticket_mac(k, name, iv, ticket, in_len, check) != 0 ||
+	    !same_mac(check, mac, sizeof(check)) ||
+	    ticket_cbc(k, iv, ticket, in_len, AES_DECRYPTION) != 0)
+		return WOLFSSL_TICKET_RET_REJECT;
+	pad = ticket[in_len - 1];
+	if (pad < 1 || pad > 16)
+		return WOLFSSL_TICKET_RET_REJECT;
+	*out_len = in_len - pad;
+	c = (struct tb_tls_conn *)((char *)wolfSSL_GetIOReadCtx(ssl) -
+				   offsetof(struct tb_tls_conn, fd));
+	c->ticket_opened = 1;
+	return renew && wolfSSL_GetVersion(ssl) != WOLFSSL_TLSV1_3
+		       ? WOLFSSL_TICKET_RET_CREATE
+		       : WOLFSSL_TICKET_RET_OK;
+}
+#endif
 
 /* What each mode means here:
  *   none     cache off, no tickets in either version.
@@ -387,14 +481,17 @@ session_lifetime(const struct tb_tls_config *cfg)
  *            a session ID into the cache (stateful PSK), but against 5.9.2
  *            a client offering it was not resumed: refused in every
  *            version, as with BoringSSL, rather than measured wrong.
- *   tickets  cache off; tickets (the library's default ticket key, made
- *            per context at random) for 1.2 and 1.3.
- *   both     the library's defaults: cache and tickets.
+ *   tickets  cache off; tickets sealed with the shared key table (not
+ *            wolfSSL's own key, made lazily in each worker: a ticket
+ *            would open only on the worker that issued it) for 1.2 and
+ *            1.3.
+ *   both     cache and tickets.
  * One TLS 1.3 ticket per full handshake, as the other backends send. */
 static int
-set_resumption(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
-	       size_t errlen)
+set_resumption(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg,
+	       char *err, size_t errlen)
 {
+	WOLFSSL_CTX *wctx = ctx->ctx;
 	enum tb_resumption mode = cfg->resumption;
 	int want_tickets = mode == TB_RESUME_TICKETS || mode == TB_RESUME_BOTH;
 	int want_cache = mode == TB_RESUME_CACHE || mode == TB_RESUME_BOTH;
@@ -419,6 +516,15 @@ set_resumption(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 	if (!want_cache)
 		wolfSSL_CTX_set_session_cache_mode(wctx,
 						   WOLFSSL_SESS_CACHE_OFF);
+	/* Sessions and tickets alike, in seconds as in OpenSSL.  With the
+	 * compatibility layer's error codes this returns the previous
+	 * timeout, not WOLFSSL_SUCCESS: only a negative value is a failure. */
+	if (wolfSSL_CTX_set_timeout(wctx, (unsigned)cfg->session_lifetime_s) <
+	    0) {
+		snprintf(err, errlen, "wolfSSL_CTX_set_timeout(%ld) failed",
+			 cfg->session_lifetime_s);
+		return -1;
+	}
 #if defined(HAVE_SESSION_TICKET)
 	if (!want_tickets) {
 		wolfSSL_CTX_NoTicketTLSv12(wctx);
@@ -428,16 +534,22 @@ set_resumption(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 		snprintf(err, errlen, "wolfSSL_CTX_set_num_tickets failed");
 		return -1;
 	}
-#endif
-	/* Sessions and tickets alike, in seconds as in OpenSSL.  With the
-	 * compatibility layer's error codes this returns the previous
-	 * timeout, not WOLFSSL_SUCCESS: only a negative value is a failure. */
-	if (wolfSSL_CTX_set_timeout(wctx, (unsigned)session_lifetime(cfg)) <
-	    0) {
-		snprintf(err, errlen, "wolfSSL_CTX_set_timeout(%ld) failed",
-			 session_lifetime(cfg));
+	if (!want_tickets)
+		return 0;
+	ctx->ticket_keys =
+		tb_ticket_keys_new(cfg->ticket_key_lifetime_s, err, errlen);
+	if (ctx->ticket_keys == NULL)
+		return -1;
+	/* The lifetime a ticket announces: set_timeout does it only with
+	 * the compatibility layer. */
+	if (wolfSSL_CTX_set_TicketEncCb(wctx, ticket_cb) != WOLFSSL_SUCCESS ||
+	    wolfSSL_CTX_set_TicketEncCtx(wctx, ctx) != WOLFSSL_SUCCESS ||
+	    wolfSSL_CTX_set_TicketHint(wctx, (int)cfg->session_lifetime_s) !=
+		    WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "cannot install the ticket key callback");
 		return -1;
 	}
+#endif
 	return 0;
 }
 
@@ -581,10 +693,9 @@ record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
 	tb_settings_number(st->session_cache_size,
 			   sizeof(st->session_cache_size), TB_WOLF_CACHE,
 			   cfg->session_cache_size, "compile-time table");
-	tb_settings_number(st->session_lifetime_s,
-			   sizeof(st->session_lifetime_s),
-			   session_lifetime(cfg), cfg->session_lifetime_s,
-			   "wolfSSL's ticket key lifetime");
+	tb_settings_number(
+		st->session_lifetime_s, sizeof(st->session_lifetime_s),
+		cfg->session_lifetime_s, cfg->session_lifetime_s, NULL);
 #if defined(LARGE_STATIC_BUFFERS)
 	tb_settings_idle(st->idle_buffers, sizeof(st->idle_buffers),
 			 TB_IDLE_KEEP,
@@ -604,7 +715,7 @@ record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
 #endif
 	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
 		 "%d", tickets);
-	ctx->facts = tb_settings_facts(st);
+	ctx->facts = tb_settings_facts(st, cfg, ctx->ticket_keys);
 }
 
 struct tb_tls_ctx *
@@ -629,7 +740,7 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 	if (load_cert_key(ctx->ctx, cfg, err, errlen) < 0 ||
 	    set_ciphers(ctx->ctx, cfg, err, errlen) < 0 ||
 	    set_groups(ctx->ctx, cfg, err, errlen) < 0 ||
-	    set_resumption(ctx->ctx, cfg, err, errlen) < 0 ||
+	    set_resumption(ctx, cfg, err, errlen) < 0 ||
 	    record_key(ctx, cfg->key_file, err, errlen) < 0)
 		goto fail;
 	record_settings(ctx, cfg);
@@ -652,6 +763,7 @@ tb_tls_ctx_free(struct tb_tls_ctx *ctx)
 		return;
 	if (ctx->ctx)
 		wolfSSL_CTX_free(ctx->ctx);
+	tb_ticket_keys_free(ctx->ticket_keys);
 	free(ctx);
 	wolfSSL_Cleanup();
 }
@@ -672,6 +784,8 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 		tb_tls_conn_free(c);
 		return NULL;
 	}
+	c->fd = fd;
+	wolfSSL_SetIOReadCtx(c->ssl, &c->fd);
 	return c;
 }
 
@@ -850,6 +964,11 @@ tb_tls_conn_params(const struct tb_tls_conn *c, struct tb_tls_params *p)
 	p->version = tls13 ? 0x0304 : version == WOLFSSL_TLSV1_2 ? 0x0303 : 0;
 	p->cipher = suite >= 0 ? (uint16_t)suite : 0;
 	p->resumed = (uint8_t)resumed;
+	/* Resumed without opening a ticket: a TLS 1.2 session ID from the
+	 * cache. */
+	p->resumed_by = !resumed	   ? TB_RESUMED_UNKNOWN
+			: c->ticket_opened ? TB_RESUMED_TICKET
+					   : TB_RESUMED_ID;
 	/* A resumed TLS 1.2 handshake exchanges no key, and none signs. */
 	p->group = resumed && !tls13 ? 0 : group_id(c->ssl);
 	p->sigalg = resumed ? 0 : sigalg_id(c, tls13);

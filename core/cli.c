@@ -39,6 +39,10 @@ static const char usage_text[] =
 	"  --session-cache-size N sessions a process caches (default 20480)\n"
 	"  --session-lifetime S   seconds a session or ticket resumes\n"
 	"                         (default 7200)\n"
+	"  --ticket-key-lifetime S\n"
+	"                         a new ticket key every S seconds, the\n"
+	"                         previous one still accepted (default 0:\n"
+	"                         one key); all workers use the same keys\n"
 	"  --idle-buffers MODE    release|keep: record buffers of an idle\n"
 	"                         connection (default release, as nginx)\n"
 	"  --stats-file F         append the JSON stats line here on SIGUSR1\n"
@@ -81,6 +85,7 @@ enum {
 	OPT_RESUMPTION,
 	OPT_SESSION_CACHE_SIZE,
 	OPT_SESSION_LIFETIME,
+	OPT_TICKET_KEY_LIFETIME,
 	OPT_IDLE_BUFFERS,
 	OPT_STATS_FILE,
 	OPT_SEED,
@@ -108,6 +113,8 @@ static const struct option long_options[] = {
 	{"resumption", required_argument, NULL, OPT_RESUMPTION},
 	{"session-cache-size", required_argument, NULL, OPT_SESSION_CACHE_SIZE},
 	{"session-lifetime", required_argument, NULL, OPT_SESSION_LIFETIME},
+	{"ticket-key-lifetime", required_argument, NULL,
+	 OPT_TICKET_KEY_LIFETIME},
 	{"idle-buffers", required_argument, NULL, OPT_IDLE_BUFFERS},
 	{"stats-file", required_argument, NULL, OPT_STATS_FILE},
 	{"seed", required_argument, NULL, OPT_SEED},
@@ -348,6 +355,10 @@ apply(int opt, const char *arg, struct tb_options *o)
 		/* A week: the longest TLS 1.3 ticket lifetime (RFC 8446). */
 		return parse_count("--session-lifetime", arg, 1, 604800,
 				   &o->tls.session_lifetime_s);
+	case OPT_TICKET_KEY_LIFETIME:
+		/* 0: no rotation; at most the longest ticket lifetime. */
+		return parse_count("--ticket-key-lifetime", arg, 0, 604800,
+				   &o->tls.ticket_key_lifetime_s);
 	case OPT_IDLE_BUFFERS:
 		if (strcmp(arg, "release") == 0)
 			o->tls.idle_buffers = TB_IDLE_RELEASE;
@@ -386,6 +397,22 @@ apply(int opt, const char *arg, struct tb_options *o)
 		return 0;
 	}
 	return -1;
+}
+
+/* Flags that only mean something with another setting: refused without
+ * it rather than ignored, whatever the backend. */
+static int
+check_resumption_flags(const struct tb_tls_config *t)
+{
+	int tickets = t->resumption == TB_RESUME_TICKETS ||
+		      t->resumption == TB_RESUME_BOTH;
+
+	if (t->ticket_key_lifetime_s > 0 && !tickets) {
+		fprintf(stderr, PROG ": --ticket-key-lifetime needs tickets "
+				     "(--resumption tickets or both)\n");
+		return -1;
+	}
+	return 0;
 }
 
 /* The TLS 1.2 default for every backend: forward-secret AEAD suites only.
@@ -489,6 +516,8 @@ tb_cli_parse(int argc, char **argv, struct tb_options *o)
 		fprintf(stderr, PROG ": --tls-min is above --tls-max\n");
 		return TB_CLI_EXIT_USAGE;
 	}
+	if (check_resumption_flags(&o->tls) != 0)
+		return TB_CLI_EXIT_USAGE;
 	/* A certificate is what the TLS backends need; the plaintext one
 	 * (scheme http) has no use for it. */
 	if (strcmp(tb_tls_url_scheme(), "https") == 0 &&

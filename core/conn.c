@@ -498,10 +498,7 @@ conn_handshake(struct tb_conn *c)
 		c->handshake_done = 1;
 		/* Numbers only: names are made when a stats line is. */
 		tb_tls_conn_params(c->tls, &p);
-		tb_count(p.resumed ? &s->handshakes_resumed
-				   : &s->handshakes_full,
-			 1);
-		tb_count_negotiated(s, &p);
+		tb_count_handshake(s, &p);
 		c->state = ST_READ_REQUEST;
 		return TB_OK;
 	case TB_WANT_READ:

@@ -82,19 +82,32 @@ struct tb_tls_config {
 	enum tb_resumption resumption;
 	long session_cache_size; /* sessions kept per process */
 	long session_lifetime_s; /* how long a session or ticket resumes */
+	/* Ticket keys (backends/common.h): 0 keeps one key for the server's
+	 * life; S > 0 changes it every S seconds, the previous one still
+	 * opening tickets. */
+	long ticket_key_lifetime_s;
 	enum tb_idle_buffers idle_buffers;
+};
+
+/* What a resumed handshake resumed from, as far as the library tells. */
+enum tb_resumed_by {
+	TB_RESUMED_UNKNOWN, /* not resumed, or the library does not say */
+	TB_RESUMED_TICKET,  /* a stateless ticket the server's keys opened */
+	TB_RESUMED_ID,	    /* the server's session cache: a TLS 1.2 session
+			     * ID, or a TLS 1.3 ticket that is a cache key */
 };
 
 /* What a handshake negotiated, as IANA code points (names come from
  * core/tls_names.h, one table for every backend); 0 where there is none,
- * e.g. no group and no signature in a resumed TLS 1.2 handshake, no
- * signature in any resumed one. */
+ * e.g. no group and no signature in a resumed TLS 1.2 handshake, no group
+ * in a TLS 1.3 psk_ke resumption, no signature in any resumed one. */
 struct tb_tls_params {
-	uint16_t version; /* wire version: 0x0303 TLS 1.2, 0x0304 TLS 1.3 */
-	uint16_t cipher;  /* cipher suite */
-	uint16_t group;	  /* NamedGroup of the key exchange */
-	uint16_t sigalg;  /* SignatureScheme of the server's signature */
-	uint8_t resumed;  /* 1 when the handshake resumed a session */
+	uint16_t version;   /* wire version: 0x0303 TLS 1.2, 0x0304 TLS 1.3 */
+	uint16_t cipher;    /* cipher suite */
+	uint16_t group;	    /* NamedGroup of the key exchange */
+	uint16_t sigalg;    /* SignatureScheme of the server's signature */
+	uint8_t resumed;    /* 1 when the handshake resumed a session */
+	uint8_t resumed_by; /* enum tb_resumed_by */
 };
 
 /* One fact, e.g. { "aesni", "yes" }; lists end with a NULL key. */
@@ -124,9 +137,10 @@ struct tb_tls_ctx *tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err,
 				  size_t errlen);
 void tb_tls_ctx_free(struct tb_tls_ctx *ctx);
 /* What the library actually got, fixed once the context exists:
- * session_cache_size, session_lifetime_s, idle_buffers and
- * tickets_per_handshake, each as applied, with a short reason in the value
- * where it differs from what was asked, e.g. "33 (compile-time table)". */
+ * session_cache_size, session_lifetime_s, idle_buffers,
+ * tickets_per_handshake, ticket_keys and session_cache, each as applied,
+ * with a short reason in the value where it differs from what was
+ * asked, e.g. "33 (compile-time table)". */
 const struct tb_tls_fact *tb_tls_ctx_facts(const struct tb_tls_ctx *ctx);
 
 /* Server side of a TLS connection on a connected non-blocking fd.

@@ -27,6 +27,7 @@ STATS_KEYS = (
     "status_414", "status_417", "status_421", "status_501", "bytes_sent",
     "tls_errors",
     "timeouts_header", "timeouts_idle", "timeouts_write", "accept_pauses",
+    "resumed_ticket", "resumed_id", "resumed_psk_ke", "resumed_psk_dhe_ke",
     "cpu_user_us", "cpu_sys_us", "max_rss_kib",
 )
 

@@ -45,8 +45,22 @@ def bad_values(env):
     for args in (["--tls-min", "1.1"], ["--tls-max", "2"],
                  ["--resumption", "sometimes"], ["--workers", "0"],
                  ["--workers", "x"], ["--header-timeout", "-1"],
-                 ["--listen", "not-an-address"], ["--seed"]):
+                 ["--listen", "not-an-address"], ["--seed"],
+                 ["--ticket-key-lifetime", "-1"],
+                 ["--ticket-key-lifetime", "1s"]):
         refuses(env, cert_args(env) + args)
+
+
+@case("cli.resumption_flags_need_resumption")
+def resumption_flags_need_resumption(env):
+    """A flag that only means something with tickets is refused without
+    them (exit 2, one line naming the flag), never ignored."""
+    for args, flag in (
+            (["--ticket-key-lifetime", "60", "--resumption", "none"],
+             "--ticket-key-lifetime"),
+            (["--ticket-key-lifetime", "60", "--resumption", "cache"],
+             "--ticket-key-lifetime")):
+        refuses(env, cert_args(env) + args, [flag])
 
 
 @case("cli.min_above_max", "tls")

@@ -3,7 +3,8 @@
 s_client saves the session of a first connection (-sess_out) and offers it
 on a second (-sess_in).  With --resumption tickets, cache or both the second
 handshake resumes; with none it is a full one.  The server's own counters
-must tell the same story as the client.
+must tell the same story as the client, down to how it resumed: from a
+ticket its keys opened or from its session cache.
 """
 
 import os
@@ -17,11 +18,13 @@ from harness import (Fail, case, check, check_eq, check_invariant, run,
 REQUEST = b"GET /1k HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
 
 
-def s_client(srv, version, sess_out, sess_in=None, no_ticket=False):
+def s_client_out(srv, version, sess_out, sess_in=None, no_ticket=False,
+                 extra=()):
+    """One s_client connection and request; its stdout."""
     cmd = [tool("openssl"), "s_client", "-connect", f"127.0.0.1:{srv.port}",
            "-servername", "localhost", "-CAfile", srv.env.ca,
            "-verify_return_error", "-ign_eof", f"-tls1_{version[-1]}",
-           "-sess_out", sess_out]
+           "-sess_out", sess_out, *extra]
     if sess_in:
         cmd += ["-sess_in", sess_in]
     if no_ticket:
@@ -33,10 +36,27 @@ def s_client(srv, version, sess_out, sess_in=None, no_ticket=False):
     err = p.stderr.decode("latin-1").strip()
     check("HTTP/1.1 200" in out, f"s_client got no 200 (exit {p.returncode}"
                                  f"): {short(err[-300:], 300)}")
-    if "Reused, " in out:
-        return True
-    check("New, " in out, "s_client printed neither 'New,' nor 'Reused,'")
-    return False
+    check("Reused, " in out or "New, " in out,
+          "s_client printed neither 'New,' nor 'Reused,'")
+    return out
+
+
+def s_client(srv, version, sess_out, sess_in=None, no_ticket=False):
+    """True when the connection resumed, as s_client saw it."""
+    return "Reused, " in s_client_out(srv, version, sess_out, sess_in,
+                                      no_ticket)
+
+
+def check_resumed_by(st, by, version):
+    """One resumed handshake, counted under by ("ticket": a ticket the
+    server's keys opened; "id": the session cache) and, in TLS 1.3, under
+    psk_dhe_ke."""
+    check_eq((st["resumed_ticket"], st["resumed_id"]),
+             (1, 0) if by == "ticket" else (0, 1),
+             f"server counters (resumed_ticket, resumed_id), want {by}")
+    check_eq((st["resumed_psk_ke"], st["resumed_psk_dhe_ke"]),
+             (0, 1) if version == "1.3" else (0, 0),
+             "server counters (resumed_psk_ke, resumed_psk_dhe_ke)")
 
 
 def resumption(env, mode, version, no_ticket=False, want=None):
@@ -70,6 +90,9 @@ def resumption(env, mode, version, no_ticket=False, want=None):
         check_eq((st["handshakes_full"], st["handshakes_resumed"]),
                  (1, 1) if want else (2, 0),
                  "server counters (handshakes_full, handshakes_resumed)")
+        if want:
+            check_resumed_by(st, "id" if mode == "cache" or no_ticket
+                             else "ticket", v)
         check_invariant(st)
 
 
@@ -96,3 +119,4 @@ def default_mode(env):
             raise Fail("s_client saved no session")
         check(s_client(srv, "1.3", sess + ".2", sess_in=sess),
               "second connection not resumed with the default")
+
