@@ -416,6 +416,14 @@ configure(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg, char *err,
 			 cfg->key_file, cfg->cert_file);
 		return 0;
 	}
+	/* BoringSSL resumes TLS 1.3 only with psk_dhe_ke: a client
+	 * offering psk_ke alone gets a full handshake. */
+	if (cfg->psk_mode == TB_PSK_KE) {
+		snprintf(err, errlen,
+			 "--psk-mode ke: BoringSSL resumes TLS 1.3 only with "
+			 "psk_dhe_ke (no psk_ke); use --psk-mode dhe");
+		return 0;
+	}
 	return set_resumption(ctx, cfg, err, errlen);
 }
 

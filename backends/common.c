@@ -357,7 +357,19 @@ tb_settings_facts(struct tb_settings *s, const struct tb_tls_config *cfg,
 			"session ID, a TLS 1.3 stateful ticket) resumes only "
 			"on the worker that issued it, 1 in N with N workers"
 		      : "off"};
-	s->facts[6] = (struct tb_tls_fact){NULL, NULL};
+	if (cfg == NULL)
+		snprintf(s->psk_mode, sizeof(s->psk_mode), "none (no TLS)");
+	else if (cfg->psk_mode == TB_PSK_KE)
+		snprintf(s->psk_mode, sizeof(s->psk_mode),
+			 "ke (TLS 1.3 resumes with psk_ke, no key exchange, "
+			 "when the client offers it%s%s)",
+			 s->psk_ke_note != NULL ? "; " : "",
+			 s->psk_ke_note != NULL ? s->psk_ke_note : "");
+	else
+		snprintf(s->psk_mode, sizeof(s->psk_mode),
+			 "dhe (TLS 1.3 resumes with psk_dhe_ke)");
+	s->facts[6] = (struct tb_tls_fact){"psk_mode", s->psk_mode};
+	s->facts[7] = (struct tb_tls_fact){NULL, NULL};
 	return s->facts;
 }
 

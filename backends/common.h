@@ -126,14 +126,16 @@ const char *tb_ticket_keys_text(const struct tb_ticket_keys *k);
  * applied, with a reason where they differ from what was asked), then
  * tb_settings_facts() points the list at them and adds what every
  * backend applies alike: the ticket keys (keys: the backend's table, or
- * NULL without tickets) and the session cache's reach (cfg NULL: the
- * plaintext backend, neither). */
+ * NULL without tickets), the session cache's reach and the PSK mode
+ * (cfg NULL: the plaintext backend, none of them). */
 struct tb_settings {
 	char session_cache_size[64];
 	char session_lifetime_s[64];
 	char idle_buffers[96];
 	char tickets_per_handshake[64];
-	struct tb_tls_fact facts[7];
+	const char *psk_ke_note; /* how the library applies psk_ke, or NULL */
+	char psk_mode[256];
+	struct tb_tls_fact facts[8];
 };
 
 const struct tb_tls_fact *tb_settings_facts(struct tb_settings *s,

@@ -23,6 +23,7 @@ struct tb_tls_ctx {
 	int rsa_pss_key; /* the key is RSA-PSS (rsa_pss_pss_*), not RSA */
 	struct tb_ticket_keys *ticket_keys; /* NULL: no stateless tickets */
 	EVP_CIPHER *ticket_cipher;	    /* fetched once, not per ticket */
+	int psk_ke;			    /* --psk-mode ke */
 	struct tb_settings settings;
 	const struct tb_tls_fact *facts;
 };
@@ -32,6 +33,8 @@ struct tb_tls_conn {
 	struct tb_err err;     /* why the last call failed */
 	uint8_t rsa_pss_key;   /* copied from the context */
 	uint8_t ticket_opened; /* this handshake's ticket opened */
+	uint8_t watch_kex;     /* --psk-mode ke: note_key_share watches */
+	uint8_t key_share;     /* the ServerHello sent carried a key_share */
 };
 
 /* Ties cached sessions to this server; OpenSSL refuses to resume a
@@ -355,6 +358,35 @@ set_resumption(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg,
 	return 0;
 }
 
+/* --psk-mode ke: resume TLS 1.3 on the PSK alone whenever the client
+ * offers psk_ke.  OpenSSL takes psk_dhe_ke when the client offers both
+ * (every OpenSSL client does) unless SSL_OP_PREFER_NO_DHE_KEX (3.3) says
+ * otherwise: before 3.3 the mode cannot be had and is refused. */
+static int
+set_psk_mode(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg, char *err,
+	     size_t errlen)
+{
+	if (cfg->psk_mode != TB_PSK_KE)
+		return 0;
+#ifdef SSL_OP_PREFER_NO_DHE_KEX
+	(void)err;
+	(void)errlen;
+	SSL_CTX_set_options(ctx->ssl_ctx,
+			    SSL_OP_ALLOW_NO_DHE_KEX | SSL_OP_PREFER_NO_DHE_KEX);
+	ctx->psk_ke = 1;
+	return 0;
+#else
+	(void)ctx;
+	set_err(err, errlen,
+		"--psk-mode ke: %s resumes with psk_dhe_ke whenever the "
+		"client offers both modes, as every OpenSSL client does "
+		"(SSL_OP_PREFER_NO_DHE_KEX came with OpenSSL 3.3); use "
+		"--psk-mode dhe or OpenSSL 3.3 or later",
+		OPENSSL_VERSION_TEXT);
+	return -1;
+#endif
+}
+
 /* tb_tls_ctx_facts: read back from the library, not echoed. */
 static void
 record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
@@ -445,7 +477,8 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 		goto fail;
 	}
 	if (set_lists(s, cfg, err, errlen) != 0 ||
-	    set_resumption(ctx, cfg, err, errlen) != 0)
+	    set_resumption(ctx, cfg, err, errlen) != 0 ||
+	    set_psk_mode(ctx, cfg, err, errlen) != 0)
 		goto fail;
 
 	if (!SSL_CTX_use_certificate_chain_file(s, cfg->cert_file)) {
@@ -495,6 +528,46 @@ tb_tls_ctx_facts(const struct tb_tls_ctx *ctx)
 /* ------------------------------------------------------------------ */
 /* Connections */
 
+/* Whether a TLS 1.3 resumption exchanged a key: OpenSSL names the
+ * original session's group when it did not (3.3 and later), so the
+ * answer is read from the ServerHello this server sent: psk_ke sends no
+ * key_share (RFC 8446 4.2.8).  The last ServerHello wins (a
+ * HelloRetryRequest is one too).  Watched only under --psk-mode ke, and
+ * only until the handshake ends: the callback would see every record. */
+static void
+note_key_share(int write_p, int version, int content_type, const void *buf,
+	       size_t len, SSL *ssl, void *arg)
+{
+	const unsigned char *p = buf, *end = p + len;
+	struct tb_tls_conn *c = arg;
+	size_t skip;
+
+	(void)version;
+	(void)ssl;
+	/* type(1) length(3) legacy_version(2) random(32) */
+	if (!write_p || content_type != SSL3_RT_HANDSHAKE || len < 39 ||
+	    p[0] != SSL3_MT_SERVER_HELLO)
+		return;
+	c->key_share = 0;
+	p += 38;
+	/* session_id echo, cipher_suite(2), compression(1), extensions(2) */
+	skip = 1 + (size_t)p[0] + 2 + 1 + 2;
+	if ((size_t)(end - p) < skip)
+		return;
+	p += skip;
+	while (end - p >= 4) {
+		size_t ext_len = (size_t)p[2] << 8 | p[3];
+
+		if (((unsigned)p[0] << 8 | p[1]) == TLSEXT_TYPE_key_share) {
+			c->key_share = 1;
+			return;
+		}
+		if ((size_t)(end - p) < 4 + ext_len)
+			return;
+		p += 4 + ext_len;
+	}
+}
+
 struct tb_tls_conn *
 tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 {
@@ -512,6 +585,11 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 	}
 	SSL_set_accept_state(c->ssl);
 	SSL_set_app_data(c->ssl, c);
+	if (ctx->psk_ke) {
+		c->watch_kex = 1;
+		SSL_set_msg_callback(c->ssl, note_key_share);
+		SSL_set_msg_callback_arg(c->ssl, c);
+	}
 	c->rsa_pss_key = (uint8_t)ctx->rsa_pss_key;
 	return c;
 }
@@ -579,8 +657,13 @@ map(struct tb_tls_conn *c, int ret)
 enum tb_status
 tb_tls_handshake(struct tb_tls_conn *c)
 {
+	enum tb_status st;
+
 	clear();
-	return map(c, SSL_do_handshake(c->ssl));
+	st = map(c, SSL_do_handshake(c->ssl));
+	if (st == TB_OK)
+		SSL_set_msg_callback(c->ssl, NULL); /* see note_key_share */
+	return st;
 }
 
 enum tb_status
@@ -713,9 +796,11 @@ tb_tls_conn_params(const struct tb_tls_conn *c, struct tb_tls_params *p)
 	p->resumed_by = !resumed	   ? TB_RESUMED_UNKNOWN
 			: c->ticket_opened ? TB_RESUMED_TICKET
 					   : TB_RESUMED_ID;
-	/* A resumed TLS 1.2 handshake exchanges no key (OpenSSL would still
-	 * name the original session's group) and none signs. */
-	p->group = resumed && version < TLS1_3_VERSION
+	/* A resumed TLS 1.2 handshake exchanges no key, nor does a 1.3 psk_ke
+	 * one (OpenSSL would still name the original session's group), and
+	 * none signs. */
+	p->group = resumed && (version < TLS1_3_VERSION ||
+			       (c->watch_kex && !c->key_share))
 			   ? 0
 			   : group_id(SSL_get_negotiated_group(c->ssl));
 	p->sigalg = resumed ? 0 : sigalg_id(c);

@@ -553,6 +553,21 @@ set_resumption(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg,
 	return 0;
 }
 
+/* --psk-mode ke: wolfSSL_CTX_no_dhe_psk makes the server resume TLS 1.3
+ * with psk_ke whenever the client offers it, and fail the handshake
+ * (illegal_parameter) of a client that offers psk_dhe_ke alone rather
+ * than resume it with a key exchange: tls_settings says so. */
+static int
+set_psk_mode(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
+	     size_t errlen)
+{
+	if (cfg->psk_mode == TB_PSK_KE && wolfSSL_CTX_no_dhe_psk(wctx) != 0) {
+		snprintf(err, errlen, "wolfSSL_CTX_no_dhe_psk failed");
+		return -1;
+	}
+	return 0;
+}
+
 /* wolfSSL picks the protocol range with the method: the version-flexible
  * method plus a floor (wolfSSL_CTX_SetMinVersion), or a fixed-version
  * method.  A ceiling of 1.2 is natively only wolfTLSv1_2_server_method;
@@ -715,6 +730,8 @@ record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
 #endif
 	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
 		 "%d", tickets);
+	st->psk_ke_note = "a client offering psk_dhe_ke alone fails its "
+			  "handshake, as wolfSSL_CTX_no_dhe_psk does";
 	ctx->facts = tb_settings_facts(st, cfg, ctx->ticket_keys);
 }
 
@@ -741,6 +758,7 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 	    set_ciphers(ctx->ctx, cfg, err, errlen) < 0 ||
 	    set_groups(ctx->ctx, cfg, err, errlen) < 0 ||
 	    set_resumption(ctx, cfg, err, errlen) < 0 ||
+	    set_psk_mode(ctx->ctx, cfg, err, errlen) < 0 ||
 	    record_key(ctx, cfg->key_file, err, errlen) < 0)
 		goto fail;
 	record_settings(ctx, cfg);

@@ -43,6 +43,10 @@ static const char usage_text[] =
 	"                         a new ticket key every S seconds, the\n"
 	"                         previous one still accepted (default 0:\n"
 	"                         one key); all workers use the same keys\n"
+	"  --psk-mode dhe|ke      TLS 1.3 resumption with a fresh key\n"
+	"                         exchange (dhe: psk_dhe_ke, the default)\n"
+	"                         or, when the client offers it, without\n"
+	"                         one (ke: psk_ke)\n"
 	"  --idle-buffers MODE    release|keep: record buffers of an idle\n"
 	"                         connection (default release, as nginx)\n"
 	"  --stats-file F         append the JSON stats line here on SIGUSR1\n"
@@ -86,6 +90,7 @@ enum {
 	OPT_SESSION_CACHE_SIZE,
 	OPT_SESSION_LIFETIME,
 	OPT_TICKET_KEY_LIFETIME,
+	OPT_PSK_MODE,
 	OPT_IDLE_BUFFERS,
 	OPT_STATS_FILE,
 	OPT_SEED,
@@ -115,6 +120,7 @@ static const struct option long_options[] = {
 	{"session-lifetime", required_argument, NULL, OPT_SESSION_LIFETIME},
 	{"ticket-key-lifetime", required_argument, NULL,
 	 OPT_TICKET_KEY_LIFETIME},
+	{"psk-mode", required_argument, NULL, OPT_PSK_MODE},
 	{"idle-buffers", required_argument, NULL, OPT_IDLE_BUFFERS},
 	{"stats-file", required_argument, NULL, OPT_STATS_FILE},
 	{"seed", required_argument, NULL, OPT_SEED},
@@ -359,6 +365,15 @@ apply(int opt, const char *arg, struct tb_options *o)
 		/* 0: no rotation; at most the longest ticket lifetime. */
 		return parse_count("--ticket-key-lifetime", arg, 0, 604800,
 				   &o->tls.ticket_key_lifetime_s);
+	case OPT_PSK_MODE:
+		if (strcmp(arg, "dhe") == 0)
+			o->tls.psk_mode = TB_PSK_DHE;
+		else if (strcmp(arg, "ke") == 0)
+			o->tls.psk_mode = TB_PSK_KE;
+		else
+			return usage_error("--psk-mode", "expected dhe or ke",
+					   arg);
+		return 0;
 	case OPT_IDLE_BUFFERS:
 		if (strcmp(arg, "release") == 0)
 			o->tls.idle_buffers = TB_IDLE_RELEASE;
@@ -410,6 +425,14 @@ check_resumption_flags(const struct tb_tls_config *t)
 	if (t->ticket_key_lifetime_s > 0 && !tickets) {
 		fprintf(stderr, PROG ": --ticket-key-lifetime needs tickets "
 				     "(--resumption tickets or both)\n");
+		return -1;
+	}
+	if (t->psk_mode == TB_PSK_KE &&
+	    (t->max_version < TB_TLS13 || t->resumption == TB_RESUME_NONE)) {
+		fprintf(stderr,
+			PROG ": --psk-mode ke is TLS 1.3 resumption: "
+			     "it needs --tls-max 1.3 and a --resumption "
+			     "other than none\n");
 		return -1;
 	}
 	return 0;

@@ -57,6 +57,15 @@ enum tb_resumption {
 	TB_RESUME_BOTH,
 };
 
+/* TLS 1.3 resumption's key exchange (RFC 8446 4.2.9): psk_dhe_ke makes a
+ * fresh (EC)DHE share as a full handshake does; psk_ke, when the client
+ * offers it, resumes on the PSK alone (no key share, no forward secrecy
+ * for the resumed connection). */
+enum tb_psk_mode {
+	TB_PSK_DHE, /* psk_dhe_ke only */
+	TB_PSK_KE,  /* psk_ke whenever the client offers it */
+};
+
 /* Record buffers of an idle connection: released when empty (nginx's
  * SSL_MODE_RELEASE_BUFFERS, less memory per connection) or kept. */
 enum tb_idle_buffers {
@@ -86,6 +95,7 @@ struct tb_tls_config {
 	 * life; S > 0 changes it every S seconds, the previous one still
 	 * opening tickets. */
 	long ticket_key_lifetime_s;
+	enum tb_psk_mode psk_mode;
 	enum tb_idle_buffers idle_buffers;
 };
 
@@ -138,8 +148,8 @@ struct tb_tls_ctx *tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err,
 void tb_tls_ctx_free(struct tb_tls_ctx *ctx);
 /* What the library actually got, fixed once the context exists:
  * session_cache_size, session_lifetime_s, idle_buffers,
- * tickets_per_handshake, ticket_keys and session_cache, each as applied,
- * with a short reason in the value where it differs from what was
+ * tickets_per_handshake, ticket_keys, session_cache and psk_mode, each as
+ * applied, with a short reason in the value where it differs from what was
  * asked, e.g. "33 (compile-time table)". */
 const struct tb_tls_fact *tb_tls_ctx_facts(const struct tb_tls_ctx *ctx);
 

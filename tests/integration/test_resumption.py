@@ -4,13 +4,14 @@ s_client saves the session of a first connection (-sess_out) and offers it
 on a second (-sess_in).  With --resumption tickets, cache or both the second
 handshake resumes; with none it is a full one.  The server's own counters
 must tell the same story as the client, down to how it resumed: from a
-ticket its keys opened or from its session cache.
+ticket its keys opened or from its session cache, and in TLS 1.3 with or
+without a key exchange (--psk-mode).
 """
 
 import os
 
-from harness import (Fail, case, check, check_eq, check_invariant, run,
-                     short, start_or_skip, tool)
+from harness import (Fail, Skip, StartError, case, check, check_eq,
+                     check_invariant, run, short, start_or_skip, tool)
 
 # Sent on stdin: with -ign_eof s_client keeps reading until the server
 # closes after this response, so a TLS 1.3 ticket (sent after the
@@ -50,7 +51,7 @@ def s_client(srv, version, sess_out, sess_in=None, no_ticket=False):
 def check_resumed_by(st, by, version):
     """One resumed handshake, counted under by ("ticket": a ticket the
     server's keys opened; "id": the session cache) and, in TLS 1.3, under
-    psk_dhe_ke."""
+    psk_dhe_ke (the default --psk-mode)."""
     check_eq((st["resumed_ticket"], st["resumed_id"]),
              (1, 0) if by == "ticket" else (0, 1),
              f"server counters (resumed_ticket, resumed_id), want {by}")
@@ -120,3 +121,95 @@ def default_mode(env):
         check(s_client(srv, "1.3", sess + ".2", sess_in=sess),
               "second connection not resumed with the default")
 
+
+def temp_key(out):
+    """Whether s_client saw an ephemeral key from the server: a TLS 1.3
+    psk_ke resumption sends none."""
+    return "Server Temp Key:" in out
+
+
+def psk_server(env, mode):
+    """A TLS 1.3 server with --psk-mode mode, or SKIP where the library
+    refuses it (BoringSSL has no psk_ke; OpenSSL before 3.3 cannot prefer
+    it over the psk_dhe_ke every OpenSSL client also offers): the refusal
+    must name --psk-mode."""
+    srv = env.server("--psk-mode", mode, "--tls-min", "1.3")
+    try:
+        return srv.start()
+    except StartError as e:
+        srv.kill()
+        check("--psk-mode" in e.stderr, f"refusal does not name --psk-mode: "
+                                        f"{short(e.stderr, 240)}")
+        raise Skip(f"{env.backend} refuses --psk-mode {mode}: "
+                   f"{short(e.stderr.strip(), 240)}")
+
+
+@case("resume.psk_ke", "tls")
+def psk_ke(env):
+    """--psk-mode ke and a client that offers psk_ke (s_client
+    -allow_no_dhe_kex): the second connection resumes without a key
+    exchange, seen at both ends: s_client shows no server key, the server
+    counts resumed_psk_ke and names no group for it."""
+    with psk_server(env, "ke") as srv:
+        sess = os.path.join(srv.dir, "session.pem")
+        extra = ("-allow_no_dhe_kex",)
+        first = s_client_out(srv, "1.3", sess, extra=extra)
+        check(temp_key(first), "the full handshake shows no server key")
+        second = s_client_out(srv, "1.3", sess + ".2", sess_in=sess,
+                              extra=extra)
+        check("Reused, " in second, "second connection not resumed")
+        check(not temp_key(second),
+              "psk_ke resumption: s_client saw a server key share")
+        st = srv.settled(requests=2)
+        check_eq((st["resumed_psk_ke"], st["resumed_psk_dhe_ke"]), (1, 0),
+                 "server counters (resumed_psk_ke, resumed_psk_dhe_ke)")
+        resumed = [n for n in st["negotiated"] if n["resumed"]]
+        check_eq([n["group"] for n in resumed], ["-"],
+                 "group of the resumed handshake")
+        check_invariant(st)
+
+
+@case("resume.psk_dhe_default", "tls")
+def psk_dhe_default(env):
+    """Without --psk-mode ke the server resumes with psk_dhe_ke even when
+    the client offers psk_ke too: a fresh key share at both ends."""
+    srv = env.server("--tls-min", "1.3")
+    with srv:
+        sess = os.path.join(srv.dir, "session.pem")
+        extra = ("-allow_no_dhe_kex",)
+        s_client_out(srv, "1.3", sess, extra=extra)
+        second = s_client_out(srv, "1.3", sess + ".2", sess_in=sess,
+                              extra=extra)
+        check("Reused, " in second, "second connection not resumed")
+        check(temp_key(second), "psk_dhe_ke resumption: no server key")
+        st = srv.settled(requests=2)
+        check_eq((st["resumed_psk_ke"], st["resumed_psk_dhe_ke"]), (0, 1),
+                 "server counters (resumed_psk_ke, resumed_psk_dhe_ke)")
+
+
+@case("resume.psk_ke_client_without_ke", "tls")
+def psk_ke_client_without_ke(env):
+    """--psk-mode ke and a client that offers psk_dhe_ke alone: the library
+    resumes it with a key exchange, or (as tls_settings then says) fails
+    that handshake; never anything tls_settings does not state."""
+    with psk_server(env, "ke") as srv:
+        sess = os.path.join(srv.dir, "session.pem")
+        s_client_out(srv, "1.3", sess)
+        st = srv.stats()
+        fails = "fails its handshake" in st["tls_settings"]["psk_mode"]
+        if fails:
+            p = run([tool("openssl"), "s_client", "-connect",
+                     f"127.0.0.1:{srv.port}", "-CAfile", srv.env.ca,
+                     "-tls1_3", "-sess_in", sess], input=REQUEST, timeout=15)
+            check("Reused, " not in p.stdout.decode("latin-1"),
+                  "resumed, though tls_settings says it fails")
+            st = srv.settled(handshakes_failed=1)
+        else:
+            second = s_client_out(srv, "1.3", sess + ".2", sess_in=sess)
+            check("Reused, " in second, "second connection not resumed")
+            check(temp_key(second), "psk_dhe_ke resumption: no server key")
+            st = srv.settled(requests=2)
+            check_eq((st["resumed_psk_ke"], st["resumed_psk_dhe_ke"]),
+                     (0, 1), "server counters (resumed_psk_ke, "
+                             "resumed_psk_dhe_ke)")
+        check_invariant(st)
