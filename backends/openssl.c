@@ -599,6 +599,15 @@ tb_tls_conn_free(struct tb_tls_conn *c)
 {
 	if (c == NULL)
 		return;
+	/* A peer that closed (close_notify, or EOF under
+	 * SSL_OP_IGNORE_UNEXPECTED_EOF) ended a good session.  We never answer
+	 * its close_notify, and SSL_free drops the session of a connection
+	 * that did not send one from the cache as if it had broken: a TLS 1.2
+	 * session ID or a TLS 1.3 stateful ticket would then never resume
+	 * after a client that closes first. */
+	if (SSL_get_shutdown(c->ssl) & SSL_RECEIVED_SHUTDOWN)
+		SSL_set_shutdown(c->ssl,
+				 SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 	SSL_free(c->ssl);
 	free(c);
 }

@@ -10,8 +10,9 @@ without a key exchange (--psk-mode).
 
 import os
 
-from harness import (Fail, Skip, StartError, case, check, check_eq,
-                     check_invariant, run, short, start_or_skip, tool)
+from harness import (Conn, Fail, Skip, StartError, case, check, check_eq,
+                     check_invariant, request, run, short, start_or_skip,
+                     tls_context, tool)
 
 # Sent on stdin: with -ign_eof s_client keeps reading until the server
 # closes after this response, so a TLS 1.3 ticket (sent after the
@@ -213,3 +214,36 @@ def psk_ke_client_without_ke(env):
                      (0, 1), "server counters (resumed_psk_ke, "
                              "resumed_psk_dhe_ke)")
         check_invariant(st)
+
+
+def client_closes_first(env, mode, version):
+    """A keep-alive client that reads its response and closes first (no
+    close_notify from the server in reply): the session it got still
+    resumes, from the cache as much as from a ticket."""
+    v = version
+    srv = env.server("--resumption", mode, "--tls-min", v, "--tls-max", v)
+    start_or_skip(srv, f"--resumption {mode} with TLS {v}")
+    with srv:
+        ctx = tls_context(env, v)
+        session = None
+        for i in range(2):
+            with Conn(srv, ctx=ctx, session=session) as c:
+                c.send(request("/1k"))
+                check_eq(c.read_response().status, 200, "status")
+                if i == 1:
+                    check(c.sock.session_reused,
+                          f"second connection not resumed (--resumption "
+                          f"{mode}, TLS {v})")
+                # TLS 1.3: the ticket came after the handshake, read with
+                # the response
+                session = c.sock.session
+        st = srv.settled(requests=2)
+        check_eq((st["handshakes_full"], st["handshakes_resumed"]), (1, 1),
+                 "server counters (handshakes_full, handshakes_resumed)")
+        check_invariant(st)
+
+
+for _v in ("1.2", "1.3"):
+    for _m in ("cache", "tickets"):
+        case(f"resume.client_closes_first_{_m}_tls{_v}", "tls", mode=_m,
+             version=_v)(client_closes_first)
