@@ -424,6 +424,18 @@ configure(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg, char *err,
 			 "psk_dhe_ke (no psk_ke); use --psk-mode dhe");
 		return 0;
 	}
+	/* BoringSSL leaves a replayed 0-RTT flight to the application (its
+	 * ssl.h: early data is replayable; callers must account for it) and
+	 * offers no single-use tickets or ClientHello recording: 0-RTT is
+	 * refused rather than measured without anti-replay. */
+	if (cfg->max_early_data > 0) {
+		snprintf(err, errlen,
+			 "--early-data: BoringSSL has no protection against a "
+			 "replayed 0-RTT flight (it leaves that to the "
+			 "application), and 0-RTT is measured only with the "
+			 "library's anti-replay on");
+		return 0;
+	}
 	return set_resumption(ctx, cfg, err, errlen);
 }
 

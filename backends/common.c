@@ -332,6 +332,57 @@ tb_ticket_keys_text(const struct tb_ticket_keys *k)
 	return k->text;
 }
 
+enum tb_status
+tb_early_handshake(struct tb_early *e, tb_early_read_fn read, void *conn,
+		   struct tb_err *err, int *now)
+{
+	/* One record's plaintext: what one early-data read returns. */
+	unsigned char buf[16384];
+	enum tb_status st;
+	size_t n;
+
+	*now = 0;
+	while (e->reading) {
+		st = read(conn, buf, sizeof(buf), &n);
+		if (st != TB_OK)
+			return st;
+		if (n == 0 || e->given)
+			continue;
+		e->data = malloc(n);
+		if (e->data == NULL)
+			return tb_err_set(err, TB_ERR_ERRNO, 0, ENOMEM);
+		memcpy(e->data, buf, n);
+		e->len = n;
+		e->off = 0;
+		e->given = 1;
+		*now = 1;
+		return TB_OK;
+	}
+	return TB_OK;
+}
+
+size_t
+tb_early_take(struct tb_early *e, void *buf, size_t len)
+{
+	size_t n = e->len - e->off < len ? e->len - e->off : len;
+
+	if (e->data == NULL)
+		return 0;
+	memcpy(buf, e->data + e->off, n);
+	e->off += n;
+	if (e->off == e->len)
+		tb_early_free(e);
+	return n;
+}
+
+void
+tb_early_free(struct tb_early *e)
+{
+	free(e->data);
+	e->data = NULL;
+	e->len = e->off = 0;
+}
+
 const struct tb_tls_fact *
 tb_settings_facts(struct tb_settings *s, const struct tb_tls_config *cfg,
 		  const struct tb_ticket_keys *keys)
@@ -369,7 +420,19 @@ tb_settings_facts(struct tb_settings *s, const struct tb_tls_config *cfg,
 		snprintf(s->psk_mode, sizeof(s->psk_mode),
 			 "dhe (TLS 1.3 resumes with psk_dhe_ke)");
 	s->facts[6] = (struct tb_tls_fact){"psk_mode", s->psk_mode};
-	s->facts[7] = (struct tb_tls_fact){NULL, NULL};
+	if (cfg != NULL && cfg->max_early_data > 0)
+		snprintf(s->early_data, sizeof(s->early_data),
+			 "on: up to %u bytes, answered at once (0.5-RTT)",
+			 (unsigned)cfg->max_early_data);
+	else
+		snprintf(s->early_data, sizeof(s->early_data), "off");
+	s->facts[7] = (struct tb_tls_fact){"early_data", s->early_data};
+	s->facts[8] = (struct tb_tls_fact){
+		"anti_replay", cfg == NULL || cfg->max_early_data == 0
+				       ? "n/a (no early data)"
+			       : s->anti_replay != NULL ? s->anti_replay
+							: "none"};
+	s->facts[9] = (struct tb_tls_fact){NULL, NULL};
 	return s->facts;
 }
 

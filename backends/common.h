@@ -6,6 +6,7 @@
 #define TB_BACKENDS_COMMON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tls.h"
 
@@ -122,12 +123,41 @@ tb_ticket_key_find(const struct tb_ticket_keys *k,
  * tls_settings. */
 const char *tb_ticket_keys_text(const struct tb_ticket_keys *k);
 
+/* Early data on one connection (tls.h), the part every library shares.
+ * reading: the library's early-data read is still the one to call;
+ * given: tb_tls_handshake returned TB_OK on early data.  The first early
+ * data comes before the core has a buffer to read into: it is kept here
+ * and handed out by the next reads (tb_early_take). */
+struct tb_early {
+	unsigned char *data; /* kept early data, NULL when none is left */
+	size_t len, off;
+	uint8_t reading;
+	uint8_t given;
+};
+
+/* One read of the library's early data into buf: TB_OK with *n > 0 for
+ * data, TB_OK with *n == 0 once there is no more (not sent, rejected, or
+ * all read; the function then clears reading), else the status. */
+typedef enum tb_status (*tb_early_read_fn)(void *conn, void *buf, size_t len,
+					   size_t *n);
+
+/* The early-data part of tb_tls_handshake: reads while e->reading.  The
+ * first data makes the handshake TB_OK with *now 1, the data kept; data
+ * after that comes only while a closing connection finishes its handshake
+ * (tls.h) and is dropped.  TB_OK with *now 0: go on with the library's
+ * handshake call.  Errors in err. */
+enum tb_status tb_early_handshake(struct tb_early *e, tb_early_read_fn read,
+				  void *conn, struct tb_err *err, int *now);
+/* Up to len kept bytes into buf; how many (0 once none are left). */
+size_t tb_early_take(struct tb_early *e, void *buf, size_t len);
+void tb_early_free(struct tb_early *e);
+
 /* tb_tls_ctx_facts storage: a backend writes the four values (as
  * applied, with a reason where they differ from what was asked), then
  * tb_settings_facts() points the list at them and adds what every
  * backend applies alike: the ticket keys (keys: the backend's table, or
- * NULL without tickets), the session cache's reach and the PSK mode
- * (cfg NULL: the plaintext backend, none of them). */
+ * NULL without tickets), the session cache's reach, the PSK mode and
+ * early data (cfg NULL: the plaintext backend, none of them). */
 struct tb_settings {
 	char session_cache_size[64];
 	char session_lifetime_s[64];
@@ -135,7 +165,11 @@ struct tb_settings {
 	char tickets_per_handshake[64];
 	const char *psk_ke_note; /* how the library applies psk_ke, or NULL */
 	char psk_mode[256];
-	struct tb_tls_fact facts[8];
+	/* With early data on: the library's protection against a replayed
+	 * 0-RTT flight, and what it costs. */
+	const char *anti_replay;
+	char early_data[96];
+	struct tb_tls_fact facts[10];
 };
 
 const struct tb_tls_fact *tb_settings_facts(struct tb_settings *s,

@@ -35,6 +35,7 @@ struct tb_tls_conn {
 	uint8_t ticket_opened; /* this handshake's ticket opened */
 	uint8_t watch_kex;     /* --psk-mode ke: note_key_share watches */
 	uint8_t key_share;     /* the ServerHello sent carried a key_share */
+	struct tb_early early; /* --early-data: SSL_read_early_data first */
 };
 
 /* Ties cached sessions to this server; OpenSSL refuses to resume a
@@ -387,6 +388,47 @@ set_psk_mode(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg, char *err,
 #endif
 }
 
+/* --early-data.  OpenSSL's anti-replay (on whenever max_early_data > 0,
+ * unless SSL_OP_NO_ANTI_REPLAY) makes TLS 1.3 tickets single-use: each
+ * ticket issued is a session-cache entry (stateful, as with
+ * SSL_OP_NO_TICKET) and its first use deletes it, so a replayed flight
+ * finds nothing and gets a full handshake.  That needs the session
+ * cache: with --resumption tickets it is refused.  The cache is per
+ * worker: a TLS 1.3 resumption then lands on the issuing worker only.
+ * Without --early-data max_early_data stays 0, OpenSSL's default, and
+ * anti-replay never acts. */
+static int
+set_early_data(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg,
+	       char *err, size_t errlen)
+{
+	if (cfg->max_early_data == 0) {
+		SSL_CTX_set_max_early_data(ctx->ssl_ctx, 0);
+		return 0;
+	}
+	if (cfg->resumption != TB_RESUME_CACHE &&
+	    cfg->resumption != TB_RESUME_BOTH) {
+		set_err(err, errlen,
+			"--early-data: OpenSSL's anti-replay keeps every TLS "
+			"1.3 ticket in the session cache and deletes it on "
+			"first use, so it needs the cache: use --resumption "
+			"cache or both");
+		return -1;
+	}
+	SSL_CTX_clear_options(ctx->ssl_ctx, SSL_OP_NO_ANTI_REPLAY);
+	if (!SSL_CTX_set_max_early_data(ctx->ssl_ctx, cfg->max_early_data) ||
+	    !SSL_CTX_set_recv_max_early_data(ctx->ssl_ctx,
+					     cfg->max_early_data)) {
+		set_err(err, errlen, "cannot set max_early_data %u",
+			(unsigned)cfg->max_early_data);
+		return -1;
+	}
+	ctx->settings.anti_replay =
+		"single-use TLS 1.3 tickets: each is kept in the session cache "
+		"(per worker, so it resumes only on the worker that issued "
+		"it) and deleted on first use";
+	return 0;
+}
+
 /* tb_tls_ctx_facts: read back from the library, not echoed. */
 static void
 record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
@@ -464,11 +506,6 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 	if (cfg->idle_buffers == TB_IDLE_RELEASE)
 		SSL_CTX_set_mode(s, SSL_MODE_RELEASE_BUFFERS);
 
-	/* No 0-RTT: max_early_data 0 is OpenSSL's default, set here so it is
-	 * visibly off.  Anti-replay (which deletes cache entries on resume)
-	 * only acts when early data is on, so it never runs. */
-	SSL_CTX_set_max_early_data(s, 0);
-
 	if (!SSL_CTX_set_min_proto_version(s, min) ||
 	    !SSL_CTX_set_max_proto_version(s, max)) {
 		set_err(err, errlen, "cannot set TLS versions %d..%d: %s",
@@ -478,7 +515,8 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 	}
 	if (set_lists(s, cfg, err, errlen) != 0 ||
 	    set_resumption(ctx, cfg, err, errlen) != 0 ||
-	    set_psk_mode(ctx, cfg, err, errlen) != 0)
+	    set_psk_mode(ctx, cfg, err, errlen) != 0 ||
+	    set_early_data(ctx, cfg, err, errlen) != 0)
 		goto fail;
 
 	if (!SSL_CTX_use_certificate_chain_file(s, cfg->cert_file)) {
@@ -591,6 +629,8 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 		SSL_set_msg_callback_arg(c->ssl, c);
 	}
 	c->rsa_pss_key = (uint8_t)ctx->rsa_pss_key;
+	/* With early data on, SSL_read_early_data must come first. */
+	c->early.reading = SSL_get_max_early_data(c->ssl) > 0;
 	return c;
 }
 
@@ -609,6 +649,7 @@ tb_tls_conn_free(struct tb_tls_conn *c)
 		SSL_set_shutdown(c->ssl,
 				 SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 	SSL_free(c->ssl);
+	tb_early_free(&c->early);
 	free(c);
 }
 
@@ -663,13 +704,37 @@ map(struct tb_tls_conn *c, int ret)
 	}
 }
 
+/* One SSL_read_early_data: TB_OK with *n > 0 for early data, TB_OK with
+ * *n == 0 once there is no more (rejected, not sent, or all read: the
+ * handshake then goes on as usual). */
+static enum tb_status
+read_early(void *conn, void *buf, size_t len, size_t *n)
+{
+	struct tb_tls_conn *c = conn;
+	int r;
+
+	*n = 0;
+	clear();
+	r = SSL_read_early_data(c->ssl, buf, len, n);
+	if (r == SSL_READ_EARLY_DATA_FINISH) {
+		c->early.reading = 0;
+		*n = 0;
+		return TB_OK;
+	}
+	return r == SSL_READ_EARLY_DATA_SUCCESS ? TB_OK : map(c, 0);
+}
+
 enum tb_status
 tb_tls_handshake(struct tb_tls_conn *c)
 {
 	enum tb_status st;
+	int now;
 
-	clear();
-	st = map(c, SSL_do_handshake(c->ssl));
+	st = tb_early_handshake(&c->early, read_early, c, &c->err, &now);
+	if (st == TB_OK && !now) {
+		clear();
+		st = map(c, SSL_do_handshake(c->ssl));
+	}
 	if (st == TB_OK)
 		SSL_set_msg_callback(c->ssl, NULL); /* see note_key_share */
 	return st;
@@ -678,9 +743,20 @@ tb_tls_handshake(struct tb_tls_conn *c)
 enum tb_status
 tb_tls_read(struct tb_tls_conn *c, void *buf, size_t len, size_t *n)
 {
+	enum tb_status st;
+
 	*n = 0;
 	if (len == 0)
 		return TB_OK;
+	*n = tb_early_take(&c->early, buf, len);
+	if (*n > 0)
+		return TB_OK;
+	if (c->early.reading) {
+		st = read_early(c, buf, len, n);
+		if (st != TB_OK || *n > 0)
+			return st;
+	}
+	/* SSL_read_ex finishes a 0-RTT handshake on the way. */
 	clear();
 	return map(c, SSL_read_ex(c->ssl, buf, len, n));
 }
@@ -692,6 +768,9 @@ tb_tls_write(struct tb_tls_conn *c, const void *buf, size_t len, size_t *n)
 	if (len == 0)
 		return TB_OK;
 	clear();
+	/* 0.5-RTT: before the client's Finished, only this call writes. */
+	if (c->early.given && !SSL_is_init_finished(c->ssl))
+		return map(c, SSL_write_early_data(c->ssl, buf, len, n));
 	return map(c, SSL_write_ex(c->ssl, buf, len, n));
 }
 
@@ -701,7 +780,10 @@ tb_tls_shutdown(struct tb_tls_conn *c)
 	enum tb_status st;
 	int ret;
 
-	/* The core calls this once, on an established session (tls.h). */
+	/* The core calls this once, on an established session (tls.h); a
+	 * 0-RTT handshake not finished yet cannot send close_notify. */
+	if (!SSL_is_init_finished(c->ssl))
+		return TB_OK;
 	clear();
 	ret = SSL_shutdown(c->ssl);
 	if (ret >= 0) /* 0: ours sent, theirs not seen; 1: both */
@@ -800,6 +882,21 @@ tb_tls_conn_params(const struct tb_tls_conn *c, struct tb_tls_params *p)
 	p->version = (uint16_t)version;
 	p->cipher = cipher != NULL ? SSL_CIPHER_get_protocol_id(cipher) : 0;
 	p->resumed = (uint8_t)resumed;
+	/* Without --early-data OpenSSL still says REJECTED when a client
+	 * offered some; the other libraries cannot tell, so it is not
+	 * counted. */
+	switch (SSL_get_max_early_data(c->ssl) > 0
+			? SSL_get_early_data_status(c->ssl)
+			: SSL_EARLY_DATA_NOT_SENT) {
+	case SSL_EARLY_DATA_ACCEPTED:
+		p->early_data = TB_EARLY_ACCEPTED;
+		break;
+	case SSL_EARLY_DATA_REJECTED:
+		p->early_data = TB_EARLY_REJECTED;
+		break;
+	default:
+		p->early_data = TB_EARLY_NONE;
+	}
 	/* Resumed without opening a ticket: from the session cache (a 1.2
 	 * session ID, or a 1.3 stateful ticket). */
 	p->resumed_by = !resumed	   ? TB_RESUMED_UNKNOWN

@@ -49,6 +49,7 @@ struct tb_tls_conn {
 	 * connection from it. */
 	int fd;
 	uint8_t ticket_opened; /* this handshake's ticket opened */
+	struct tb_early early; /* --early-data: wolfSSL_read_early_data first */
 };
 
 const char *
@@ -568,6 +569,60 @@ set_psk_mode(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 	return 0;
 }
 
+/* --early-data.  wolfSSL's anti-replay (5.9.2) accepts a 0-RTT flight
+ * only when it can evict the flight's session from its session cache
+ * (RFC 8446 8.1: single use).  In 5.9.2 that does not hold: the ticket
+ * wolfSSL sends on the resumed connection carries the same session ID
+ * and puts the evicted session back, so a replay of the same flight is
+ * accepted again (the replay test sees both accepted).  Up to 5.9.2 early
+ * data is therefore refused, as it is in a build without it (configure
+ * --enable-earlydata); a later version is let through and checked by the
+ * same test.  The cache must be on, so only --resumption both has it with
+ * tickets; it is per worker, so a ticket resumes on every worker (the
+ * keys are shared) but brings its 0-RTT only to the one that issued it. */
+static int
+set_early_data(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg,
+	       char *err, size_t errlen)
+{
+	if (cfg->max_early_data == 0)
+		return 0;
+#if !defined(WOLFSSL_EARLY_DATA)
+	(void)ctx;
+	snprintf(err, errlen,
+		 "--early-data: this wolfSSL %s has no early data (configure "
+		 "--enable-earlydata)",
+		 LIBWOLFSSL_VERSION_STRING);
+	return -1;
+#elif LIBWOLFSSL_VERSION_HEX <= 0x05009002 || defined(NO_SESSION_CACHE) ||     \
+	defined(WOLFSSL_EARLY_DATA_NO_ANTI_REPLAY)
+	(void)ctx;
+	snprintf(err, errlen,
+		 "--early-data: wolfSSL %s accepts a replayed 0-RTT flight "
+		 "(the ticket it sends on the resumed connection puts back "
+		 "the session its first use evicted from the cache)",
+		 LIBWOLFSSL_VERSION_STRING);
+	return -1;
+#else
+	if (cfg->resumption != TB_RESUME_BOTH) {
+		snprintf(err, errlen,
+			 "--early-data: wolfSSL's anti-replay evicts a 0-RTT "
+			 "session from its session cache, so it needs the "
+			 "cache as well as tickets: use --resumption both");
+		return -1;
+	}
+	if (wolfSSL_CTX_set_max_early_data(ctx->ctx, cfg->max_early_data) < 0) {
+		snprintf(err, errlen, "wolfSSL_CTX_set_max_early_data failed");
+		return -1;
+	}
+	ctx->settings.anti_replay =
+		"single-use sessions: 0-RTT only while the ticket's session is "
+		"in the session cache, which the first use evicts (per worker: "
+		"the ticket resumes on any worker, its 0-RTT only on the one "
+		"that issued it)";
+	return 0;
+#endif
+}
+
 /* wolfSSL picks the protocol range with the method: the version-flexible
  * method plus a floor (wolfSSL_CTX_SetMinVersion), or a fixed-version
  * method.  A ceiling of 1.2 is natively only wolfTLSv1_2_server_method;
@@ -759,6 +814,7 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 	    set_groups(ctx->ctx, cfg, err, errlen) < 0 ||
 	    set_resumption(ctx, cfg, err, errlen) < 0 ||
 	    set_psk_mode(ctx->ctx, cfg, err, errlen) < 0 ||
+	    set_early_data(ctx, cfg, err, errlen) < 0 ||
 	    record_key(ctx, cfg->key_file, err, errlen) < 0)
 		goto fail;
 	record_settings(ctx, cfg);
@@ -804,6 +860,9 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 	}
 	c->fd = fd;
 	wolfSSL_SetIOReadCtx(c->ssl, &c->fd);
+#if defined(WOLFSSL_EARLY_DATA)
+	c->early.reading = wolfSSL_get_max_early_data(c->ssl) > 0;
+#endif
 	return c;
 }
 
@@ -814,6 +873,7 @@ tb_tls_conn_free(struct tb_tls_conn *c)
 		return;
 	if (c->ssl)
 		wolfSSL_free(c->ssl);
+	tb_early_free(&c->early);
 	free(c);
 }
 
@@ -856,11 +916,46 @@ map_result(struct tb_tls_conn *c, int ret, int saved_errno)
 				  : 0);
 }
 
+/* One wolfSSL_read_early_data: TB_OK with *n > 0 for early data, TB_OK
+ * with *n == 0 once there is no more (not sent, rejected, or the client's
+ * Finished read; or a TLS 1.2 client, which the call refuses). */
+static enum tb_status
+read_early(void *conn, void *buf, size_t len, size_t *n)
+{
+	struct tb_tls_conn *c = conn;
+	int got = 0;
+
+	*n = 0;
+#if defined(WOLFSSL_EARLY_DATA)
+	if (wolfSSL_GetVersion(c->ssl) == WOLFSSL_TLSV1_3) {
+		int ret;
+
+		errno = 0;
+		ret = wolfSSL_read_early_data(
+			c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len, &got);
+		if (ret < 0)
+			return map_result(c, ret, errno);
+	}
+#else
+	(void)buf;
+	(void)len;
+#endif
+	if (got > 0)
+		*n = (size_t)got;
+	else
+		c->early.reading = 0;
+	return TB_OK;
+}
+
 enum tb_status
 tb_tls_handshake(struct tb_tls_conn *c)
 {
-	int ret;
+	enum tb_status st;
+	int ret, now;
 
+	st = tb_early_handshake(&c->early, read_early, c, &c->err, &now);
+	if (st != TB_OK || now)
+		return st;
 	errno = 0;
 	ret = wolfSSL_accept(c->ssl);
 	if (ret == WOLFSSL_SUCCESS)
@@ -871,11 +966,23 @@ tb_tls_handshake(struct tb_tls_conn *c)
 enum tb_status
 tb_tls_read(struct tb_tls_conn *c, void *buf, size_t len, size_t *n)
 {
+	enum tb_status st;
 	int ret;
 
 	*n = 0;
 	if (len == 0)
 		return TB_OK;
+	*n = tb_early_take(&c->early, buf, len);
+	if (*n > 0)
+		return TB_OK;
+	if (c->early.reading) {
+		st = read_early(c, buf, len, n);
+		if (st != TB_OK || *n > 0)
+			return st;
+	}
+	/* A 0-RTT handshake is finished by now (wolfSSL_read_early_data
+	 * read the client's Finished), and wolfSSL_write sends 0.5-RTT data
+	 * without help. */
 	errno = 0;
 	ret = wolfSSL_read(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
 	if (ret > 0) {
@@ -908,6 +1015,9 @@ tb_tls_shutdown(struct tb_tls_conn *c)
 	enum tb_status st;
 	int ret;
 
+	/* A 0-RTT handshake not finished yet sends nothing (tls.h). */
+	if (c->early.given && !wolfSSL_is_init_finished(c->ssl))
+		return TB_OK;
 	errno = 0;
 	ret = wolfSSL_shutdown(c->ssl);
 	/* SHUTDOWN_NOT_DONE: our close_notify went out, the peer's did not
@@ -982,6 +1092,22 @@ tb_tls_conn_params(const struct tb_tls_conn *c, struct tb_tls_params *p)
 	p->version = tls13 ? 0x0304 : version == WOLFSSL_TLSV1_2 ? 0x0303 : 0;
 	p->cipher = suite >= 0 ? (uint16_t)suite : 0;
 	p->resumed = (uint8_t)resumed;
+#if defined(WOLFSSL_EARLY_DATA)
+	switch (wolfSSL_get_max_early_data(c->ssl) > 0 && tls13
+			? wolfSSL_get_early_data_status(c->ssl)
+			: WOLFSSL_EARLY_DATA_NOT_SENT) {
+	case WOLFSSL_EARLY_DATA_ACCEPTED:
+		p->early_data = TB_EARLY_ACCEPTED;
+		break;
+	case WOLFSSL_EARLY_DATA_REJECTED:
+		p->early_data = TB_EARLY_REJECTED;
+		break;
+	default:
+		p->early_data = TB_EARLY_NONE;
+	}
+#else
+	p->early_data = TB_EARLY_NONE;
+#endif
 	/* Resumed without opening a ticket: a TLS 1.2 session ID from the
 	 * cache. */
 	p->resumed_by = !resumed	   ? TB_RESUMED_UNKNOWN

@@ -43,13 +43,16 @@
 	X(resumed_ticket)                                                      \
 	X(resumed_id)                                                          \
 	X(resumed_psk_ke)                                                      \
-	X(resumed_psk_dhe_ke)
+	X(resumed_psk_dhe_ke)                                                  \
+	X(early_data_offered)                                                  \
+	X(early_data_accepted)                                                 \
+	X(early_data_rejected)
 
 #define TB_STATS_FIELD(name) uint64_t name;
 
-/* Distinct negotiated (version, cipher, group, sigalg, resumed, resumed_by)
- * tuples a worker counts; more go to one "other" count.  A benchmark cell
- * has one or two, a test a handful. */
+/* Distinct negotiated (version, cipher, group, sigalg, resumed, resumed_by,
+ * early_data) tuples a worker counts; more go to one "other" count.  A
+ * benchmark cell has one or two, a test a handful. */
 #define TB_NEGOTIATED_MAX 16
 
 struct tb_negotiated {
@@ -103,7 +106,8 @@ tb_count_down(uint64_t *counter)
 
 /* Count one completed handshake: full or resumed, how it resumed
  * (resumed_ticket or resumed_id where the library tells; TLS 1.3: psk_ke
- * when no group was exchanged, else psk_dhe_ke), and under what it
+ * when no group was exchanged, else psk_dhe_ke), what became of its early
+ * data (offered: accepted or rejected), and under what it
  * negotiated: a walk over at most TB_NEGOTIATED_MAX entries, names made
  * only when a line is written. */
 void tb_count_handshake(struct tb_stats_slot *s, const struct tb_tls_params *p);

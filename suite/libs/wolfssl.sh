@@ -9,7 +9,10 @@
 # Debian's build.  The OpenSSL compatibility layer (--enable-opensslextra) is
 # on as in Debian's build: without it wolfSSL cannot restrict the TLS 1.2 key
 # exchange groups (backends/wolfssl.c refuses --groups unless --tls-min 1.3),
-# and with it the backend takes the same code path for both flavors.  The
+# and with it the backend takes the same code path for both flavors.
+# TLS 1.3 early data (--enable-earlydata, off by default) is what the
+# server's --early-data needs; from 5.9.2 wolfSSL accepts a 0-RTT flight
+# only once per session (it evicts the session from its cache).  The
 # release tarball is a tag snapshot without configure, hence autogen.sh.
 # shellcheck shell=bash disable=SC2034  # RECIPE_* are read by build.sh
 
@@ -23,6 +26,7 @@ WOLFSSL_CONFIGURE_FLAGS=(
 	--enable-intelasm --enable-aesni
 	--enable-sp=yes --enable-sp-asm --enable-sp-math-all
 	--enable-tls13 --enable-session-ticket --enable-supportedcurves
+	--enable-earlydata
 	--enable-ecc --enable-curve25519 --enable-ed25519
 	--enable-sni --enable-alpn --enable-opensslextra
 	--enable-harden
@@ -31,7 +35,7 @@ WOLFSSL_CONFIGURE_FLAGS=(
 
 # What tlsbench's backend and a fair comparison need from the build, checked
 # through wolfSSL's own settings.h (some are derived there, not in options.h).
-WOLFSSL_REQUIRED_MACROS="WOLFSSL_TLS13 HAVE_SESSION_TICKET HAVE_TLS_EXTENSIONS
+WOLFSSL_REQUIRED_MACROS="WOLFSSL_TLS13 WOLFSSL_EARLY_DATA HAVE_SESSION_TICKET HAVE_TLS_EXTENSIONS
 HAVE_SUPPORTED_CURVES HAVE_SNI HAVE_ALPN HAVE_ECC HAVE_CURVE25519 HAVE_AESGCM
 WC_RSA_PSS WOLFSSL_AESNI WOLFSSL_SP_MATH_ALL WOLFSSL_HAVE_SP_RSA
 WOLFSSL_HAVE_SP_ECC OPENSSL_EXTRA"

@@ -28,6 +28,7 @@ STATS_KEYS = (
     "tls_errors",
     "timeouts_header", "timeouts_idle", "timeouts_write", "accept_pauses",
     "resumed_ticket", "resumed_id", "resumed_psk_ke", "resumed_psk_dhe_ke",
+    "early_data_offered", "early_data_accepted", "early_data_rejected",
     "cpu_user_us", "cpu_sys_us", "max_rss_kib",
 )
 

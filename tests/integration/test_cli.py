@@ -61,7 +61,9 @@ def resumption_flags_need_resumption(env):
             (["--ticket-key-lifetime", "60", "--resumption", "cache"],
              "--ticket-key-lifetime"),
             (["--psk-mode", "ke", "--tls-max", "1.2"], "--psk-mode"),
-            (["--psk-mode", "ke", "--resumption", "none"], "--psk-mode")):
+            (["--psk-mode", "ke", "--resumption", "none"], "--psk-mode"),
+            (["--early-data", "--tls-max", "1.2"], "--early-data"),
+            (["--early-data", "--resumption", "none"], "--early-data")):
         refuses(env, cert_args(env) + args, [flag])
 
 
