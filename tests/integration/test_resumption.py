@@ -8,6 +8,7 @@ ticket its keys opened or from its session cache, and in TLS 1.3 with or
 without a key exchange (--psk-mode).
 """
 
+import json
 import os
 
 from harness import (Conn, Fail, Skip, StartError, case, check, check_eq,
@@ -247,3 +248,34 @@ for _v in ("1.2", "1.3"):
     for _m in ("cache", "tickets"):
         case(f"resume.client_closes_first_{_m}_tls{_v}", "tls", mode=_m,
              version=_v)(client_closes_first)
+
+
+@case("resume.psk_ke_load", "tls")
+def psk_ke_load(env):
+    """--psk-mode ke against tlsbench-load --psk-mode both (psk_dhe_ke and
+    psk_ke offered, the server picks): every resumption is psk_ke at both
+    ends, the client reading it from ServerHellos without a key share."""
+    if not env.load_bin:
+        raise Skip("tlsbench-load not built in this build directory")
+    n, slots = 40, 2
+    with psk_server(env, "ke") as srv:
+        p = run([env.load_bin, "-c", str(slots), "-n", str(n), "--close",
+                 "--resume", "ticket", "--psk-mode", "both", "--tls", "1.3",
+                 "--json", "--max-time", "60", "--cacert", env.ca,
+                 srv.url("/1k", host="127.0.0.1")], timeout=70)
+        check_eq(p.returncode, 0, f"tlsbench-load exit ({short(p.stderr)})")
+        try:
+            res = json.loads(p.stdout)
+        except ValueError:
+            raise Fail(f"tlsbench-load --json: {short(p.stdout)}")
+        resumed = n - slots
+        check_eq((res["handshakes_resumed"], res["resumed_psk_ke"],
+                  res["resumed_psk_dhe_ke"]), (resumed, resumed, 0),
+                 "client (handshakes_resumed, resumed_psk_ke, "
+                 "resumed_psk_dhe_ke)")
+        st = srv.settled(requests=n)
+        check_eq((st["handshakes_resumed"], st["resumed_psk_ke"],
+                  st["resumed_psk_dhe_ke"]), (resumed, resumed, 0),
+                 "server counters (handshakes_resumed, resumed_psk_ke, "
+                 "resumed_psk_dhe_ke)")
+        check_invariant(st)
