@@ -606,6 +606,39 @@ note_key_share(int write_p, int version, int content_type, const void *buf,
 	}
 }
 
+/* What a connection starts with beyond the SSL object: none of this
+ * handshake's findings yet, the ServerHello watched under --psk-mode ke,
+ * SSL_read_early_data first under --early-data. */
+static void
+conn_begin(struct tb_tls_conn *c, const struct tb_tls_ctx *ctx)
+{
+	c->ticket_opened = 0;
+	c->key_share = 0;
+	c->watch_kex = (uint8_t)ctx->psk_ke;
+	if (ctx->psk_ke) {
+		SSL_set_msg_callback(c->ssl, note_key_share);
+		SSL_set_msg_callback_arg(c->ssl, c);
+	}
+	tb_early_free(&c->early);
+	c->early.given = 0;
+	c->early.reading = SSL_get_max_early_data(c->ssl) > 0;
+}
+
+/* A peer that closed (close_notify, or EOF under
+ * SSL_OP_IGNORE_UNEXPECTED_EOF) ended a good session.  We never answer
+ * its close_notify, and SSL_free (or SSL_clear) drops the session of a
+ * connection that did not send one from the cache as if it had broken: a
+ * TLS 1.2 session ID or a TLS 1.3 stateful ticket would then never resume
+ * after a client that closes first. */
+static void
+conn_end(struct tb_tls_conn *c)
+{
+	if (SSL_get_shutdown(c->ssl) & SSL_RECEIVED_SHUTDOWN)
+		SSL_set_shutdown(c->ssl,
+				 SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+	tb_early_free(&c->early);
+}
+
 struct tb_tls_conn *
 tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 {
@@ -623,14 +656,8 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 	}
 	SSL_set_accept_state(c->ssl);
 	SSL_set_app_data(c->ssl, c);
-	if (ctx->psk_ke) {
-		c->watch_kex = 1;
-		SSL_set_msg_callback(c->ssl, note_key_share);
-		SSL_set_msg_callback_arg(c->ssl, c);
-	}
 	c->rsa_pss_key = (uint8_t)ctx->rsa_pss_key;
-	/* With early data on, SSL_read_early_data must come first. */
-	c->early.reading = SSL_get_max_early_data(c->ssl) > 0;
+	conn_begin(c, ctx);
 	return c;
 }
 
@@ -639,17 +666,8 @@ tb_tls_conn_free(struct tb_tls_conn *c)
 {
 	if (c == NULL)
 		return;
-	/* A peer that closed (close_notify, or EOF under
-	 * SSL_OP_IGNORE_UNEXPECTED_EOF) ended a good session.  We never answer
-	 * its close_notify, and SSL_free drops the session of a connection
-	 * that did not send one from the cache as if it had broken: a TLS 1.2
-	 * session ID or a TLS 1.3 stateful ticket would then never resume
-	 * after a client that closes first. */
-	if (SSL_get_shutdown(c->ssl) & SSL_RECEIVED_SHUTDOWN)
-		SSL_set_shutdown(c->ssl,
-				 SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+	conn_end(c);
 	SSL_free(c->ssl);
-	tb_early_free(&c->early);
 	free(c);
 }
 
