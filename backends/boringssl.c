@@ -24,6 +24,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
@@ -37,6 +38,7 @@ struct tb_tls_ctx {
 	SSL_CTX *ssl_ctx;
 	int key_type;	       /* EVP_PKEY_RSA, EVP_PKEY_EC, EVP_PKEY_ED25519 */
 	uint16_t curve_sigalg; /* EC key: the TLS 1.3 scheme of its curve */
+	struct tb_ticket_keys *ticket_keys; /* NULL: no tickets */
 	struct tb_settings settings;
 	const struct tb_tls_fact *facts;
 };
@@ -44,8 +46,9 @@ struct tb_tls_ctx {
 struct tb_tls_conn {
 	SSL *ssl;
 	const struct tb_tls_ctx *ctx;
-	struct tb_err err; /* why the last call failed */
-	uint16_t sigalg;   /* noted by note_sigalg during the handshake */
+	struct tb_err err;     /* why the last call failed */
+	uint16_t sigalg;       /* noted by note_sigalg during the handshake */
+	uint8_t ticket_opened; /* this handshake's ticket opened */
 };
 
 const char *
@@ -208,13 +211,48 @@ tls13_suites_ok(const char *list, char *err, size_t errlen)
 	return 0;
 }
 
+/* Seals and opens tickets with the shared key table (backends/common.h);
+ * BoringSSL then encrypts and MACs the ticket itself.  Returns 1, or 2
+ * for a new ticket after this one, or when opening 0 for a ticket no key
+ * opens (a full handshake follows); -1 fails the handshake. */
+static int
+ticket_key_cb(SSL *ssl, uint8_t *name, uint8_t *iv, EVP_CIPHER_CTX *cctx,
+	      HMAC_CTX *hctx, int enc)
+{
+	const struct tb_tls_ctx *ctx =
+		SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	const struct tb_ticket_key *k;
+	int renew = 0;
+
+	if (enc) {
+		k = tb_ticket_key_now(ctx->ticket_keys, name);
+		if (!RAND_bytes(iv, TB_TICKET_IV_LEN) ||
+		    !EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes,
+					iv))
+			return -1;
+	} else {
+		k = tb_ticket_key_find(ctx->ticket_keys, name, &renew);
+		if (k == NULL)
+			return 0;
+		if (!EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes,
+					iv))
+			return -1;
+		((struct tb_tls_conn *)SSL_get_app_data(ssl))->ticket_opened =
+			1;
+	}
+	if (!HMAC_Init_ex(hctx, k->hmac, TB_TICKET_HMAC_LEN, EVP_sha256(),
+			  NULL))
+		return -1;
+	return renew ? 2 : 1;
+}
+
 /* The session state a client can come back with, per tb_resumption. */
 static int
-set_resumption(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
-	       size_t errlen)
+set_resumption(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg,
+	       char *err, size_t errlen)
 {
 	static const unsigned char sid_ctx[] = "tlsbench";
-	uint8_t ticket_keys[48];
+	SSL_CTX *ssl_ctx = ctx->ssl_ctx;
 	int cache = cfg->resumption == TB_RESUME_CACHE ||
 		    cfg->resumption == TB_RESUME_BOTH;
 	int tickets = cfg->resumption == TB_RESUME_TICKETS ||
@@ -255,13 +293,16 @@ set_resumption(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 	 * handshake is what the other backends send, so the cost of minting
 	 * tickets is the same everywhere. */
 	SSL_CTX_set_num_tickets(ssl_ctx, 1);
-	/* Fixed keys instead of BoringSSL's lazily generated, rotating ones:
-	 * a context made before the workers fork then shares one key, and a
-	 * ticket from one worker resumes on any other. */
-	if (!RAND_bytes(ticket_keys, sizeof(ticket_keys)) ||
-	    !SSL_CTX_set_tlsext_ticket_keys(ssl_ctx, ticket_keys,
-					    sizeof(ticket_keys))) {
-		snprintf(err, errlen, "cannot set session ticket keys");
+	/* The shared key table instead of BoringSSL's own keys (made lazily,
+	 * per process, rotated every 48 hours): one policy for every
+	 * backend. */
+	ctx->ticket_keys =
+		tb_ticket_keys_new(cfg->ticket_key_lifetime_s, err, errlen);
+	if (ctx->ticket_keys == NULL)
+		return 0;
+	if (!SSL_CTX_set_app_data(ssl_ctx, ctx) ||
+	    !SSL_CTX_set_tlsext_ticket_key_cb(ssl_ctx, ticket_key_cb)) {
+		snprintf(err, errlen, "cannot install the ticket key callback");
 		return 0;
 	}
 	return 1;
@@ -358,9 +399,10 @@ set_groups(SSL_CTX *ssl_ctx, const char *groups, char *err, size_t errlen)
 }
 
 static int
-configure(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
+configure(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg, char *err,
 	  size_t errlen)
 {
+	SSL_CTX *ssl_ctx = ctx->ssl_ctx;
 	char lib[160];
 	int min = proto_version(cfg->min_version);
 	int max = proto_version(cfg->max_version);
@@ -424,7 +466,27 @@ configure(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 			 cfg->key_file, cfg->cert_file);
 		return 0;
 	}
-	return set_resumption(ssl_ctx, cfg, err, errlen);
+	/* BoringSSL resumes TLS 1.3 only with psk_dhe_ke: a client
+	 * offering psk_ke alone gets a full handshake. */
+	if (cfg->psk_mode == TB_PSK_KE) {
+		snprintf(err, errlen,
+			 "--psk-mode ke: BoringSSL resumes TLS 1.3 only with "
+			 "psk_dhe_ke (no psk_ke); use --psk-mode dhe");
+		return 0;
+	}
+	/* BoringSSL leaves a replayed 0-RTT flight to the application (its
+	 * ssl.h: early data is replayable; callers must account for it) and
+	 * offers no single-use tickets or ClientHello recording: 0-RTT is
+	 * refused rather than measured without anti-replay. */
+	if (cfg->max_early_data > 0) {
+		snprintf(err, errlen,
+			 "--early-data: BoringSSL has no protection against a "
+			 "replayed 0-RTT flight (it leaves that to the "
+			 "application), and 0-RTT is measured only with the "
+			 "library's anti-replay on");
+		return 0;
+	}
+	return set_resumption(ctx, cfg, err, errlen);
 }
 
 /* The key's type, and for EC keys the scheme of its curve: what
@@ -477,7 +539,7 @@ record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
 	/* set_resumption: one ticket per full handshake, or none. */
 	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
 		 "%d", tickets);
-	ctx->facts = tb_settings_facts(st);
+	ctx->facts = tb_settings_facts(st, cfg, ctx->ticket_keys);
 }
 
 struct tb_tls_ctx *
@@ -496,7 +558,7 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 		free(ctx);
 		return NULL;
 	}
-	if (!configure(ctx->ssl_ctx, cfg, err, errlen) ||
+	if (!configure(ctx, cfg, err, errlen) ||
 	    !record_key(ctx, err, errlen)) {
 		ERR_clear_error();
 		tb_tls_ctx_free(ctx);
@@ -512,6 +574,7 @@ tb_tls_ctx_free(struct tb_tls_ctx *ctx)
 	if (ctx == NULL)
 		return;
 	SSL_CTX_free(ctx->ssl_ctx);
+	tb_ticket_keys_free(ctx->ticket_keys);
 	free(ctx);
 }
 
@@ -612,6 +675,7 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd)
 	}
 	SSL_set_accept_state(c->ssl);
 	SSL_set_cert_cb(c->ssl, note_sigalg, c);
+	SSL_set_app_data(c->ssl, c);
 	return c;
 }
 
@@ -744,6 +808,11 @@ tb_tls_conn_params(const struct tb_tls_conn *c, struct tb_tls_params *p)
 	p->version = (uint16_t)version;
 	p->cipher = cipher != NULL ? SSL_CIPHER_get_protocol_id(cipher) : 0;
 	p->resumed = (uint8_t)resumed;
+	/* Resumed without opening a ticket: a TLS 1.2 session ID from the
+	 * cache (BoringSSL has no stateful 1.3 tickets). */
+	p->resumed_by = !resumed	   ? TB_RESUMED_UNKNOWN
+			: c->ticket_opened ? TB_RESUMED_TICKET
+					   : TB_RESUMED_ID;
 	/* A resumed TLS 1.2 handshake exchanges no key (BoringSSL would
 	 * still name the original session's group) and none signs. */
 	p->group = resumed && version < TLS1_3_VERSION

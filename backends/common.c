@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "tb_build.h"
 #include "tls_names.h"
@@ -417,9 +419,186 @@ tb_key_type(const char *key_file, const char **name)
 	return alg->family;
 }
 
-const struct tb_tls_fact *
-tb_settings_facts(struct tb_settings *s)
+struct tb_ticket_keys {
+	long lifetime_s;      /* 0: one key, never changed */
+	unsigned nkeys;	      /* 1, or TB_TICKET_EPOCHS */
+	unsigned char tag[8]; /* this table's half of every key name */
+	char text[160];
+	struct tb_ticket_key keys[];
+};
+
+/* len bytes from the kernel's random source; -1 with errno set. */
+static int
+fill_random(void *buf, size_t len)
 {
+	unsigned char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+struct tb_ticket_keys *
+tb_ticket_keys_new(long lifetime_s, char *err, size_t errlen)
+{
+	unsigned nkeys = lifetime_s > 0 ? TB_TICKET_EPOCHS : 1;
+	struct tb_ticket_keys *k =
+		calloc(1, sizeof(*k) + nkeys * sizeof(k->keys[0]));
+
+	if (k == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	k->lifetime_s = lifetime_s > 0 ? lifetime_s : 0;
+	k->nkeys = nkeys;
+	if (fill_random(k->tag, sizeof(k->tag)) != 0 ||
+	    fill_random(k->keys, nkeys * sizeof(k->keys[0])) != 0) {
+		snprintf(err, errlen, "ticket keys: getrandom: %s",
+			 strerror(errno));
+		free(k);
+		return NULL;
+	}
+	if (k->lifetime_s == 0)
+		snprintf(k->text, sizeof(k->text),
+			 "shared by all workers; one key for the server's "
+			 "life");
+	else
+		snprintf(k->text, sizeof(k->text),
+			 "shared by all workers; a new key every %ld s, the "
+			 "previous one still opens tickets (keys repeat every "
+			 "%d rotations)",
+			 k->lifetime_s, TB_TICKET_EPOCHS);
+	return k;
+}
+
+void
+tb_ticket_keys_free(struct tb_ticket_keys *k)
+{
+	if (k == NULL)
+		return;
+	explicit_bzero(k->keys, k->nkeys * sizeof(k->keys[0]));
+	free(k);
+}
+
+/* The wall clock, not the monotonic one, so a test (or an operator) can
+ * tell which epoch a moment falls in; every worker reads the same. */
+static uint64_t
+ticket_epoch(const struct tb_ticket_keys *k)
+{
+	struct timespec now;
+
+	if (k->lifetime_s == 0)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (uint64_t)now.tv_sec / (uint64_t)k->lifetime_s;
+}
+
+const struct tb_ticket_key *
+tb_ticket_key_now(const struct tb_ticket_keys *k,
+		  unsigned char name[TB_TICKET_NAME_LEN])
+{
+	uint64_t epoch = ticket_epoch(k);
+	int i;
+
+	/* The name: the table's tag, then the epoch, big-endian. */
+	memcpy(name, k->tag, sizeof(k->tag));
+	for (i = 0; i < 8; i++)
+		name[8 + i] = (unsigned char)(epoch >> (56 - 8 * i));
+	return &k->keys[epoch % k->nkeys];
+}
+
+const struct tb_ticket_key *
+tb_ticket_key_find(const struct tb_ticket_keys *k,
+		   const unsigned char name[TB_TICKET_NAME_LEN], int *renew)
+{
+	uint64_t epoch = 0, now;
+	int i;
+
+	*renew = 0;
+	if (memcmp(name, k->tag, sizeof(k->tag)) != 0)
+		return NULL; /* another server's, or a forgery */
+	for (i = 0; i < 8; i++)
+		epoch = epoch << 8 | name[8 + i];
+	now = ticket_epoch(k);
+	if (epoch + 1 == now)
+		*renew = 1;
+	else if (epoch != now)
+		return NULL; /* two or more epochs old, or from the future */
+	return &k->keys[epoch % k->nkeys];
+}
+
+const char *
+tb_ticket_keys_text(const struct tb_ticket_keys *k)
+{
+	return k->text;
+}
+
+enum tb_status
+tb_early_handshake(struct tb_early *e, tb_early_read_fn read, void *conn,
+		   struct tb_err *err, int *now)
+{
+	/* One record's plaintext: what one early-data read returns. */
+	unsigned char buf[16384];
+	enum tb_status st;
+	size_t n;
+
+	*now = 0;
+	while (e->reading) {
+		st = read(conn, buf, sizeof(buf), &n);
+		if (st != TB_OK)
+			return st;
+		if (n == 0 || e->given)
+			continue;
+		e->data = malloc(n);
+		if (e->data == NULL)
+			return tb_err_set(err, TB_ERR_ERRNO, 0, ENOMEM);
+		memcpy(e->data, buf, n);
+		e->len = n;
+		e->off = 0;
+		e->given = 1;
+		*now = 1;
+		return TB_OK;
+	}
+	return TB_OK;
+}
+
+size_t
+tb_early_take(struct tb_early *e, void *buf, size_t len)
+{
+	size_t n = e->len - e->off < len ? e->len - e->off : len;
+
+	if (e->data == NULL)
+		return 0;
+	memcpy(buf, e->data + e->off, n);
+	e->off += n;
+	if (e->off == e->len)
+		tb_early_free(e);
+	return n;
+}
+
+void
+tb_early_free(struct tb_early *e)
+{
+	free(e->data);
+	e->data = NULL;
+	e->len = e->off = 0;
+}
+
+const struct tb_tls_fact *
+tb_settings_facts(struct tb_settings *s, const struct tb_tls_config *cfg,
+		  const struct tb_ticket_keys *keys)
+{
+	int cache = cfg != NULL && (cfg->resumption == TB_RESUME_CACHE ||
+				    cfg->resumption == TB_RESUME_BOTH);
+
 	s->facts[0] = (struct tb_tls_fact){"session_cache_size",
 					   s->session_cache_size};
 	s->facts[1] = (struct tb_tls_fact){"session_lifetime_s",
@@ -427,7 +606,42 @@ tb_settings_facts(struct tb_settings *s)
 	s->facts[2] = (struct tb_tls_fact){"idle_buffers", s->idle_buffers};
 	s->facts[3] = (struct tb_tls_fact){"tickets_per_handshake",
 					   s->tickets_per_handshake};
-	s->facts[4] = (struct tb_tls_fact){NULL, NULL};
+	s->facts[4] = (struct tb_tls_fact){
+		"ticket_keys",
+		keys != NULL ? tb_ticket_keys_text(keys) : "none"};
+	/* Every library's cache lives in the process: nothing is shared
+	 * between workers but the ticket keys. */
+	s->facts[5] = (struct tb_tls_fact){
+		"session_cache",
+		cache ? "per worker: a session from the cache (a TLS 1.2 "
+			"session ID, a TLS 1.3 stateful ticket) resumes only "
+			"on the worker that issued it, 1 in N with N workers"
+		      : "off"};
+	if (cfg == NULL)
+		snprintf(s->psk_mode, sizeof(s->psk_mode), "none (no TLS)");
+	else if (cfg->psk_mode == TB_PSK_KE)
+		snprintf(s->psk_mode, sizeof(s->psk_mode),
+			 "ke (TLS 1.3 resumes with psk_ke, no key exchange, "
+			 "when the client offers it%s%s)",
+			 s->psk_ke_note != NULL ? "; " : "",
+			 s->psk_ke_note != NULL ? s->psk_ke_note : "");
+	else
+		snprintf(s->psk_mode, sizeof(s->psk_mode),
+			 "dhe (TLS 1.3 resumes with psk_dhe_ke)");
+	s->facts[6] = (struct tb_tls_fact){"psk_mode", s->psk_mode};
+	if (cfg != NULL && cfg->max_early_data > 0)
+		snprintf(s->early_data, sizeof(s->early_data),
+			 "on: up to %u bytes, answered at once (0.5-RTT)",
+			 (unsigned)cfg->max_early_data);
+	else
+		snprintf(s->early_data, sizeof(s->early_data), "off");
+	s->facts[7] = (struct tb_tls_fact){"early_data", s->early_data};
+	s->facts[8] = (struct tb_tls_fact){
+		"anti_replay", cfg == NULL || cfg->max_early_data == 0
+				       ? "n/a (no early data)"
+			       : s->anti_replay != NULL ? s->anti_replay
+							: "none"};
+	s->facts[9] = (struct tb_tls_fact){NULL, NULL};
 	return s->facts;
 }
 

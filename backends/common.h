@@ -109,18 +109,107 @@ enum tb_key_family {
  * these. */
 enum tb_key_family tb_key_type(const char *key_file, const char **name);
 
+/* Session-ticket keys, one table for every backend.  A backend seals
+ * each ticket it issues with tb_ticket_key_now() and opens a ticket with
+ * the key tb_ticket_key_find() returns for the ticket's key name, both
+ * from its library's ticket-key callback: AES-256-CBC for the state and
+ * HMAC-SHA256 over name, IV and ciphertext (RFC 5077's layout, OpenSSL's
+ * own default), so every library does the same work per ticket.
+ *
+ * The table is made before the workers fork and never written again:
+ * every worker holds the same keys, and a ticket one worker issued opens
+ * on any other.  With a lifetime S the key in use is the one for epoch
+ * floor(realtime / S), so all workers change key in the same second
+ * without talking; a ticket opens during its own epoch and the next
+ * (S to 2S seconds after issue), never later.  Keys are drawn once, so
+ * they repeat every TB_TICKET_EPOCHS epochs; a key name carries its
+ * epoch, which is what refuses an old ticket. */
+enum {
+	TB_TICKET_NAME_LEN = 16, /* the key name at the head of a ticket */
+	TB_TICKET_AES_LEN = 32,	 /* AES-256 */
+	TB_TICKET_HMAC_LEN = 32, /* HMAC-SHA256 */
+	TB_TICKET_IV_LEN = 16,
+	TB_TICKET_EPOCHS = 64, /* keys drawn for a rotating table */
+};
+
+struct tb_ticket_key {
+	unsigned char aes[TB_TICKET_AES_LEN];
+	unsigned char hmac[TB_TICKET_HMAC_LEN];
+};
+
+struct tb_ticket_keys;
+
+/* lifetime_s 0: one key for the server's life.  NULL with a reason in err
+ * (the system's random source failed, or out of memory). */
+struct tb_ticket_keys *tb_ticket_keys_new(long lifetime_s, char *err,
+					  size_t errlen);
+void tb_ticket_keys_free(struct tb_ticket_keys *k);
+/* The key that seals a ticket issued now, and its name into name. */
+const struct tb_ticket_key *
+tb_ticket_key_now(const struct tb_ticket_keys *k,
+		  unsigned char name[TB_TICKET_NAME_LEN]);
+/* The key named name when it still opens tickets, else NULL; *renew is 1
+ * when it is the previous epoch's (the client should get a ticket under
+ * the current key), else 0. */
+const struct tb_ticket_key *
+tb_ticket_key_find(const struct tb_ticket_keys *k,
+		   const unsigned char name[TB_TICKET_NAME_LEN], int *renew);
+/* "shared by all workers, one key" or "...; rotated every S s, ...", for
+ * tls_settings. */
+const char *tb_ticket_keys_text(const struct tb_ticket_keys *k);
+
+/* Early data on one connection (tls.h), the part every library shares.
+ * reading: the library's early-data read is still the one to call;
+ * given: tb_tls_handshake returned TB_OK on early data.  The first early
+ * data comes before the core has a buffer to read into: it is kept here
+ * and handed out by the next reads (tb_early_take). */
+struct tb_early {
+	unsigned char *data; /* kept early data, NULL when none is left */
+	size_t len, off;
+	uint8_t reading;
+	uint8_t given;
+};
+
+/* One read of the library's early data into buf: TB_OK with *n > 0 for
+ * data, TB_OK with *n == 0 once there is no more (not sent, rejected, or
+ * all read; the function then clears reading), else the status. */
+typedef enum tb_status (*tb_early_read_fn)(void *conn, void *buf, size_t len,
+					   size_t *n);
+
+/* The early-data part of tb_tls_handshake: reads while e->reading.  The
+ * first data makes the handshake TB_OK with *now 1, the data kept; data
+ * after that comes only while a closing connection finishes its handshake
+ * (tls.h) and is dropped.  TB_OK with *now 0: go on with the library's
+ * handshake call.  Errors in err. */
+enum tb_status tb_early_handshake(struct tb_early *e, tb_early_read_fn read,
+				  void *conn, struct tb_err *err, int *now);
+/* Up to len kept bytes into buf; how many (0 once none are left). */
+size_t tb_early_take(struct tb_early *e, void *buf, size_t len);
+void tb_early_free(struct tb_early *e);
+
 /* tb_tls_ctx_facts storage: a backend writes the four values (as
  * applied, with a reason where they differ from what was asked), then
- * tb_settings_facts() points the list at them. */
+ * tb_settings_facts() points the list at them and adds what every
+ * backend applies alike: the ticket keys (keys: the backend's table, or
+ * NULL without tickets), the session cache's reach, the PSK mode and
+ * early data (cfg NULL: the plaintext backend, none of them). */
 struct tb_settings {
 	char session_cache_size[64];
 	char session_lifetime_s[64];
 	char idle_buffers[96];
 	char tickets_per_handshake[64];
-	struct tb_tls_fact facts[5];
+	const char *psk_ke_note; /* how the library applies psk_ke, or NULL */
+	char psk_mode[256];
+	/* With early data on: the library's protection against a replayed
+	 * 0-RTT flight, and what it costs. */
+	const char *anti_replay;
+	char early_data[96];
+	struct tb_tls_fact facts[10];
 };
 
-const struct tb_tls_fact *tb_settings_facts(struct tb_settings *s);
+const struct tb_tls_fact *tb_settings_facts(struct tb_settings *s,
+					    const struct tb_tls_config *cfg,
+					    const struct tb_ticket_keys *keys);
 /* "N", or "N (why)" when applied differs from asked. */
 void tb_settings_number(char *buf, size_t len, long applied, long asked,
 			const char *why);

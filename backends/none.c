@@ -85,7 +85,7 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 			 cfg->idle_buffers, "no TLS buffers");
 	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
 		 "0 (no TLS)");
-	ctx->facts = tb_settings_facts(st);
+	ctx->facts = tb_settings_facts(st, NULL, NULL);
 	return ctx;
 }
 

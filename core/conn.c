@@ -4,6 +4,9 @@
  *        ^------------ keep-alive (pipelined bytes first) -----'
  *   after a status other than 200 that closes:
  *                          WRITE_RESPONSE -> LINGER -> close
+ *   after a 200 that closes, on a 0-RTT connection whose handshake the
+ *   library has not finished (tls.h, early data):
+ *                          WRITE_RESPONSE -> CONFIRM -> close
  *
  * One edge-triggered event per connection, watching ONE direction: the
  * one the last TB_WANT_* asked for (either can come from any operation).
@@ -69,6 +72,7 @@ enum conn_state {
 	ST_DISCARD_BODY,
 	ST_WRITE_RESPONSE,
 	ST_LINGER,
+	ST_CONFIRM,
 };
 
 enum conn_timer {
@@ -115,6 +119,7 @@ struct tb_conn {
 	uint8_t fate;
 	uint8_t close_after : 1; /* close once the response is written */
 	uint8_t handshake_done : 1;
+	uint8_t unconfirmed : 1; /* 0-RTT: the client's Finished not yet in */
 	/* The core owns the TLS layer's life (tls.h): after TB_CLOSED or
 	 * TB_ERROR no call but free, and tb_tls_shutdown at most once. */
 	uint8_t tls_dead : 1; /* TB_CLOSED or TB_ERROR seen: no more calls */
@@ -262,7 +267,7 @@ conn_log_tls_error(struct tb_conn *c)
 	static const char *const phase[] = {
 		[ST_HANDSHAKE] = "handshake", [ST_READ_REQUEST] = "read",
 		[ST_DISCARD_BODY] = "read",   [ST_WRITE_RESPONSE] = "write",
-		[ST_LINGER] = "read",
+		[ST_LINGER] = "read",	      [ST_CONFIRM] = "handshake",
 	};
 	struct tb_worker *w = c->w;
 	struct timespec now;
@@ -498,10 +503,8 @@ conn_handshake(struct tb_conn *c)
 		c->handshake_done = 1;
 		/* Numbers only: names are made when a stats line is. */
 		tb_tls_conn_params(c->tls, &p);
-		tb_count(p.resumed ? &s->handshakes_resumed
-				   : &s->handshakes_full,
-			 1);
-		tb_count_negotiated(s, &p);
+		tb_count_handshake(s, &p);
+		c->unconfirmed = p.early_data == TB_EARLY_ACCEPTED;
 		c->state = ST_READ_REQUEST;
 		return TB_OK;
 	case TB_WANT_READ:
@@ -615,7 +618,11 @@ conn_response_done(struct tb_conn *c)
 	}
 	if (c->status == 200) {
 		conn_set_fate(c, FATE_COMPLETED);
-		return TB_CLOSED;
+		if (!c->unconfirmed)
+			return TB_CLOSED;
+		c->state = ST_CONFIRM;
+		conn_arm(c, TM_LINGER);
+		return TB_OK;
 	}
 	/* A request answered in step (404, 405, ...) that asked to close is
 	 * a completed exchange; only a lost stream is a failure. */
@@ -720,6 +727,23 @@ conn_linger(struct tb_conn *c)
 	}
 }
 
+/* A 0-RTT connection about to close: let the library finish the handshake
+ * first (tls.h), bounded by the linger timer.  The exchange is complete
+ * already, whatever happens here. */
+static enum tb_status
+conn_confirm(struct tb_conn *c)
+{
+	enum tb_status st = tb_tls_handshake(c->tls);
+
+	if (st == TB_OK) {
+		c->unconfirmed = 0;
+		return TB_CLOSED;
+	}
+	if (st == TB_WANT_READ || st == TB_WANT_WRITE)
+		return st;
+	return conn_tls_failed(c, st);
+}
+
 static enum tb_status
 conn_step(struct tb_conn *c)
 {
@@ -734,6 +758,8 @@ conn_step(struct tb_conn *c)
 		return conn_write_response(c);
 	case ST_LINGER:
 		return conn_linger(c);
+	case ST_CONFIRM:
+		return conn_confirm(c);
 	}
 	return TB_ERROR;
 }

@@ -98,6 +98,11 @@ JOBS=${JOBS:-$(nproc)}
 
 # shellcheck source=openssl.sh
 . "$HERE/$LIB.sh"
+# The recipe a prefix was built from: a build is reused only while its
+# recipe ($LIB.sh: flags, required macros) is the one in this tree, so a
+# changed flag rebuilds the cache instead of measuring the old build.
+RECIPE_SUM=$(sha256sum "$HERE/$LIB.sh" | cut -c1-16)
+
 # shellcheck source=archive.sh
 . "$HERE/archive.sh"
 
@@ -119,6 +124,8 @@ if ((CACHED)); then
 	[[ "$WANT" =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
 		die "--cached needs a series (3.6, 5.9, 14), not '$WANT'"
 	[[ -f "$LIBS_DIR/$LIB-$WANT-$FLAVOR/BUILDINFO" ]] || exit 1
+	[[ $(sed -n 's/^recipe: //p' "$LIBS_DIR/$LIB-$WANT-$FLAVOR/BUILDINFO") == \
+		"$RECIPE_SUM" ]] || exit 1
 	echo "$LIBS_DIR/$LIB-$WANT-$FLAVOR"
 	exit 0
 fi
@@ -156,10 +163,19 @@ check_tools() {
 }
 
 # A prefix with BUILDINFO is finished: print it and stop.
+# A prefix with BUILDINFO from this recipe is finished: print it and stop.
+# One from another recipe is rebuilt, but only under the lock (stale=1),
+# so a concurrent caller never sees it half removed.
 reuse_if_built() {
-	local prefix=$1 v
+	local prefix=$1 stale=${2:-0} v
 	[[ -f "$prefix/BUILDINFO" ]] || return 0
 	v=$(sed -n 's/^version: //p' "$prefix/BUILDINFO")
+	if [[ $(sed -n 's/^recipe: //p' "$prefix/BUILDINFO") != "$RECIPE_SUM" ]]; then
+		((stale)) || return 0
+		say "$LIB $v in $prefix was built from another $LIB.sh: building again"
+		rm -rf "$prefix"
+		return 0
+	fi
 	say "$LIB $v already built (remove $prefix to build again)"
 	echo "$prefix"
 	exit 0
@@ -221,7 +237,7 @@ done
 RESOLVED_UPSTREAM=$(upstream_of "$RESOLVED")
 NAME=$LIB-$(series_of "$RESOLVED_UPSTREAM")-$FLAVOR
 PREFIX=$LIBS_DIR/$NAME
-reuse_if_built "$PREFIX"
+reuse_if_built "$PREFIX" 1
 if [[ -e "$PREFIX" ]]; then
 	say "$PREFIX has no BUILDINFO (an interrupted build): starting clean"
 	rm -rf "$PREFIX"
@@ -280,6 +296,7 @@ seconds=$(($(date +%s) - start))
 	echo "source_version: $RESOLVED"
 	echo "source: $UNPACKED_WITH"
 	echo "flavor: $FLAVOR"
+	echo "recipe: $RECIPE_SUM"
 	echo "compiler: $("$RECIPE_CC" --version | head -n 1)"
 	cat "$FACTS"
 	echo "build_seconds: $seconds"

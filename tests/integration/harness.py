@@ -27,6 +27,8 @@ STATS_KEYS = (
     "status_414", "status_417", "status_421", "status_501", "bytes_sent",
     "tls_errors",
     "timeouts_header", "timeouts_idle", "timeouts_write", "accept_pauses",
+    "resumed_ticket", "resumed_id", "resumed_psk_ke", "resumed_psk_dhe_ke",
+    "early_data_offered", "early_data_accepted", "early_data_rejected",
     "cpu_user_us", "cpu_sys_us", "max_rss_kib",
 )
 
@@ -476,20 +478,23 @@ class Conn:
     """One client connection, TLS when the backend has TLS."""
 
     def __init__(self, srv, version=None, timeout=IO_TIMEOUT, handshake=True,
-                 ragged_eofs=True):
+                 ragged_eofs=True, ctx=None, session=None):
+        """ctx and session: offer session (from an earlier connection made
+        with the same ctx, as Python requires) to resume it."""
         self.srv = srv
         self.timeout = timeout
         raw = socket.create_connection((srv.host, srv.port), timeout=timeout)
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.raw = raw
         if srv.env.tls and handshake:
-            ctx = tls_context(srv.env, version)
+            ctx = ctx or tls_context(srv.env, version)
             if not ragged_eofs:
                 # Python sets this by default; without it a TCP close with
                 # no close_notify is an error, which is what we look for
                 ctx.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF
             self.sock = ctx.wrap_socket(raw, server_hostname="localhost",
-                                        suppress_ragged_eofs=ragged_eofs)
+                                        suppress_ragged_eofs=ragged_eofs,
+                                        session=session)
         else:
             self.sock = raw
         self.buf = bytearray()
