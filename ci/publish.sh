@@ -7,17 +7,22 @@ usage() {
 	cat <<'USAGE'
 usage: ci/publish.sh RUN_ID [--from DIR] [--to DIR] [--profile NAME]
                     [--branch BRANCH]
+       ci/publish.sh --reindex [--to DIR]
 
 Copies the run made by ci/bench.sh (FROM/RUN_ID.csv and FROM/RUN_ID/:
-report, charts, cost/, memory/) into TO (default results/) and appends one
-row to TO/index.csv:
-  run_id,utc,git_commit,profile,host,cpu_model,rows,errors,csv,report,
-  cost_csv,memory_csv
-(paths relative to TO).  Publishing the same run again changes nothing.
+report, charts, cost/, memory/) into TO (default results/) and writes its
+row of TO/index.csv:
+  run_id,utc,git_commit,profile,host,cpu_model,cores,cpu_flags,rows,
+  errors,csv,report,cost_csv,memory_csv
+(paths relative to TO; rows in the order the runs started).  A run already
+in TO (--from results) is indexed where it is.  Publishing the same run
+again changes nothing.
 
   --from DIR       where ci/bench.sh wrote the run (default build/ci/results)
   --to DIR         the published results tree (default results/)
   --profile NAME   recorded in the index (default: from the run's run.json)
+  --reindex        rebuild TO/index.csv from every run in TO (keeping the
+                   profiles it recorded) instead of publishing one
   --branch B       also commit TO to branch B and push it, only when
                    CI=true and GITHUB_TOKEN is set (GitHub Actions): TO is
                    then a checkout of B made by `ci/publish.sh --checkout`
@@ -39,6 +44,7 @@ to=$root/results
 profile=
 branch=
 run_id=
+reindex=0
 
 origin_url() {
 	local url
@@ -91,6 +97,7 @@ while (($#)); do
 		branch=$2
 		shift
 		;;
+	--reindex) reindex=1 ;;
 	--checkout)
 		[[ $# -ge 3 ]] || tb_die "--checkout needs BRANCH DIR"
 		checkout "$2" "$3"
@@ -104,17 +111,28 @@ while (($#)); do
 	esac
 	shift
 done
+
+if ((reindex)); then
+	[[ -z $run_id ]] || tb_die "--reindex takes no RUN_ID (it indexes every run in $to)"
+	[[ -d $to ]] || tb_die "no results directory $to (give --to DIR)"
+	tb_index_reindex "$to"
+	exit 0
+fi
 [[ -n $run_id ]] || tb_die "RUN_ID missing (see --help; runs in $from: $(
 	ls "$from" 2>/dev/null | sed -n 's/\.csv$//p' | tr '\n' ' '))"
 [[ -d $from/$run_id || -f $from/$run_id.csv ]] ||
 	tb_die "no run $run_id in $from (make one with ci/bench.sh)"
 mkdir -p "$to"
 
-# the run itself
-[[ -f $from/$run_id.csv ]] && cp "$from/$run_id.csv" "$to/"
-if [[ -d $from/$run_id ]]; then
-	rm -rf "${to:?}/$run_id"
-	cp -r "$from/$run_id" "$to/$run_id"
+# the run itself, unless it is already where it is published
+if [[ $(realpath "$from") == $(realpath "$to") ]]; then
+	echo "publish.sh: $run_id is already in $to: indexing it there" >&2
+else
+	[[ -f $from/$run_id.csv ]] && cp "$from/$run_id.csv" "$to/"
+	if [[ -d $from/$run_id ]]; then
+		rm -rf "${to:?}/$run_id"
+		cp -r "$from/$run_id" "$to/$run_id"
+	fi
 fi
 
 # one index row
