@@ -79,7 +79,7 @@ CERTS=$TB_CERTS
 
 PACKAGES="build-essential meson ninja-build pkg-config libssl-dev
 libwolfssl-dev android-libboringssl-dev libevent-dev nginx-light python3
-python3-uvloop nghttp2-client wrk gnuplot-nox testssl.sh clang clang-format
+python3-uvloop nghttp2-client wrk testssl.sh clang clang-format
 libclang-rt-14-dev gnutls-bin curl valgrind openssl dpkg-dev autoconf
 automake libtool perl"
 
