@@ -131,6 +131,19 @@ class Publish(unittest.TestCase):
         self.assertEqual([r['run_id'] for r in rows(os.path.join(to,
             'index.csv'))], [OLD])
 
+    def test_site(self):
+        to = os.path.join(self.dir, 'published')
+        site = os.path.join(to, 'site')
+        p = publish(OLD, '--from', self.results, '--to', to, '--site', site)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(os.path.exists(os.path.join(site, 'runs', OLD,
+            'index.html')))
+        # the site inside the results tree is not a run
+        p = publish('--reindex', '--to', to, '--site', site)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([r['run_id'] for r in rows(os.path.join(to,
+            'index.csv'))], [OLD])
+
     def test_usage_errors(self):
         for args in (['--reindex', OLD], ['nope', '--from', self.results],
                 ['--reindex', '--to', os.path.join(self.dir, 'none')],
