@@ -87,7 +87,7 @@ PACKAGES="build-essential meson ninja-build pkg-config libssl-dev
 libwolfssl-dev android-libboringssl-dev libevent-dev nginx-light python3
 python3-uvloop nghttp2-client wrk testssl.sh clang clang-format
 libclang-rt-14-dev gnutls-bin curl valgrind openssl dpkg-dev autoconf
-automake libtool perl chromium"
+automake libtool perl chromium fonts-dejavu-core"
 
 while (($#)); do
 	case "$1" in
