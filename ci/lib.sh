@@ -175,3 +175,9 @@ tb_index_add() {
 	tb_tbsuite
 	"$TB_PY" -m tbsuite.index add "$@"
 }
+
+# tb_index_reindex DIR: rebuild DIR/index.csv from the runs in DIR.
+tb_index_reindex() {
+	tb_tbsuite
+	"$TB_PY" -m tbsuite.index reindex "$1"
+}

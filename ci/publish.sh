@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
-# publish.sh: copy one benchmark run into results/ and index it; in CI,
-# also commit it to the results branch and push.
+# publish.sh: copy one benchmark run into results/ and index it, build the
+# site when asked; in CI, also commit it to the results branch and push.
 set -euo pipefail
 
 usage() {
 	cat <<'USAGE'
 usage: ci/publish.sh RUN_ID [--from DIR] [--to DIR] [--profile NAME]
-                    [--branch BRANCH]
+                    [--site DIR] [--branch BRANCH]
+       ci/publish.sh --reindex [--to DIR] [--site DIR]
 
 Copies the run made by ci/bench.sh (FROM/RUN_ID.csv and FROM/RUN_ID/:
-report, charts, cost/, memory/) into TO (default results/) and appends one
-row to TO/index.csv:
-  run_id,utc,git_commit,profile,host,cpu_model,rows,errors,csv,report,
-  cost_csv,memory_csv
-(paths relative to TO).  Publishing the same run again changes nothing.
+report, charts, cost/, memory/) into TO (default results/) and writes its
+row of TO/index.csv:
+  run_id,utc,git_commit,profile,host,cpu_model,cores,cpu_flags,rows,
+  errors,csv,report,cost_csv,memory_csv
+(paths relative to TO; rows in the order the runs started).  A run already
+in TO (--from results) is indexed where it is.  Publishing the same run
+again changes nothing.
 
   --from DIR       where ci/bench.sh wrote the run (default build/ci/results)
   --to DIR         the published results tree (default results/)
   --profile NAME   recorded in the index (default: from the run's run.json)
+  --reindex        rebuild TO/index.csv from every run in TO (keeping the
+                   profiles it recorded) instead of publishing one
+  --site DIR       then build the results site from TO into DIR (suite/site;
+                   in CI, TO/site, so the results branch carries it)
   --branch B       also commit TO to branch B and push it, only when
                    CI=true and GITHUB_TOKEN is set (GitHub Actions): TO is
                    then a checkout of B made by `ci/publish.sh --checkout`
@@ -39,6 +46,8 @@ to=$root/results
 profile=
 branch=
 run_id=
+site=
+reindex=0
 
 origin_url() {
 	local url
@@ -91,6 +100,12 @@ while (($#)); do
 		branch=$2
 		shift
 		;;
+	--site)
+		tb_need_arg "$1" $#
+		site=$2
+		shift
+		;;
+	--reindex) reindex=1 ;;
 	--checkout)
 		[[ $# -ge 3 ]] || tb_die "--checkout needs BRANCH DIR"
 		checkout "$2" "$3"
@@ -104,21 +119,46 @@ while (($#)); do
 	esac
 	shift
 done
+
+# build_site: the results site from $to into $site, when asked.
+build_site() {
+	[[ -n $site ]] || return 0
+	local rc=0
+	"$root/suite/site" --results "$to" --out "$site" >/dev/null || rc=$?
+	case $rc in
+	0) echo "publish.sh: site in $site" >&2 ;;
+	1) echo "publish.sh: site in $site (some runs could not be read: see its front page)" >&2 ;;
+	*) tb_die "suite/site failed (exit $rc)" ;;
+	esac
+}
+
+if ((reindex)); then
+	[[ -z $run_id ]] || tb_die "--reindex takes no RUN_ID (it indexes every run in $to)"
+	[[ -d $to ]] || tb_die "no results directory $to (give --to DIR)"
+	tb_index_reindex "$to"
+	build_site
+	exit 0
+fi
 [[ -n $run_id ]] || tb_die "RUN_ID missing (see --help; runs in $from: $(
 	ls "$from" 2>/dev/null | sed -n 's/\.csv$//p' | tr '\n' ' '))"
 [[ -d $from/$run_id || -f $from/$run_id.csv ]] ||
 	tb_die "no run $run_id in $from (make one with ci/bench.sh)"
 mkdir -p "$to"
 
-# the run itself
-[[ -f $from/$run_id.csv ]] && cp "$from/$run_id.csv" "$to/"
-if [[ -d $from/$run_id ]]; then
-	rm -rf "${to:?}/$run_id"
-	cp -r "$from/$run_id" "$to/$run_id"
+# the run itself, unless it is already where it is published
+if [[ $(realpath "$from") == $(realpath "$to") ]]; then
+	echo "publish.sh: $run_id is already in $to: indexing it there" >&2
+else
+	[[ -f $from/$run_id.csv ]] && cp "$from/$run_id.csv" "$to/"
+	if [[ -d $from/$run_id ]]; then
+		rm -rf "${to:?}/$run_id"
+		cp -r "$from/$run_id" "$to/$run_id"
+	fi
 fi
 
-# one index row
+# one index row, and the site
 tb_index_add "$to" "$run_id" "$profile"
+build_site
 
 if [[ -n $branch ]]; then
 	if [[ ${CI:-} != true || -z ${GITHUB_TOKEN:-} ]]; then

@@ -35,7 +35,13 @@ Runs, from the repository root (build output under build/), in this order:
                the tuned OpenSSL build: its ML-KEM, ML-DSA, PSK-mode and
                early-data cases too)
   suite-unit   the suite's Python unit tests (tests/suite/test_*.py): the
-               statistics behind every interval, against known distributions
+               statistics behind every interval, against known distributions;
+               reports, charts, the index and the site on synthetic runs
+  site         tests/suite/site_browser.py: the results site built from a
+               small committed run and two synthetic ones, opened in headless
+               Chromium: no console error, every chart and link resolves,
+               no chart label cut or overlapping; screenshots in
+               build/site-test/ (front.png, run.png, trends.png)
   matrix       tests/suite/test_matrix.sh: a quick matrix run, its schema,
                error rows, --resume, a crashed server, a full disk
   cost:<b>     tests/suite/test_cost.sh: instruction counts are repeatable
@@ -51,7 +57,7 @@ failed, 2 for a usage or setup error.
 
   --backends LIST  backends to build and test, space separated (default:
                    every backend: @BACKENDS@);
-                   the matrix and fuzz steps run only with all of them
+                   the matrix, fuzz and site steps run only with all of them
   --no-asan        leave out the sanitizer builds
   --no-install     never call apt-get (fail when a package is missing)
   --quick          integration tests in --quick mode everywhere
@@ -79,9 +85,9 @@ CERTS=$TB_CERTS
 
 PACKAGES="build-essential meson ninja-build pkg-config libssl-dev
 libwolfssl-dev android-libboringssl-dev libevent-dev nginx-light python3
-python3-uvloop nghttp2-client wrk gnuplot-nox testssl.sh clang clang-format
+python3-uvloop nghttp2-client wrk testssl.sh clang clang-format
 libclang-rt-14-dev gnutls-bin curl valgrind openssl dpkg-dev autoconf
-automake libtool perl"
+automake libtool perl chromium fonts-dejavu-core"
 
 while (($#)); do
 	case "$1" in
@@ -285,6 +291,12 @@ suite_unit() {
 
 matrix_tests() { bash tests/suite/test_matrix.sh --no-build "${PREFIX%/}"; }
 
+# The results site as a reader sees it (headless Chromium).
+site_tests() {
+	tb_tbsuite
+	"$TB_PY" tests/suite/site_browser.py --build build/site-test
+}
+
 cost_tests() { bash tests/suite/test_cost.sh "${PREFIX}$1"; }
 
 asan_env() {
@@ -375,6 +387,13 @@ phase_matrix() {
 	step "matrix" matrix_tests
 }
 
+# The site once (it does not depend on the backends): with all of them,
+# as CI's one job that has every backend.
+phase_site() {
+	tb_all_backends "$BACKENDS" || return 0
+	step "site" site_tests
+}
+
 # Instruction counts: one small cost cell twice, the same within 0.5%.
 phase_cost() {
 	local b
@@ -418,6 +437,7 @@ main() {
 	phase_tuned
 	phase_load
 	step "suite-unit" suite_unit
+	phase_site
 	phase_matrix
 	phase_cost
 	phase_robustness

@@ -19,7 +19,6 @@ need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
 need meson meson
 need ninja ninja-build
 need nginx nginx-light
-need gnuplot gnuplot-nox
 need taskset util-linux
 need openssl openssl
 need cc gcc

@@ -1,9 +1,9 @@
 """tbsuite: the benchmark suite's Python, one package.
 
 Run as `python3 -m tbsuite.<module>` with suite/ on PYTHONPATH; the bash
-entry points (suite/run_matrix.sh, suite/report, suite/compare,
-suite/cost/run_cost.sh, suite/memory/run_memory.sh, suite/stress.sh) set
-that up.  The modules:
+entry points (suite/run_matrix.sh, suite/report, suite/site,
+suite/compare, suite/cost/run_cost.sh, suite/memory/run_memory.sh,
+suite/stress.sh) set that up.  The modules:
 
   runner       suite/run_matrix.sh: arguments, resume, the run loop, summary
   matrixfile   matrix files: axes, settings, blocks, expansion into cells
@@ -22,12 +22,18 @@ that up.  The modules:
                (suite/libs/series)
   hostfacts    the machine and the commit every row carries
   results      the results CSV: columns, durable appends, reading back
-  tables       rows grouped into cells with medians and spreads
+  tables       rows grouped into cells with medians and spreads (the
+               runner's summary)
+  figures      a run's figures: medians with 95% intervals (cells.csv or
+               recomputed from the rows), the reference, the canary,
+               ratios between cells with their verdict
+  charts       SVG charts drawn in Python, one palette for every chart
   report       suite/report: report.md and its charts
   costreport   the report's cost, memory and floor sections
+  site         suite/site: the static results site
   compare      suite/compare: two runs side by side, a regression gate
-  index        results/index.csv of published runs (ci/publish.sh,
-               ci/regress.sh)
+  index        results/index.csv of committed runs (ci/publish.sh,
+               ci/regress.sh, suite/site)
   callgrind    instructions per operation: a server under callgrind
   floor        the crypto floor, timed and in instructions
   standalone   what run_cost.sh and run_memory.sh share

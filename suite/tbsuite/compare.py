@@ -2,9 +2,9 @@
 
 Two kinds of comparison, one command and one gate (--fail-over):
 
-  cells  (default) per cell in both runs, NEW / OLD ratios of the medians
-         of requests/s, handshakes/s and server CPU per request, with
-         their spread; wall-clock figures, default threshold 5%
+  cells  (default) per cell in both runs, NEW / OLD of the median server
+         CPU per request with a bootstrap 95% interval and its verdict
+         (the report's two-run table); default threshold 5%
   --cost per server, backend, TLS version, certificate and operation,
          instructions per operation (matrix cost-* rows or
          suite/cost/run_cost.sh CSVs); exact, default threshold 2%
@@ -14,15 +14,15 @@ Two kinds of comparison, one command and one gate (--fail-over):
 import csv
 import sys
 
-from . import report, results, tables
+from . import figures, stats
 
 USAGE = """\
 usage: suite/compare NEW.csv OLD.csv [--fail-over PCT%]
 
-Prints, for each cell in both runs, NEW / OLD ratios of requests/s,
-handshakes/s and server CPU per request (medians) with their spread.
---fail-over 5%: exit 1 when a metric got worse by more than 5% with its
-whole spread on the bad side (default threshold 5%, exit 0 regardless).
+Prints, for each cell in both runs, NEW / OLD of the median server CPU per
+request with its bootstrap 95% interval and verdict (`~`: the interval
+includes 1).  --fail-over 5%: exit 1 when a cell costs more than 5% more
+with the interval excluding 1 (default threshold 5%, exit 0 regardless).
 --cost: compare instructions per operation instead (cost-* rows of two
 runs, or two suite/cost/run_cost.sh CSVs; default threshold 2%; see
 suite/compare --cost --help).
@@ -48,20 +48,24 @@ class Empty(Exception):
 
 def cells(new_path, old_path, threshold):
     """(header, rows, worse, notes) for the cells of two runs."""
-    new, old = (tables.group(results.read(p)) for p in (new_path, old_path))
-    found = report.ratios(new, old, threshold)
+    try:
+        found = figures.across(figures.Run(new_path), figures.Run(old_path))
+    except (ValueError, KeyError) as e:
+        raise Empty('cannot read the runs: %s' % e)
     if not found:
         raise Empty('no cell is in both runs')
-    header = ['server', 'mode', 'cell', 'metric', 'new', 'old', 'ratio',
-        'spread', '']
-    rows = [[report.who(r['cell']), r['cell']['mode'],
-        report.cell_name(r['cell']), r['metric'], tables.fmt(r['a'], 1),
-        tables.fmt(r['b'], 1), '%.3f' % r['ratio'],
-        '%.3f-%.3f' % (r['lo'], r['hi']), 'WORSE' if r['worse'] else '']
-        for r in found]
-    worse = sum(r['worse'] for r in found)
-    return header, rows, worse, ['%d comparisons, %d worse by more than '
-        '%g%%' % (len(rows), worse, threshold * 100)]
+    header = ['server, library', 'mode', 'cell', 'version', 'new us/req',
+        'old us/req', 'new / old', 'verdict', '']
+    rows, worse = [], 0
+    for a, b, c in found:
+        bad = c.verdict != '~' and c.ratio.value > 1 + threshold
+        worse += bad
+        rows.append([a.label(version=False), a['mode'], a.where(),
+            a.version if a.version == b.version else '%s -> %s' % (
+            b.version, a.version), stats.fmt(a.us), stats.fmt(b.us),
+            stats.fmt(c.ratio, 3), c.verdict, 'WORSE' if bad else ''])
+    return header, rows, worse, ['%d cells, %d cost more than %g%% more '
+        '(interval excluding 1)' % (len(rows), worse, threshold * 100)]
 
 
 def read_cost(path):

@@ -136,7 +136,6 @@ EOF
 
 check "the report and its charts exist" bash -c \
 	"test -s '$out/results/quick/report.md' &&
-	ls '$out/results/quick/'*.png >/dev/null &&
 	ls '$out/results/quick/'*.svg >/dev/null &&
 	grep -q 'report: ' '$out/quick.out'"
 
