@@ -24,6 +24,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
@@ -32,12 +33,14 @@
 #include "ssl_bio.h"
 #include "tb_build.h"
 #include "tls.h"
+#include "tls_names.h"
 
 struct tb_tls_ctx {
 	SSL_CTX *ssl_ctx;
 	BIO_METHOD *bio_method; /* --io core: the core's buffers */
 	int key_type;	       /* EVP_PKEY_RSA, EVP_PKEY_EC, EVP_PKEY_ED25519 */
 	uint16_t curve_sigalg; /* EC key: the TLS 1.3 scheme of its curve */
+	struct tb_ticket_keys *ticket_keys; /* NULL: no tickets */
 	struct tb_settings settings;
 	const struct tb_tls_fact *facts;
 };
@@ -45,8 +48,9 @@ struct tb_tls_ctx {
 struct tb_tls_conn {
 	SSL *ssl;
 	const struct tb_tls_ctx *ctx;
-	struct tb_err err; /* why the last call failed */
-	uint16_t sigalg;   /* noted by note_sigalg during the handshake */
+	struct tb_err err;     /* why the last call failed */
+	uint16_t sigalg;       /* noted by note_sigalg during the handshake */
+	uint8_t ticket_opened; /* this handshake's ticket opened */
 };
 
 const char *
@@ -209,13 +213,48 @@ tls13_suites_ok(const char *list, char *err, size_t errlen)
 	return 0;
 }
 
+/* Seals and opens tickets with the shared key table (backends/common.h);
+ * BoringSSL then encrypts and MACs the ticket itself.  Returns 1, or 2
+ * for a new ticket after this one, or when opening 0 for a ticket no key
+ * opens (a full handshake follows); -1 fails the handshake. */
+static int
+ticket_key_cb(SSL *ssl, uint8_t *name, uint8_t *iv, EVP_CIPHER_CTX *cctx,
+	      HMAC_CTX *hctx, int enc)
+{
+	const struct tb_tls_ctx *ctx =
+		SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	const struct tb_ticket_key *k;
+	int renew = 0;
+
+	if (enc) {
+		k = tb_ticket_key_now(ctx->ticket_keys, name);
+		if (!RAND_bytes(iv, TB_TICKET_IV_LEN) ||
+		    !EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes,
+					iv))
+			return -1;
+	} else {
+		k = tb_ticket_key_find(ctx->ticket_keys, name, &renew);
+		if (k == NULL)
+			return 0;
+		if (!EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes,
+					iv))
+			return -1;
+		((struct tb_tls_conn *)SSL_get_app_data(ssl))->ticket_opened =
+			1;
+	}
+	if (!HMAC_Init_ex(hctx, k->hmac, TB_TICKET_HMAC_LEN, EVP_sha256(),
+			  NULL))
+		return -1;
+	return renew ? 2 : 1;
+}
+
 /* The session state a client can come back with, per tb_resumption. */
 static int
-set_resumption(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
-	       size_t errlen)
+set_resumption(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg,
+	       char *err, size_t errlen)
 {
 	static const unsigned char sid_ctx[] = "tlsbench";
-	uint8_t ticket_keys[48];
+	SSL_CTX *ssl_ctx = ctx->ssl_ctx;
 	int cache = cfg->resumption == TB_RESUME_CACHE ||
 		    cfg->resumption == TB_RESUME_BOTH;
 	int tickets = cfg->resumption == TB_RESUME_TICKETS ||
@@ -256,13 +295,16 @@ set_resumption(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 	 * handshake is what the other backends send, so the cost of minting
 	 * tickets is the same everywhere. */
 	SSL_CTX_set_num_tickets(ssl_ctx, 1);
-	/* Fixed keys instead of BoringSSL's lazily generated, rotating ones:
-	 * a context made before the workers fork then shares one key, and a
-	 * ticket from one worker resumes on any other. */
-	if (!RAND_bytes(ticket_keys, sizeof(ticket_keys)) ||
-	    !SSL_CTX_set_tlsext_ticket_keys(ssl_ctx, ticket_keys,
-					    sizeof(ticket_keys))) {
-		snprintf(err, errlen, "cannot set session ticket keys");
+	/* The shared key table instead of BoringSSL's own keys (made lazily,
+	 * per process, rotated every 48 hours): one policy for every
+	 * backend. */
+	ctx->ticket_keys =
+		tb_ticket_keys_new(cfg->ticket_key_lifetime_s, err, errlen);
+	if (ctx->ticket_keys == NULL)
+		return 0;
+	if (!SSL_CTX_set_app_data(ssl_ctx, ctx) ||
+	    !SSL_CTX_set_tlsext_ticket_key_cb(ssl_ctx, ticket_key_cb)) {
+		snprintf(err, errlen, "cannot install the ticket key callback");
 		return 0;
 	}
 	return 1;
@@ -308,10 +350,61 @@ set_list(SSL_CTX *ssl_ctx, int (*setter)(SSL_CTX *, const char *),
 	return 1;
 }
 
+/* SSL_CTX_set1_groups_list arrived in API 19; the curves name works in 13
+ * and 14 alike and takes the same names (X25519, P-256).  API 19 knows
+ * X25519Kyber768Draft00 only as "X25519Kyber": each entry BoringSSL does
+ * not take by its IANA name is tried by that one, then refused with what
+ * this BoringSSL lacks or as unknown. */
 static int
-configure(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
+set_groups(SSL_CTX *ssl_ctx, const char *groups, char *err, size_t errlen)
+{
+	char list[512] = "", entry[64], lib[160];
+	const char *p = groups, *e, *use;
+	size_t len, used = 0;
+	uint16_t id;
+
+	while ((e = tb_list_next(&p, ":", &len)) != NULL) {
+		if (len == 0 || len >= sizeof(entry)) {
+			snprintf(err, errlen, "bad group list entry in \"%s\"",
+				 groups);
+			return 0;
+		}
+		memcpy(entry, e, len);
+		entry[len] = '\0';
+		id = tb_tls_group_id(entry, len);
+		use = entry;
+		if (!SSL_CTX_set1_curves_list(ssl_ctx, use))
+			use = id == 0x6399 ? "X25519Kyber" : NULL;
+		if (use != NULL && !SSL_CTX_set1_curves_list(ssl_ctx, use))
+			use = NULL;
+		ERR_clear_error();
+		if (use == NULL) {
+			if (!bssl_group_lacks(id, err, errlen))
+				snprintf(err, errlen,
+					 "group \"%s\" unknown to BoringSSL",
+					 entry);
+			return 0;
+		}
+		if (used + strlen(use) + 2 > sizeof(list)) {
+			snprintf(err, errlen, "group list too long");
+			return 0;
+		}
+		used += (size_t)snprintf(list + used, sizeof(list) - used,
+					 "%s%s", used ? ":" : "", use);
+	}
+	if (!SSL_CTX_set1_curves_list(ssl_ctx, list)) {
+		snprintf(err, errlen, "group list \"%s\" rejected: %s", list,
+			 lib_error(lib, sizeof(lib)));
+		return 0;
+	}
+	return 1;
+}
+
+static int
+configure(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg, char *err,
 	  size_t errlen)
 {
+	SSL_CTX *ssl_ctx = ctx->ssl_ctx;
 	char lib[160];
 	int min = proto_version(cfg->min_version);
 	int max = proto_version(cfg->max_version);
@@ -340,11 +433,8 @@ configure(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 	if (cfg->ciphersuites != NULL &&
 	    !tls13_suites_ok(cfg->ciphersuites, err, errlen))
 		return 0;
-	/* SSL_CTX_set1_groups_list arrived in API 19; the curves name works
-	 * in 13 and 14 alike and takes the same names (X25519, P-256). */
 	if (cfg->groups != NULL &&
-	    !set_list(ssl_ctx, SSL_CTX_set1_curves_list, cfg->groups, ":",
-		      "group", err, errlen))
+	    !set_groups(ssl_ctx, cfg->groups, err, errlen))
 		return 0;
 	/* The configured order decides, as nginx's ssl_prefer_server_ciphers
 	 * does: in BoringSSL this covers the TLS 1.2 cipher and the group
@@ -360,6 +450,8 @@ configure(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 	/* --idle-buffers: BoringSSL always frees its record buffers once they
 	 * are empty (SSL_MODE_RELEASE_BUFFERS is a no-op there); "keep"
 	 * cannot be had, and tls_settings says so. */
+	if (bssl_key_lacks(cfg->key_file, err, errlen))
+		return 0;
 	if (!SSL_CTX_use_certificate_chain_file(ssl_ctx, cfg->cert_file)) {
 		snprintf(err, errlen, "cannot load certificate chain %s: %s",
 			 cfg->cert_file, lib_error(lib, sizeof(lib)));
@@ -376,7 +468,27 @@ configure(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg, char *err,
 			 cfg->key_file, cfg->cert_file);
 		return 0;
 	}
-	return set_resumption(ssl_ctx, cfg, err, errlen);
+	/* BoringSSL resumes TLS 1.3 only with psk_dhe_ke: a client
+	 * offering psk_ke alone gets a full handshake. */
+	if (cfg->psk_mode == TB_PSK_KE) {
+		snprintf(err, errlen,
+			 "--psk-mode ke: BoringSSL resumes TLS 1.3 only with "
+			 "psk_dhe_ke (no psk_ke); use --psk-mode dhe");
+		return 0;
+	}
+	/* BoringSSL leaves a replayed 0-RTT flight to the application (its
+	 * ssl.h: early data is replayable; callers must account for it) and
+	 * offers no single-use tickets or ClientHello recording: 0-RTT is
+	 * refused rather than measured without anti-replay. */
+	if (cfg->max_early_data > 0) {
+		snprintf(err, errlen,
+			 "--early-data: BoringSSL has no protection against a "
+			 "replayed 0-RTT flight (it leaves that to the "
+			 "application), and 0-RTT is measured only with the "
+			 "library's anti-replay on");
+		return 0;
+	}
+	return set_resumption(ctx, cfg, err, errlen);
 }
 
 /* The key's type, and for EC keys the scheme of its curve: what
@@ -430,7 +542,7 @@ record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
 	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
 		 "%d", tickets);
 	st->tls_object_reuse = "no (SSL_clear is deprecated)";
-	ctx->facts = tb_settings_facts(st, cfg->io);
+	ctx->facts = tb_settings_facts(st, cfg, ctx->ticket_keys, cfg->io);
 }
 
 struct tb_tls_ctx *
@@ -449,7 +561,7 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 		free(ctx);
 		return NULL;
 	}
-	if (!configure(ctx->ssl_ctx, cfg, err, errlen) ||
+	if (!configure(ctx, cfg, err, errlen) ||
 	    !record_key(ctx, err, errlen)) {
 		ERR_clear_error();
 		tb_tls_ctx_free(ctx);
@@ -474,6 +586,7 @@ tb_tls_ctx_free(struct tb_tls_ctx *ctx)
 		return;
 	SSL_CTX_free(ctx->ssl_ctx);
 	BIO_meth_free(ctx->bio_method);
+	tb_ticket_keys_free(ctx->ticket_keys);
 	free(ctx);
 }
 
@@ -576,6 +689,7 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd, struct tb_io *io)
 	}
 	SSL_set_accept_state(c->ssl);
 	SSL_set_cert_cb(c->ssl, note_sigalg, c);
+	SSL_set_app_data(c->ssl, c);
 	return c;
 }
 
@@ -719,6 +833,11 @@ tb_tls_conn_params(const struct tb_tls_conn *c, struct tb_tls_params *p)
 	p->version = (uint16_t)version;
 	p->cipher = cipher != NULL ? SSL_CIPHER_get_protocol_id(cipher) : 0;
 	p->resumed = (uint8_t)resumed;
+	/* Resumed without opening a ticket: a TLS 1.2 session ID from the
+	 * cache (BoringSSL has no stateful 1.3 tickets). */
+	p->resumed_by = !resumed	   ? TB_RESUMED_UNKNOWN
+			: c->ticket_opened ? TB_RESUMED_TICKET
+					   : TB_RESUMED_ID;
 	/* A resumed TLS 1.2 handshake exchanges no key (BoringSSL would
 	 * still name the original session's group) and none signs. */
 	p->group = resumed && version < TLS1_3_VERSION

@@ -23,7 +23,12 @@
 #include <openssl/nid.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
-#include <openssl/ssl.h> /* SSL_SIGN_*, SSL_CURVE_*: the IANA ids */
+#include <openssl/ssl.h>	/* SSL_SIGN_*, SSL_CURVE_*: the IANA ids */
+#ifdef SSL_CURVE_X25519KYBER768 /* API 19 */
+#include <openssl/bytestring.h>
+#include <openssl/kyber.h>
+#define TB_KYBER_SHARE (32 + KYBER_PUBLIC_KEY_BYTES)
+#endif
 
 #include "boringssl_err.h"
 #include "tls.h"
@@ -34,7 +39,8 @@ struct tb_floor {
 	EVP_MD_CTX *md_ctx; /* Ed25519: sign the message itself */
 	uint8_t *sig;
 	size_t sig_cap;
-	int nid; /* NID_undef for X25519 */
+	int nid;   /* NID_undef for X25519 */
+	int kyber; /* X25519Kyber768Draft00 */
 	size_t share_len;
 	uint8_t *peers; /* shares * share_len */
 	EC_GROUP *group;
@@ -46,9 +52,12 @@ signer_init(struct tb_floor *f, const char *key_file, uint16_t *sigalg,
 {
 	char lib[160];
 	const EVP_MD *md = EVP_sha256();
-	BIO *bio = BIO_new_file(key_file, "r");
+	BIO *bio;
 	int type;
 
+	if (bssl_key_lacks(key_file, err, errlen))
+		return 0;
+	bio = BIO_new_file(key_file, "r");
 	if (bio != NULL)
 		f->pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
 	BIO_free(bio);
@@ -163,11 +172,20 @@ kex_init(struct tb_floor *f, uint16_t group, unsigned shares, char *err,
 		f->nid = NID_secp521r1;
 		f->share_len = 133;
 		break;
+#ifdef SSL_CURVE_X25519KYBER768
+	case SSL_CURVE_X25519KYBER768:
+		f->nid = NID_undef;
+		f->kyber = 1;
+		f->share_len = TB_KYBER_SHARE;
+		break;
+#endif
 	default:
-		snprintf(err, errlen,
-			 "group 0x%04x not benchmarked with BoringSSL "
-			 "(X25519, P-256, P-384, P-521)",
-			 group);
+		if (!bssl_group_lacks(group, err, errlen))
+			snprintf(err, errlen,
+				 "group 0x%04x not benchmarked with BoringSSL "
+				 "(X25519, P-256, P-384, P-521, "
+				 "X25519Kyber768Draft00)",
+				 group);
 		return 0;
 	}
 	f->peers = malloc((size_t)shares * f->share_len);
@@ -182,6 +200,14 @@ kex_init(struct tb_floor *f, uint16_t group, unsigned shares, char *err,
 
 		if (f->nid == NID_undef) {
 			X25519_keypair(share, priv);
+#ifdef SSL_CURVE_X25519KYBER768
+			/* the draft's share: X25519's, then Kyber's key */
+			if (f->kyber) {
+				struct KYBER_private_key kpriv;
+
+				KYBER_generate_key(share + 32, &kpriv);
+			}
+#endif
 			continue;
 		}
 		key = EC_KEY_new_by_curve_name(f->nid);
@@ -198,6 +224,28 @@ fail:
 	return 0;
 }
 
+#ifdef SSL_CURVE_X25519KYBER768
+/* The server's X25519Kyber768Draft00 share, as libssl's
+ * X25519Kyber768KeyShare::Encap: an X25519 key pair and secret, then
+ * Kyber encapsulation to the client's key. */
+static int
+kyber_kex(const uint8_t *peer)
+{
+	uint8_t x_pub[32], x_priv[32], secret[64];
+	uint8_t ct[KYBER_CIPHERTEXT_BYTES];
+	struct KYBER_public_key kpub;
+	CBS cbs;
+
+	X25519_keypair(x_pub, x_priv);
+	CBS_init(&cbs, peer + 32, KYBER_PUBLIC_KEY_BYTES);
+	if (!X25519(secret, x_priv, peer) ||
+	    !KYBER_parse_public_key(&kpub, &cbs))
+		return -1;
+	KYBER_encap(ct, secret + 32, sizeof(secret) - 32, &kpub);
+	return 0;
+}
+#endif
+
 int
 tb_floor_kex(struct tb_floor *f, unsigned i)
 {
@@ -207,6 +255,10 @@ tb_floor_kex(struct tb_floor *f, unsigned i)
 	EC_KEY *key;
 	int ok;
 
+#ifdef SSL_CURVE_X25519KYBER768
+	if (f->kyber)
+		return kyber_kex(peer);
+#endif
 	if (f->nid == NID_undef) {
 		uint8_t priv[32];
 

@@ -88,7 +88,7 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
 		 "0 (no TLS)");
 	st->tls_object_reuse = "yes (no library state)";
-	ctx->facts = tb_settings_facts(st, cfg->io);
+	ctx->facts = tb_settings_facts(st, NULL, NULL, cfg->io);
 	return ctx;
 }
 

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "openssl_init.h"
@@ -17,19 +19,29 @@
 #include "ssl_bio.h"
 #include "tb_build.h"
 #include "tls.h"
+#include "tls_names.h"
 
 struct tb_tls_ctx {
 	SSL_CTX *ssl_ctx;
 	BIO_METHOD *bio_method; /* --io core: the core's buffers */
 	int rsa_pss_key; /* the key is RSA-PSS (rsa_pss_pss_*), not RSA */
+	struct tb_ticket_keys *ticket_keys; /* NULL: no stateless tickets */
+	EVP_CIPHER *ticket_cipher;	    /* fetched once, not per ticket */
+	int psk_ke;			    /* --psk-mode ke */
+	int reuse; /* tb_tls_conn_reuse may SSL_clear (no early data) */
 	struct tb_settings settings;
 	const struct tb_tls_fact *facts;
 };
 
 struct tb_tls_conn {
 	SSL *ssl;
-	struct tb_err err;   /* why the last call failed */
-	uint8_t rsa_pss_key; /* copied from the context */
+	const struct tb_tls_ctx *ctx;
+	struct tb_err err;     /* why the last call failed */
+	uint8_t rsa_pss_key;   /* copied from the context */
+	uint8_t ticket_opened; /* this handshake's ticket opened */
+	uint8_t watch_kex;     /* --psk-mode ke: note_key_share watches */
+	uint8_t key_share;     /* the ServerHello sent carried a key_share */
+	struct tb_early early; /* --early-data: SSL_read_early_data first */
 };
 
 /* Ties cached sessions to this server; OpenSSL refuses to resume a
@@ -241,8 +253,10 @@ set_lists(SSL_CTX *s, const struct tb_tls_config *cfg, char *err, size_t errlen)
 	if (cfg->groups != NULL) {
 		if (tb_list_find_bad(cfg->groups, ":", accepts_group, s, bad,
 				     sizeof(bad)) != 0) {
-			set_err(err, errlen, "group \"%s\" unknown to OpenSSL",
-				bad);
+			if (!ossl_group_lacks(tb_tls_group_id(bad, strlen(bad)),
+					      err, errlen))
+				set_err(err, errlen,
+					"group \"%s\" unknown to OpenSSL", bad);
 			return -1;
 		}
 		if (!SSL_CTX_set1_groups_list(s, cfg->groups)) {
@@ -254,9 +268,57 @@ set_lists(SSL_CTX *s, const struct tb_tls_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-static void
-set_resumption(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg)
+/* Seals and opens stateless tickets with the shared key table
+ * (backends/common.h); OpenSSL then encrypts and MACs the ticket itself.
+ * Returns 1, or 2 for a new ticket after this one, or when opening 0 for
+ * a ticket no key opens (a full handshake follows); -1 fails the
+ * handshake. */
+static int
+ticket_key_cb(SSL *ssl, unsigned char name[TB_TICKET_NAME_LEN],
+	      unsigned char *iv, EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx,
+	      int enc)
 {
+	const struct tb_tls_ctx *ctx =
+		SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	const struct tb_ticket_key *k;
+	OSSL_PARAM params[3];
+	int renew = 0;
+
+	if (enc) {
+		k = tb_ticket_key_now(ctx->ticket_keys, name);
+		if (RAND_bytes(iv, TB_TICKET_IV_LEN) <= 0 ||
+		    !EVP_EncryptInit_ex(cctx, ctx->ticket_cipher, NULL, k->aes,
+					iv))
+			return -1;
+	} else {
+		k = tb_ticket_key_find(ctx->ticket_keys, name, &renew);
+		if (k == NULL)
+			return 0;
+		if (!EVP_DecryptInit_ex(cctx, ctx->ticket_cipher, NULL, k->aes,
+					iv))
+			return -1;
+		((struct tb_tls_conn *)SSL_get_app_data(ssl))->ticket_opened =
+			1;
+	}
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						     "SHA256", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(
+		OSSL_MAC_PARAM_KEY, (void *)k->hmac, TB_TICKET_HMAC_LEN);
+	params[2] = OSSL_PARAM_construct_end();
+	if (!EVP_MAC_CTX_set_params(hctx, params))
+		return -1;
+	/* TLS 1.3: a new ticket after every resumption, as OpenSSL does
+	 * with its own keys (a callback must ask for it). */
+	return renew || SSL_version(ssl) >= TLS1_3_VERSION ? 2 : 1;
+}
+
+static int
+set_resumption(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg,
+	       char *err, size_t errlen)
+{
+	SSL_CTX *ssl_ctx = ctx->ssl_ctx;
+	char lib[160];
+
 	enum tb_resumption mode = cfg->resumption;
 	int cache = mode == TB_RESUME_CACHE || mode == TB_RESUME_BOTH;
 	int tickets = mode == TB_RESUME_TICKETS || mode == TB_RESUME_BOTH;
@@ -286,8 +348,93 @@ set_resumption(SSL_CTX *ssl_ctx, const struct tb_tls_config *cfg)
 	 * encryption (or a cache entry) and a record on every connection. */
 	SSL_CTX_set_num_tickets(ssl_ctx, mode == TB_RESUME_NONE ? 0 : 1);
 
-	/* Ticket keys are random per SSL_CTX and never rotate: workers share
-	 * them only when the context is made before they fork. */
+	if (!tickets)
+		return 0;
+	/* Ticket keys from the shared table, not OpenSSL's own (random per
+	 * SSL_CTX, never rotated): one policy for every backend. */
+	ctx->ticket_keys =
+		tb_ticket_keys_new(cfg->ticket_key_lifetime_s, err, errlen);
+	if (ctx->ticket_keys == NULL)
+		return -1;
+	ctx->ticket_cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+	if (ctx->ticket_cipher == NULL || !SSL_CTX_set_app_data(ssl_ctx, ctx) ||
+	    !SSL_CTX_set_tlsext_ticket_key_evp_cb(ssl_ctx, ticket_key_cb)) {
+		set_err(err, errlen,
+			"cannot install the ticket key callback: %s",
+			ossl_reason(lib, sizeof(lib)));
+		return -1;
+	}
+	return 0;
+}
+
+/* --psk-mode ke: resume TLS 1.3 on the PSK alone whenever the client
+ * offers psk_ke.  OpenSSL takes psk_dhe_ke when the client offers both
+ * (every OpenSSL client does) unless SSL_OP_PREFER_NO_DHE_KEX (3.3) says
+ * otherwise: before 3.3 the mode cannot be had and is refused. */
+static int
+set_psk_mode(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg, char *err,
+	     size_t errlen)
+{
+	if (cfg->psk_mode != TB_PSK_KE)
+		return 0;
+#ifdef SSL_OP_PREFER_NO_DHE_KEX
+	(void)err;
+	(void)errlen;
+	SSL_CTX_set_options(ctx->ssl_ctx,
+			    SSL_OP_ALLOW_NO_DHE_KEX | SSL_OP_PREFER_NO_DHE_KEX);
+	ctx->psk_ke = 1;
+	return 0;
+#else
+	(void)ctx;
+	set_err(err, errlen,
+		"--psk-mode ke: %s resumes with psk_dhe_ke whenever the "
+		"client offers both modes, as every OpenSSL client does "
+		"(SSL_OP_PREFER_NO_DHE_KEX came with OpenSSL 3.3); use "
+		"--psk-mode dhe or OpenSSL 3.3 or later",
+		OPENSSL_VERSION_TEXT);
+	return -1;
+#endif
+}
+
+/* --early-data.  OpenSSL's anti-replay (on whenever max_early_data > 0,
+ * unless SSL_OP_NO_ANTI_REPLAY) makes TLS 1.3 tickets single-use: each
+ * ticket issued is a session-cache entry (stateful, as with
+ * SSL_OP_NO_TICKET) and its first use deletes it, so a replayed flight
+ * finds nothing and gets a full handshake.  That needs the session
+ * cache: with --resumption tickets it is refused.  The cache is per
+ * worker: a TLS 1.3 resumption then lands on the issuing worker only.
+ * Without --early-data max_early_data stays 0, OpenSSL's default, and
+ * anti-replay never acts. */
+static int
+set_early_data(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg,
+	       char *err, size_t errlen)
+{
+	if (cfg->max_early_data == 0) {
+		SSL_CTX_set_max_early_data(ctx->ssl_ctx, 0);
+		return 0;
+	}
+	if (cfg->resumption != TB_RESUME_CACHE &&
+	    cfg->resumption != TB_RESUME_BOTH) {
+		set_err(err, errlen,
+			"--early-data: OpenSSL's anti-replay keeps every TLS "
+			"1.3 ticket in the session cache and deletes it on "
+			"first use, so it needs the cache: use --resumption "
+			"cache or both");
+		return -1;
+	}
+	SSL_CTX_clear_options(ctx->ssl_ctx, SSL_OP_NO_ANTI_REPLAY);
+	if (!SSL_CTX_set_max_early_data(ctx->ssl_ctx, cfg->max_early_data) ||
+	    !SSL_CTX_set_recv_max_early_data(ctx->ssl_ctx,
+					     cfg->max_early_data)) {
+		set_err(err, errlen, "cannot set max_early_data %u",
+			(unsigned)cfg->max_early_data);
+		return -1;
+	}
+	ctx->settings.anti_replay =
+		"single-use TLS 1.3 tickets: each is kept in the session cache "
+		"(per worker, so it resumes only on the worker that issued "
+		"it) and deleted on first use";
+	return 0;
 }
 
 /* tb_tls_ctx_facts: read back from the library, not echoed. */
@@ -314,8 +461,13 @@ record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
 			 NULL);
 	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
 		 "%d", cfg->max_version >= TB_TLS13 ? tickets13 : tickets12);
-	st->tls_object_reuse = "yes (SSL_clear)";
-	ctx->facts = tb_settings_facts(st, cfg->io);
+	/* SSL_clear leaves a connection's early-data state as it was, and
+	 * SSL_read_early_data then refuses the next connection's. */
+	ctx->reuse = cfg->max_early_data == 0;
+	st->tls_object_reuse =
+		ctx->reuse ? "yes (SSL_clear)"
+			   : "no (SSL_clear keeps the early-data state)";
+	ctx->facts = tb_settings_facts(st, cfg, ctx->ticket_keys, cfg->io);
 }
 
 struct tb_tls_ctx *
@@ -368,11 +520,6 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 	if (cfg->idle_buffers == TB_IDLE_RELEASE)
 		SSL_CTX_set_mode(s, SSL_MODE_RELEASE_BUFFERS);
 
-	/* No 0-RTT: max_early_data 0 is OpenSSL's default, set here so it is
-	 * visibly off.  Anti-replay (which deletes cache entries on resume)
-	 * only acts when early data is on, so it never runs. */
-	SSL_CTX_set_max_early_data(s, 0);
-
 	if (!SSL_CTX_set_min_proto_version(s, min) ||
 	    !SSL_CTX_set_max_proto_version(s, max)) {
 		set_err(err, errlen, "cannot set TLS versions %d..%d: %s",
@@ -380,10 +527,14 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 			ossl_reason(lib, sizeof(lib)));
 		goto fail;
 	}
-	if (set_lists(s, cfg, err, errlen) != 0)
+	if (set_lists(s, cfg, err, errlen) != 0 ||
+	    set_resumption(ctx, cfg, err, errlen) != 0 ||
+	    set_psk_mode(ctx, cfg, err, errlen) != 0 ||
+	    set_early_data(ctx, cfg, err, errlen) != 0)
 		goto fail;
-	set_resumption(s, cfg);
 
+	if (ossl_key_lacks(cfg->key_file, err, errlen))
+		goto fail;
 	if (!SSL_CTX_use_certificate_chain_file(s, cfg->cert_file)) {
 		set_err(err, errlen, "cannot load certificate chain %s: %s",
 			cfg->cert_file, ossl_reason(lib, sizeof(lib)));
@@ -425,6 +576,8 @@ tb_tls_ctx_free(struct tb_tls_ctx *ctx)
 		return;
 	SSL_CTX_free(ctx->ssl_ctx);
 	BIO_meth_free(ctx->bio_method);
+	EVP_CIPHER_free(ctx->ticket_cipher);
+	tb_ticket_keys_free(ctx->ticket_keys);
 	free(ctx);
 }
 
@@ -436,6 +589,79 @@ tb_tls_ctx_facts(const struct tb_tls_ctx *ctx)
 
 /* ------------------------------------------------------------------ */
 /* Connections */
+
+/* Whether a TLS 1.3 resumption exchanged a key: OpenSSL names the
+ * original session's group when it did not (3.3 and later), so the
+ * answer is read from the ServerHello this server sent: psk_ke sends no
+ * key_share (RFC 8446 4.2.8).  The last ServerHello wins (a
+ * HelloRetryRequest is one too).  Watched only under --psk-mode ke, and
+ * only until the handshake ends: the callback would see every record. */
+static void
+note_key_share(int write_p, int version, int content_type, const void *buf,
+	       size_t len, SSL *ssl, void *arg)
+{
+	const unsigned char *p = buf, *end = p + len;
+	struct tb_tls_conn *c = arg;
+	size_t skip;
+
+	(void)version;
+	(void)ssl;
+	/* type(1) length(3) legacy_version(2) random(32) */
+	if (!write_p || content_type != SSL3_RT_HANDSHAKE || len < 39 ||
+	    p[0] != SSL3_MT_SERVER_HELLO)
+		return;
+	c->key_share = 0;
+	p += 38;
+	/* session_id echo, cipher_suite(2), compression(1), extensions(2) */
+	skip = 1 + (size_t)p[0] + 2 + 1 + 2;
+	if ((size_t)(end - p) < skip)
+		return;
+	p += skip;
+	while (end - p >= 4) {
+		size_t ext_len = (size_t)p[2] << 8 | p[3];
+
+		if (((unsigned)p[0] << 8 | p[1]) == TLSEXT_TYPE_key_share) {
+			c->key_share = 1;
+			return;
+		}
+		if ((size_t)(end - p) < 4 + ext_len)
+			return;
+		p += 4 + ext_len;
+	}
+}
+
+/* What a connection starts with beyond the SSL object: none of this
+ * handshake's findings yet, the ServerHello watched under --psk-mode ke,
+ * SSL_read_early_data first under --early-data. */
+static void
+conn_begin(struct tb_tls_conn *c, const struct tb_tls_ctx *ctx)
+{
+	c->ticket_opened = 0;
+	c->key_share = 0;
+	c->watch_kex = (uint8_t)ctx->psk_ke;
+	if (ctx->psk_ke) {
+		SSL_set_msg_callback(c->ssl, note_key_share);
+		SSL_set_msg_callback_arg(c->ssl, c);
+	}
+	tb_early_free(&c->early);
+	c->early.given = 0;
+	c->early.reading = SSL_get_max_early_data(c->ssl) > 0;
+}
+
+/* A peer that closed (close_notify, or EOF under
+ * SSL_OP_IGNORE_UNEXPECTED_EOF) ended a good session.  We never answer
+ * its close_notify, and SSL_free (or SSL_clear) drops the session of a
+ * connection that did not send one from the cache as if it had broken: a
+ * TLS 1.2 session ID or a TLS 1.3 stateful ticket would then never resume
+ * after a client that closes first. */
+static void
+conn_end(struct tb_tls_conn *c)
+{
+	if (SSL_get_shutdown(c->ssl) & SSL_RECEIVED_SHUTDOWN)
+		SSL_set_shutdown(c->ssl,
+				 SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+	tb_early_free(&c->early);
+}
 
 struct tb_tls_conn *
 tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd, struct tb_io *io)
@@ -455,7 +681,10 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd, struct tb_io *io)
 		return NULL;
 	}
 	SSL_set_accept_state(c->ssl);
+	SSL_set_app_data(c->ssl, c);
+	c->ctx = ctx;
 	c->rsa_pss_key = (uint8_t)ctx->rsa_pss_key;
+	conn_begin(c, ctx);
 	return c;
 }
 
@@ -466,6 +695,9 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd, struct tb_io *io)
 int
 tb_tls_conn_reuse(struct tb_tls_conn *c, int fd, struct tb_io *io)
 {
+	if (!c->ctx->reuse)
+		return -1;
+	conn_end(c);
 	ERR_clear_error();
 	if (!SSL_clear(c->ssl)) {
 		ERR_clear_error();
@@ -476,6 +708,7 @@ tb_tls_conn_reuse(struct tb_tls_conn *c, int fd, struct tb_io *io)
 	else if (BIO_set_fd(SSL_get_rbio(c->ssl), fd, BIO_NOCLOSE) != 1)
 		return -1;
 	c->err.kind = TB_ERR_NONE;
+	conn_begin(c, c->ctx);
 	return 0;
 }
 
@@ -484,6 +717,7 @@ tb_tls_conn_free(struct tb_tls_conn *c)
 {
 	if (c == NULL)
 		return;
+	conn_end(c);
 	SSL_free(c->ssl);
 	free(c);
 }
@@ -539,19 +773,59 @@ map(struct tb_tls_conn *c, int ret)
 	}
 }
 
+/* One SSL_read_early_data: TB_OK with *n > 0 for early data, TB_OK with
+ * *n == 0 once there is no more (rejected, not sent, or all read: the
+ * handshake then goes on as usual). */
+static enum tb_status
+read_early(void *conn, void *buf, size_t len, size_t *n)
+{
+	struct tb_tls_conn *c = conn;
+	int r;
+
+	*n = 0;
+	clear();
+	r = SSL_read_early_data(c->ssl, buf, len, n);
+	if (r == SSL_READ_EARLY_DATA_FINISH) {
+		c->early.reading = 0;
+		*n = 0;
+		return TB_OK;
+	}
+	return r == SSL_READ_EARLY_DATA_SUCCESS ? TB_OK : map(c, 0);
+}
+
 enum tb_status
 tb_tls_handshake(struct tb_tls_conn *c)
 {
-	clear();
-	return map(c, SSL_do_handshake(c->ssl));
+	enum tb_status st;
+	int now;
+
+	st = tb_early_handshake(&c->early, read_early, c, &c->err, &now);
+	if (st == TB_OK && !now) {
+		clear();
+		st = map(c, SSL_do_handshake(c->ssl));
+	}
+	if (st == TB_OK)
+		SSL_set_msg_callback(c->ssl, NULL); /* see note_key_share */
+	return st;
 }
 
 enum tb_status
 tb_tls_read(struct tb_tls_conn *c, void *buf, size_t len, size_t *n)
 {
+	enum tb_status st;
+
 	*n = 0;
 	if (len == 0)
 		return TB_OK;
+	*n = tb_early_take(&c->early, buf, len);
+	if (*n > 0)
+		return TB_OK;
+	if (c->early.reading) {
+		st = read_early(c, buf, len, n);
+		if (st != TB_OK || *n > 0)
+			return st;
+	}
+	/* SSL_read_ex finishes a 0-RTT handshake on the way. */
 	clear();
 	return map(c, SSL_read_ex(c->ssl, buf, len, n));
 }
@@ -563,6 +837,9 @@ tb_tls_write(struct tb_tls_conn *c, const void *buf, size_t len, size_t *n)
 	if (len == 0)
 		return TB_OK;
 	clear();
+	/* 0.5-RTT: before the client's Finished, only this call writes. */
+	if (c->early.given && !SSL_is_init_finished(c->ssl))
+		return map(c, SSL_write_early_data(c->ssl, buf, len, n));
 	return map(c, SSL_write_ex(c->ssl, buf, len, n));
 }
 
@@ -572,7 +849,10 @@ tb_tls_shutdown(struct tb_tls_conn *c)
 	enum tb_status st;
 	int ret;
 
-	/* The core calls this once, on an established session (tls.h). */
+	/* The core calls this once, on an established session (tls.h); a
+	 * 0-RTT handshake not finished yet cannot send close_notify. */
+	if (!SSL_is_init_finished(c->ssl))
+		return TB_OK;
 	clear();
 	ret = SSL_shutdown(c->ssl);
 	if (ret >= 0) /* 0: ours sent, theirs not seen; 1: both */
@@ -657,6 +937,15 @@ sigalg_id(const struct tb_tls_conn *c)
 		return 0x0807;
 	case EVP_PKEY_ED448:
 		return 0x0808;
+#ifdef NID_ML_DSA_44
+	/* 3.5 and later: a provider scheme, named by its algorithm's NID */
+	case NID_ML_DSA_44:
+		return 0x0904;
+	case NID_ML_DSA_65:
+		return 0x0905;
+	case NID_ML_DSA_87:
+		return 0x0906;
+#endif
 	}
 	return 0;
 }
@@ -671,9 +960,31 @@ tb_tls_conn_params(const struct tb_tls_conn *c, struct tb_tls_params *p)
 	p->version = (uint16_t)version;
 	p->cipher = cipher != NULL ? SSL_CIPHER_get_protocol_id(cipher) : 0;
 	p->resumed = (uint8_t)resumed;
-	/* A resumed TLS 1.2 handshake exchanges no key (OpenSSL would still
-	 * name the original session's group) and none signs. */
-	p->group = resumed && version < TLS1_3_VERSION
+	/* Without --early-data OpenSSL still says REJECTED when a client
+	 * offered some; the other libraries cannot tell, so it is not
+	 * counted. */
+	switch (SSL_get_max_early_data(c->ssl) > 0
+			? SSL_get_early_data_status(c->ssl)
+			: SSL_EARLY_DATA_NOT_SENT) {
+	case SSL_EARLY_DATA_ACCEPTED:
+		p->early_data = TB_EARLY_ACCEPTED;
+		break;
+	case SSL_EARLY_DATA_REJECTED:
+		p->early_data = TB_EARLY_REJECTED;
+		break;
+	default:
+		p->early_data = TB_EARLY_NONE;
+	}
+	/* Resumed without opening a ticket: from the session cache (a 1.2
+	 * session ID, or a 1.3 stateful ticket). */
+	p->resumed_by = !resumed	   ? TB_RESUMED_UNKNOWN
+			: c->ticket_opened ? TB_RESUMED_TICKET
+					   : TB_RESUMED_ID;
+	/* A resumed TLS 1.2 handshake exchanges no key, nor does a 1.3 psk_ke
+	 * one (OpenSSL would still name the original session's group), and
+	 * none signs. */
+	p->group = resumed && (version < TLS1_3_VERSION ||
+			       (c->watch_kex && !c->key_share))
 			   ? 0
 			   : group_id(SSL_get_negotiated_group(c->ssl));
 	p->sigalg = resumed ? 0 : sigalg_id(c);

@@ -17,10 +17,11 @@
 struct tb_floor {
 	/* CertificateVerify: RSA-PSS and ECDSA sign a digest through a
 	 * context set up once (the primitive, not OpenSSL 3's per-call
-	 * setup); EdDSA has no prehash form and signs the bytes given. */
+	 * setup); EdDSA and ML-DSA have no prehash form and sign the bytes
+	 * given. */
 	EVP_PKEY *pkey;
 	EVP_PKEY_CTX *sign;
-	EVP_MD_CTX *md_ctx; /* EdDSA */
+	EVP_MD_CTX *md_ctx; /* EdDSA, ML-DSA */
 	unsigned char *sig;
 	size_t sig_cap;
 	/* Key exchange: client shares as the wire carries them. */
@@ -28,33 +29,50 @@ struct tb_floor {
 	EVP_PKEY_CTX *paramgen; /* an empty key of the group, for a share */
 	unsigned char *peers;	/* shares * share_len bytes */
 	size_t share_len;
+	int kem; /* the server encapsulates to the share (ML-KEM groups) */
 };
 
-/* The OpenSSL key type (and EVP group) of a NamedGroup. */
+/* The OpenSSL key type (and EVP group) of a NamedGroup, as libssl's group
+ * table has them; kem: the server's share is an encapsulation. */
 static int
-group_algorithm(uint16_t group, const char **alg, const char **evp_group)
+group_algorithm(uint16_t group, const char **alg, const char **evp_group,
+		int *kem)
 {
 	static const struct {
 		uint16_t id;
 		const char *alg, *evp_group;
+		int kem;
 	} table[] = {
-		{0x001d, "X25519", NULL},    {0x001e, "X448", NULL},
-		{0x0017, "EC", "P-256"},     {0x0018, "EC", "P-384"},
-		{0x0019, "EC", "P-521"},     {0x0100, "DH", "ffdhe2048"},
-		{0x0101, "DH", "ffdhe3072"}, {0x0102, "DH", "ffdhe4096"},
-		{0x0103, "DH", "ffdhe6144"}, {0x0104, "DH", "ffdhe8192"},
+		{0x001d, "X25519", NULL, 0},
+		{0x001e, "X448", NULL, 0},
+		{0x0017, "EC", "P-256", 0},
+		{0x0018, "EC", "P-384", 0},
+		{0x0019, "EC", "P-521", 0},
+		{0x0100, "DH", "ffdhe2048", 0},
+		{0x0101, "DH", "ffdhe3072", 0},
+		{0x0102, "DH", "ffdhe4096", 0},
+		{0x0103, "DH", "ffdhe6144", 0},
+		{0x0104, "DH", "ffdhe8192", 0},
+		{0x0200, "ML-KEM-512", NULL, 1},
+		{0x0201, "ML-KEM-768", NULL, 1},
+		{0x0202, "ML-KEM-1024", NULL, 1},
+		{0x11eb, "SecP256r1MLKEM768", NULL, 1},
+		{0x11ec, "X25519MLKEM768", NULL, 1},
+		{0x11ed, "SecP384r1MLKEM1024", NULL, 1},
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (table[i].id == group) {
 			*alg = table[i].alg;
 			*evp_group = table[i].evp_group;
+			*kem = table[i].kem;
 			return 0;
 		}
 	return -1;
 }
 
-/* The TLS 1.3 scheme of the key, and the hash it signs with. */
+/* The TLS 1.3 scheme of the key, and the hash it signs with (NULL for the
+ * schemes that sign the message itself). */
 static uint16_t
 key_sigalg(EVP_PKEY *pkey, const EVP_MD **md)
 {
@@ -65,10 +83,18 @@ key_sigalg(EVP_PKEY *pkey, const EVP_MD **md)
 		return 0x0804;
 	if (EVP_PKEY_is_a(pkey, "RSA-PSS"))
 		return 0x0809;
+	*md = NULL;
 	if (EVP_PKEY_is_a(pkey, "ED25519"))
 		return 0x0807;
 	if (EVP_PKEY_is_a(pkey, "ED448"))
 		return 0x0808;
+	if (EVP_PKEY_is_a(pkey, "ML-DSA-44"))
+		return 0x0904;
+	if (EVP_PKEY_is_a(pkey, "ML-DSA-65"))
+		return 0x0905;
+	if (EVP_PKEY_is_a(pkey, "ML-DSA-87"))
+		return 0x0906;
+	*md = EVP_sha256();
 	if (!EVP_PKEY_is_a(pkey, "EC") ||
 	    !EVP_PKEY_get_group_name(pkey, curve, sizeof(curve), NULL))
 		return 0;
@@ -92,8 +118,11 @@ signer_init(struct tb_floor *f, const char *key_file, uint16_t *sigalg,
 {
 	char lib[160];
 	const EVP_MD *md;
-	BIO *bio = BIO_new_file(key_file, "r");
+	BIO *bio;
 
+	if (ossl_key_lacks(key_file, err, errlen))
+		return -1;
+	bio = BIO_new_file(key_file, "r");
 	if (bio != NULL)
 		f->pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
 	BIO_free(bio);
@@ -110,7 +139,7 @@ signer_init(struct tb_floor *f, const char *key_file, uint16_t *sigalg,
 	}
 	f->sig_cap = (size_t)EVP_PKEY_get_size(f->pkey);
 	f->sig = malloc(f->sig_cap);
-	if (*sigalg == 0x0807 || *sigalg == 0x0808) {
+	if (md == NULL) { /* EdDSA, ML-DSA: the message itself */
 		f->md_ctx = EVP_MD_CTX_new();
 		if (f->sig == NULL || f->md_ctx == NULL) {
 			snprintf(err, errlen, "out of memory");
@@ -174,15 +203,23 @@ kex_init(struct tb_floor *f, uint16_t group, unsigned shares, char *err,
 	const char *alg, *evp_group;
 	char lib[160];
 
-	if (group_algorithm(group, &alg, &evp_group) != 0) {
-		snprintf(err, errlen,
-			 "group 0x%04x not benchmarked with OpenSSL (X25519, "
-			 "X448, P-256, P-384, P-521, ffdhe2048..8192)",
-			 group);
+	if (group_algorithm(group, &alg, &evp_group, &f->kem) != 0) {
+		if (!ossl_group_lacks(group, err, errlen))
+			snprintf(err, errlen,
+				 "group 0x%04x not benchmarked with OpenSSL "
+				 "(X25519, X448, P-256, P-384, P-521, "
+				 "ffdhe2048..8192, MLKEM512..1024, "
+				 "X25519MLKEM768, SecP256r1MLKEM768, "
+				 "SecP384r1MLKEM1024)",
+				 group);
 		return -1;
 	}
 	f->keygen = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
 	f->paramgen = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
+	if (f->keygen == NULL && ossl_group_lacks(group, err, errlen)) {
+		ERR_clear_error();
+		return -1;
+	}
 	if (f->keygen == NULL || f->paramgen == NULL ||
 	    EVP_PKEY_keygen_init(f->keygen) <= 0 ||
 	    EVP_PKEY_paramgen_init(f->paramgen) <= 0 ||
@@ -217,6 +254,24 @@ fail:
 	return -1;
 }
 
+/* A KEM group, as libssl's ssl_encapsulate(): the client's share is an
+ * encapsulation key (for a hybrid, with the classical share in it); the
+ * server's share is the ciphertext, the classical part's key generation
+ * and derivation done inside the hybrid's encapsulation. */
+static int
+encapsulate(EVP_PKEY *peer)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
+	unsigned char ct[2048], secret[128];
+	size_t ct_len = sizeof(ct), secret_len = sizeof(secret);
+	int ok =
+		ctx != NULL && EVP_PKEY_encapsulate_init(ctx, NULL) > 0 &&
+		EVP_PKEY_encapsulate(ctx, ct, &ct_len, secret, &secret_len) > 0;
+
+	EVP_PKEY_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
 int
 tb_floor_kex(struct tb_floor *f, unsigned i)
 {
@@ -228,8 +283,13 @@ tb_floor_kex(struct tb_floor *f, unsigned i)
 
 	ok = EVP_PKEY_paramgen(f->paramgen, &peer) > 0 &&
 	     EVP_PKEY_set1_encoded_public_key(
-		     peer, f->peers + (size_t)i * f->share_len, f->share_len) &&
-	     (own = keygen(f, &share, &share_len)) != NULL &&
+		     peer, f->peers + (size_t)i * f->share_len, f->share_len);
+	if (f->kem) {
+		ok = ok && encapsulate(peer) == 0;
+		EVP_PKEY_free(peer);
+		return ok ? 0 : -1;
+	}
+	ok = ok && (own = keygen(f, &share, &share_len)) != NULL &&
 	     (derive = EVP_PKEY_CTX_new_from_pkey(NULL, own, NULL)) != NULL &&
 	     EVP_PKEY_derive_init(derive) > 0 &&
 	     EVP_PKEY_derive_set_peer(derive, peer) > 0 &&

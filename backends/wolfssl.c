@@ -7,6 +7,9 @@
 #include <wolfssl/ssl.h>
 #include <wolfssl/error-ssl.h>
 #include <wolfssl/version.h>
+#include <wolfssl/wolfcrypt/aes.h>
+#include <wolfssl/wolfcrypt/hmac.h>
+#include <wolfssl/wolfcrypt/random.h>
 
 #ifndef LIBWOLFSSL_VERSION_HEX
 #error "backends/wolfssl.c needs wolfSSL's headers (wolfssl/version.h)"
@@ -17,6 +20,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +36,7 @@ struct tb_tls_ctx {
 	WOLFSSL_CTX *ctx;
 	uint16_t sigalg13; /* the TLS 1.3 scheme of the key (sha256 for RSA) */
 	uint8_t key_kind;  /* TB_WOLF_KEY_* */
+	struct tb_ticket_keys *ticket_keys; /* NULL: no tickets */
 	struct tb_settings settings;
 	const struct tb_tls_fact *facts;
 };
@@ -41,7 +46,23 @@ struct tb_tls_conn {
 	WOLFSSL *ssl;
 	const struct tb_tls_ctx *ctx;
 	struct tb_err err; /* why the last call failed */
+	/* wolfSSL's socket I/O reads its context as a pointer to the fd
+	 * (wolfSSL_SetIOReadCtx): this one, so that ticket_cb (and under
+	 * --io core the I/O callbacks) find the connection from it
+	 * (conn_of_io_ctx). */
+	int fd;
+	struct tb_io *io;      /* --io core: the core's buffers */
+	uint8_t ticket_opened; /* this handshake's ticket opened */
+	struct tb_early early; /* --early-data: wolfSSL_read_early_data first */
 };
+
+/* The connection whose fd field ctx points at (wolfSSL's I/O context). */
+static struct tb_tls_conn *
+conn_of_io_ctx(void *ctx)
+{
+	return (struct tb_tls_conn *)((char *)ctx -
+				      offsetof(struct tb_tls_conn, fd));
+}
 
 const char *
 tb_tls_backend_name(void)
@@ -146,6 +167,10 @@ tb_tls_build_facts(void)
 	facts[n++] = (struct tb_tls_fact){"tls13", "yes"};
 	facts[n++] = (struct tb_tls_fact){"session_ticket", TB_F_TICKET};
 	facts[n++] = (struct tb_tls_fact){"curve25519", TB_F_X25519};
+	facts[n++] = (struct tb_tls_fact){"mlkem_hybrids",
+					  TB_WOLF_HYBRIDS ? "yes" : "no"};
+	facts[n++] =
+		(struct tb_tls_fact){"mldsa", TB_WOLF_HAS_MLDSA ? "yes" : "no"};
 	n += tb_buildinfo_facts(facts + n, MAX_BUILDINFO);
 	facts[n] = (struct tb_tls_fact){NULL, NULL};
 	return facts;
@@ -304,7 +329,7 @@ set_groups(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 	   size_t errlen)
 {
 	int ids[WOLFSSL_MAX_GROUP_COUNT];
-	char names[WOLFSSL_MAX_GROUP_COUNT * 8] = "";
+	char names[WOLFSSL_MAX_GROUP_COUNT * 24] = "";
 	const struct wolf_group *g;
 	const char *p = cfg->groups, *entry;
 	size_t len, used = 0;
@@ -321,9 +346,7 @@ set_groups(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 			return -1;
 		}
 		if (!g->usable) {
-			snprintf(err, errlen,
-				 "group \"%s\" is not built into this wolfSSL",
-				 g->canon);
+			wolf_group_lacks(g, err, errlen);
 			return -1;
 		}
 		if (n == WOLFSSL_MAX_GROUP_COUNT) {
@@ -339,7 +362,12 @@ set_groups(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 		snprintf(err, errlen, "empty group list");
 		return -1;
 	}
-#if defined(OPENSSL_EXTRA) && defined(HAVE_ECC)
+#if defined(OPENSSL_EXTRA) && defined(HAVE_ECC) && defined(WOLFSSL_HAVE_MLKEM)
+	/* The same parser as set1_curves_list, minus its refusal of
+	 * anything that is not a curve: the hybrid groups pass. */
+	(void)ids;
+	ret = wolfSSL_CTX_set1_groups_list(wctx, names);
+#elif defined(OPENSSL_EXTRA) && defined(HAVE_ECC)
 	(void)ids;
 	ret = wolfSSL_CTX_set1_curves_list(wctx, names);
 #else
@@ -360,26 +388,109 @@ set_groups(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 	return 0;
 }
 
-/* The default ticket key (no ticket callback set) lives
- * WOLFSSL_TICKET_KEY_LIFETIME, 3600 s unless wolfSSL was built otherwise,
- * and wolfSSL refuses to issue a ticket that would outlive it: with a
- * longer session timeout the handshake after the key's first use fails
- * (a fatal error from the ticket callback, seen with 5.5.4 at 3601 s, fine
- * at 3600 s).  With tickets on, the lifetime is capped there. */
-#ifndef WOLFSSL_TICKET_KEY_LIFETIME
-#define WOLFSSL_TICKET_KEY_LIFETIME 3600
-#endif
-
-static long
-session_lifetime(const struct tb_tls_config *cfg)
+#if defined(HAVE_SESSION_TICKET)
+/* Constant time: a MAC comparison must not say how much matched. */
+static int
+same_mac(const unsigned char *a, const unsigned char *b, size_t len)
 {
-	int tickets = cfg->resumption == TB_RESUME_TICKETS ||
-		      cfg->resumption == TB_RESUME_BOTH;
+	unsigned char diff = 0;
 
-	if (tickets && cfg->session_lifetime_s > WOLFSSL_TICKET_KEY_LIFETIME)
-		return WOLFSSL_TICKET_KEY_LIFETIME;
-	return cfg->session_lifetime_s;
+	for (size_t i = 0; i < len; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
 }
+
+/* HMAC-SHA256 over key name, IV and ciphertext into mac. */
+static int
+ticket_mac(const struct tb_ticket_key *k, const unsigned char *name,
+	   const unsigned char *iv, const unsigned char *data, int len,
+	   unsigned char mac[WC_SHA256_DIGEST_SIZE])
+{
+	Hmac h;
+	int ret = wc_HmacInit(&h, NULL, INVALID_DEVID);
+
+	if (ret != 0)
+		return ret;
+	ret = wc_HmacSetKey(&h, WC_SHA256, k->hmac, TB_TICKET_HMAC_LEN);
+	if (ret == 0)
+		ret = wc_HmacUpdate(&h, name, TB_TICKET_NAME_LEN);
+	if (ret == 0)
+		ret = wc_HmacUpdate(&h, iv, TB_TICKET_IV_LEN);
+	if (ret == 0)
+		ret = wc_HmacUpdate(&h, data, (word32)len);
+	if (ret == 0)
+		ret = wc_HmacFinal(&h, mac);
+	wc_HmacFree(&h);
+	return ret;
+}
+
+static int
+ticket_cbc(const struct tb_ticket_key *k, const unsigned char *iv,
+	   unsigned char *data, int len, int dir)
+{
+	Aes aes;
+	int ret = wc_AesInit(&aes, NULL, INVALID_DEVID);
+
+	if (ret != 0)
+		return ret;
+	ret = wc_AesSetKey(&aes, k->aes, TB_TICKET_AES_LEN, iv, dir);
+	if (ret == 0)
+		ret = dir == AES_ENCRYPTION
+			      ? wc_AesCbcEncrypt(&aes, data, data, (word32)len)
+			      : wc_AesCbcDecrypt(&aes, data, data, (word32)len);
+	wc_AesFree(&aes);
+	return ret;
+}
+
+/* Seals and opens tickets with the shared key table (backends/common.h)
+ * the way OpenSSL and BoringSSL do through theirs: AES-256-CBC over the
+ * padded state, HMAC-SHA256 over name, IV and ciphertext; wolfSSL leaves
+ * all of it to the callback.  wolfSSL keeps WOLFSSL_TICKET_MAC_SZ (32)
+ * bytes for the MAC and room for a block of padding.  A TLS 1.2 ticket
+ * is renewed (RET_CREATE) only when its key is the previous one, as in
+ * the OpenSSL and BoringSSL backends. */
+static int
+ticket_cb(WOLFSSL *ssl, unsigned char name[WOLFSSL_TICKET_NAME_SZ],
+	  unsigned char iv[WOLFSSL_TICKET_IV_SZ],
+	  unsigned char mac[WOLFSSL_TICKET_MAC_SZ], int enc,
+	  unsigned char *ticket, int in_len, int *out_len, void *arg)
+{
+	const struct tb_tls_ctx *ctx = arg;
+	const struct tb_ticket_key *k;
+	unsigned char check[WC_SHA256_DIGEST_SIZE];
+	struct tb_tls_conn *c;
+	int renew = 0, pad;
+
+	if (enc) {
+		k = tb_ticket_key_now(ctx->ticket_keys, name);
+		pad = 16 - in_len % 16; /* PKCS#7 */
+		memset(ticket + in_len, pad, (size_t)pad);
+		if (wc_RNG_GenerateBlock(wolfSSL_GetRNG(ssl), iv,
+					 TB_TICKET_IV_LEN) != 0 ||
+		    ticket_cbc(k, iv, ticket, in_len + pad, AES_ENCRYPTION) !=
+			    0 ||
+		    ticket_mac(k, name, iv, ticket, in_len + pad, mac) != 0)
+			return WOLFSSL_TICKET_RET_FATAL;
+		*out_len = in_len + pad;
+		return WOLFSSL_TICKET_RET_OK;
+	}
+	k = tb_ticket_key_find(ctx->ticket_keys, name, &renew);
+	if (k == NULL || in_len < 16 || in_len % 16 != 0 ||
+	    ticket_mac(k, name, iv, ticket, in_len, check) != 0 ||
+	    !same_mac(check, mac, sizeof(check)) ||
+	    ticket_cbc(k, iv, ticket, in_len, AES_DECRYPTION) != 0)
+		return WOLFSSL_TICKET_RET_REJECT;
+	pad = ticket[in_len - 1];
+	if (pad < 1 || pad > 16)
+		return WOLFSSL_TICKET_RET_REJECT;
+	*out_len = in_len - pad;
+	c = conn_of_io_ctx(wolfSSL_GetIOReadCtx(ssl));
+	c->ticket_opened = 1;
+	return renew && wolfSSL_GetVersion(ssl) != WOLFSSL_TLSV1_3
+		       ? WOLFSSL_TICKET_RET_CREATE
+		       : WOLFSSL_TICKET_RET_OK;
+}
+#endif
 
 /* What each mode means here:
  *   none     cache off, no tickets in either version.
@@ -389,14 +500,17 @@ session_lifetime(const struct tb_tls_config *cfg)
  *            a session ID into the cache (stateful PSK), but against 5.9.2
  *            a client offering it was not resumed: refused in every
  *            version, as with BoringSSL, rather than measured wrong.
- *   tickets  cache off; tickets (the library's default ticket key, made
- *            per context at random) for 1.2 and 1.3.
- *   both     the library's defaults: cache and tickets.
+ *   tickets  cache off; tickets sealed with the shared key table (not
+ *            wolfSSL's own key, made lazily in each worker: a ticket
+ *            would open only on the worker that issued it) for 1.2 and
+ *            1.3.
+ *   both     cache and tickets.
  * One TLS 1.3 ticket per full handshake, as the other backends send. */
 static int
-set_resumption(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
-	       size_t errlen)
+set_resumption(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg,
+	       char *err, size_t errlen)
 {
+	WOLFSSL_CTX *wctx = ctx->ctx;
 	enum tb_resumption mode = cfg->resumption;
 	int want_tickets = mode == TB_RESUME_TICKETS || mode == TB_RESUME_BOTH;
 	int want_cache = mode == TB_RESUME_CACHE || mode == TB_RESUME_BOTH;
@@ -421,6 +535,15 @@ set_resumption(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 	if (!want_cache)
 		wolfSSL_CTX_set_session_cache_mode(wctx,
 						   WOLFSSL_SESS_CACHE_OFF);
+	/* Sessions and tickets alike, in seconds as in OpenSSL.  With the
+	 * compatibility layer's error codes this returns the previous
+	 * timeout, not WOLFSSL_SUCCESS: only a negative value is a failure. */
+	if (wolfSSL_CTX_set_timeout(wctx, (unsigned)cfg->session_lifetime_s) <
+	    0) {
+		snprintf(err, errlen, "wolfSSL_CTX_set_timeout(%ld) failed",
+			 cfg->session_lifetime_s);
+		return -1;
+	}
 #if defined(HAVE_SESSION_TICKET)
 	if (!want_tickets) {
 		wolfSSL_CTX_NoTicketTLSv12(wctx);
@@ -430,17 +553,92 @@ set_resumption(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 		snprintf(err, errlen, "wolfSSL_CTX_set_num_tickets failed");
 		return -1;
 	}
+	if (!want_tickets)
+		return 0;
+	ctx->ticket_keys =
+		tb_ticket_keys_new(cfg->ticket_key_lifetime_s, err, errlen);
+	if (ctx->ticket_keys == NULL)
+		return -1;
+	/* The lifetime a ticket announces: set_timeout does it only with
+	 * the compatibility layer. */
+	if (wolfSSL_CTX_set_TicketEncCb(wctx, ticket_cb) != WOLFSSL_SUCCESS ||
+	    wolfSSL_CTX_set_TicketEncCtx(wctx, ctx) != WOLFSSL_SUCCESS ||
+	    wolfSSL_CTX_set_TicketHint(wctx, (int)cfg->session_lifetime_s) !=
+		    WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "cannot install the ticket key callback");
+		return -1;
+	}
 #endif
-	/* Sessions and tickets alike, in seconds as in OpenSSL.  With the
-	 * compatibility layer's error codes this returns the previous
-	 * timeout, not WOLFSSL_SUCCESS: only a negative value is a failure. */
-	if (wolfSSL_CTX_set_timeout(wctx, (unsigned)session_lifetime(cfg)) <
-	    0) {
-		snprintf(err, errlen, "wolfSSL_CTX_set_timeout(%ld) failed",
-			 session_lifetime(cfg));
+	return 0;
+}
+
+/* --psk-mode ke: wolfSSL_CTX_no_dhe_psk makes the server resume TLS 1.3
+ * with psk_ke whenever the client offers it, and fail the handshake
+ * (illegal_parameter) of a client that offers psk_dhe_ke alone rather
+ * than resume it with a key exchange: tls_settings says so. */
+static int
+set_psk_mode(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
+	     size_t errlen)
+{
+	if (cfg->psk_mode == TB_PSK_KE && wolfSSL_CTX_no_dhe_psk(wctx) != 0) {
+		snprintf(err, errlen, "wolfSSL_CTX_no_dhe_psk failed");
 		return -1;
 	}
 	return 0;
+}
+
+/* --early-data.  wolfSSL's anti-replay (5.9.2) accepts a 0-RTT flight
+ * only when it can evict the flight's session from its session cache
+ * (RFC 8446 8.1: single use).  In 5.9.2 that does not hold: the ticket
+ * wolfSSL sends on the resumed connection carries the same session ID
+ * and puts the evicted session back, so a replay of the same flight is
+ * accepted again (the replay test sees both accepted).  Up to 5.9.2 early
+ * data is therefore refused, as it is in a build without it (configure
+ * --enable-earlydata); a later version is let through and checked by the
+ * same test.  The cache must be on, so only --resumption both has it with
+ * tickets; it is per worker, so a ticket resumes on every worker (the
+ * keys are shared) but brings its 0-RTT only to the one that issued it. */
+static int
+set_early_data(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg,
+	       char *err, size_t errlen)
+{
+	if (cfg->max_early_data == 0)
+		return 0;
+#if !defined(WOLFSSL_EARLY_DATA)
+	(void)ctx;
+	snprintf(err, errlen,
+		 "--early-data: this wolfSSL %s has no early data (configure "
+		 "--enable-earlydata)",
+		 LIBWOLFSSL_VERSION_STRING);
+	return -1;
+#elif LIBWOLFSSL_VERSION_HEX <= 0x05009002 || defined(NO_SESSION_CACHE) ||     \
+	defined(WOLFSSL_EARLY_DATA_NO_ANTI_REPLAY)
+	(void)ctx;
+	snprintf(err, errlen,
+		 "--early-data: wolfSSL %s accepts a replayed 0-RTT flight "
+		 "(the ticket it sends on the resumed connection puts back "
+		 "the session its first use evicted from the cache)",
+		 LIBWOLFSSL_VERSION_STRING);
+	return -1;
+#else
+	if (cfg->resumption != TB_RESUME_BOTH) {
+		snprintf(err, errlen,
+			 "--early-data: wolfSSL's anti-replay evicts a 0-RTT "
+			 "session from its session cache, so it needs the "
+			 "cache as well as tickets: use --resumption both");
+		return -1;
+	}
+	if (wolfSSL_CTX_set_max_early_data(ctx->ctx, cfg->max_early_data) < 0) {
+		snprintf(err, errlen, "wolfSSL_CTX_set_max_early_data failed");
+		return -1;
+	}
+	ctx->settings.anti_replay =
+		"single-use sessions: 0-RTT only while the ticket's session is "
+		"in the session cache, which the first use evicts (per worker: "
+		"the ticket resumes on any worker, its 0-RTT only on the one "
+		"that issued it)";
+	return 0;
+#endif
 }
 
 /* wolfSSL picks the protocol range with the method: the version-flexible
@@ -530,7 +728,8 @@ load_cert_key(WOLFSSL_CTX *wctx, const struct tb_tls_config *cfg, char *err,
 	int ret;
 
 	if (check_readable(cfg->cert_file, err, errlen) < 0 ||
-	    check_readable(cfg->key_file, err, errlen) < 0)
+	    check_readable(cfg->key_file, err, errlen) < 0 ||
+	    tb_wolf_key_lacks(cfg->key_file, err, errlen))
 		return -1;
 	ret = wolfSSL_CTX_use_certificate_chain_file(wctx, cfg->cert_file);
 	if (ret != WOLFSSL_SUCCESS) {
@@ -564,12 +763,12 @@ static int
 record_key(struct tb_tls_ctx *ctx, const char *key_file, char *err,
 	   size_t errlen)
 {
-	int kind, curve;
+	int kind, param;
 
-	if (tb_wolf_key_kind(key_file, &kind, &curve, err, errlen) != 0)
+	if (tb_wolf_key_kind(key_file, &kind, &param, err, errlen) != 0)
 		return -1;
 	ctx->key_kind = (uint8_t)kind;
-	ctx->sigalg13 = tb_wolf_sigalg13(kind, curve);
+	ctx->sigalg13 = tb_wolf_sigalg13(kind, param);
 	return 0;
 }
 
@@ -583,10 +782,9 @@ record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
 	tb_settings_number(st->session_cache_size,
 			   sizeof(st->session_cache_size), TB_WOLF_CACHE,
 			   cfg->session_cache_size, "compile-time table");
-	tb_settings_number(st->session_lifetime_s,
-			   sizeof(st->session_lifetime_s),
-			   session_lifetime(cfg), cfg->session_lifetime_s,
-			   "wolfSSL's ticket key lifetime");
+	tb_settings_number(
+		st->session_lifetime_s, sizeof(st->session_lifetime_s),
+		cfg->session_lifetime_s, cfg->session_lifetime_s, NULL);
 #if defined(LARGE_STATIC_BUFFERS)
 	tb_settings_idle(st->idle_buffers, sizeof(st->idle_buffers),
 			 TB_IDLE_KEEP,
@@ -606,11 +804,14 @@ record_settings(struct tb_tls_ctx *ctx, const struct tb_tls_config *cfg)
 #endif
 	snprintf(st->tickets_per_handshake, sizeof(st->tickets_per_handshake),
 		 "%d", tickets);
+	st->psk_ke_note = "a client offering psk_dhe_ke alone fails its "
+			  "handshake, as wolfSSL_CTX_no_dhe_psk does";
 	st->tls_object_reuse = "no (wolfSSL_clear keeps the last session)";
-	ctx->facts = tb_settings_facts(st, cfg->io);
+	ctx->facts = tb_settings_facts(st, cfg, ctx->ticket_keys, cfg->io);
 }
 
-/* --io core: wolfSSL's I/O callbacks on the core's buffers.  The core's
+/* --io core: wolfSSL's I/O callbacks on the core's buffers (the I/O
+ * context is the connection's fd field, as on a socket).  The core's
  * recv()-like results become the codes wolfSSL's own socket callbacks
  * (wolfio.c) give, so the library takes the same paths as on a socket;
  * errno stays as the core left it, for map_result. */
@@ -634,19 +835,21 @@ core_io_code(ssize_t n, int want)
 }
 
 static int
-core_recv(WOLFSSL *ssl, char *buf, int sz, void *io)
+core_recv(WOLFSSL *ssl, char *buf, int sz, void *io_ctx)
 {
 	(void)ssl;
-	return core_io_code(tb_io_read(io, buf, (size_t)sz),
-			    WOLFSSL_CBIO_ERR_WANT_READ);
+	return core_io_code(
+		tb_io_read(conn_of_io_ctx(io_ctx)->io, buf, (size_t)sz),
+		WOLFSSL_CBIO_ERR_WANT_READ);
 }
 
 static int
-core_send(WOLFSSL *ssl, char *buf, int sz, void *io)
+core_send(WOLFSSL *ssl, char *buf, int sz, void *io_ctx)
 {
 	(void)ssl;
-	return core_io_code(tb_io_write(io, buf, (size_t)sz),
-			    WOLFSSL_CBIO_ERR_WANT_WRITE);
+	return core_io_code(
+		tb_io_write(conn_of_io_ctx(io_ctx)->io, buf, (size_t)sz),
+		WOLFSSL_CBIO_ERR_WANT_WRITE);
 }
 
 struct tb_tls_ctx *
@@ -675,7 +878,9 @@ tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err, size_t errlen)
 	if (load_cert_key(ctx->ctx, cfg, err, errlen) < 0 ||
 	    set_ciphers(ctx->ctx, cfg, err, errlen) < 0 ||
 	    set_groups(ctx->ctx, cfg, err, errlen) < 0 ||
-	    set_resumption(ctx->ctx, cfg, err, errlen) < 0 ||
+	    set_resumption(ctx, cfg, err, errlen) < 0 ||
+	    set_psk_mode(ctx->ctx, cfg, err, errlen) < 0 ||
+	    set_early_data(ctx, cfg, err, errlen) < 0 ||
 	    record_key(ctx, cfg->key_file, err, errlen) < 0)
 		goto fail;
 	record_settings(ctx, cfg);
@@ -698,6 +903,7 @@ tb_tls_ctx_free(struct tb_tls_ctx *ctx)
 		return;
 	if (ctx->ctx)
 		wolfSSL_CTX_free(ctx->ctx);
+	tb_ticket_keys_free(ctx->ticket_keys);
 	free(ctx);
 	wolfSSL_Cleanup();
 }
@@ -718,13 +924,17 @@ tb_tls_conn_new(struct tb_tls_ctx *ctx, int fd, struct tb_io *io)
 		tb_tls_conn_free(c);
 		return NULL;
 	}
-	if (io != NULL) {
-		wolfSSL_SetIOReadCtx(c->ssl, io);
-		wolfSSL_SetIOWriteCtx(c->ssl, io);
-	} else if (wolfSSL_set_fd(c->ssl, fd) != WOLFSSL_SUCCESS) {
+	if (io == NULL && wolfSSL_set_fd(c->ssl, fd) != WOLFSSL_SUCCESS) {
 		tb_tls_conn_free(c);
 		return NULL;
 	}
+	c->fd = fd;
+	c->io = io;
+	wolfSSL_SetIOReadCtx(c->ssl, &c->fd);
+	wolfSSL_SetIOWriteCtx(c->ssl, &c->fd);
+#if defined(WOLFSSL_EARLY_DATA)
+	c->early.reading = wolfSSL_get_max_early_data(c->ssl) > 0;
+#endif
 	return c;
 }
 
@@ -747,6 +957,7 @@ tb_tls_conn_free(struct tb_tls_conn *c)
 		return;
 	if (c->ssl)
 		wolfSSL_free(c->ssl);
+	tb_early_free(&c->early);
 	free(c);
 }
 
@@ -789,11 +1000,46 @@ map_result(struct tb_tls_conn *c, int ret, int saved_errno)
 				  : 0);
 }
 
+/* One wolfSSL_read_early_data: TB_OK with *n > 0 for early data, TB_OK
+ * with *n == 0 once there is no more (not sent, rejected, or the client's
+ * Finished read; or a TLS 1.2 client, which the call refuses). */
+static enum tb_status
+read_early(void *conn, void *buf, size_t len, size_t *n)
+{
+	struct tb_tls_conn *c = conn;
+	int got = 0;
+
+	*n = 0;
+#if defined(WOLFSSL_EARLY_DATA)
+	if (wolfSSL_GetVersion(c->ssl) == WOLFSSL_TLSV1_3) {
+		int ret;
+
+		errno = 0;
+		ret = wolfSSL_read_early_data(
+			c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len, &got);
+		if (ret < 0)
+			return map_result(c, ret, errno);
+	}
+#else
+	(void)buf;
+	(void)len;
+#endif
+	if (got > 0)
+		*n = (size_t)got;
+	else
+		c->early.reading = 0;
+	return TB_OK;
+}
+
 enum tb_status
 tb_tls_handshake(struct tb_tls_conn *c)
 {
-	int ret;
+	enum tb_status st;
+	int ret, now;
 
+	st = tb_early_handshake(&c->early, read_early, c, &c->err, &now);
+	if (st != TB_OK || now)
+		return st;
 	errno = 0;
 	ret = wolfSSL_accept(c->ssl);
 	if (ret == WOLFSSL_SUCCESS)
@@ -804,11 +1050,23 @@ tb_tls_handshake(struct tb_tls_conn *c)
 enum tb_status
 tb_tls_read(struct tb_tls_conn *c, void *buf, size_t len, size_t *n)
 {
+	enum tb_status st;
 	int ret;
 
 	*n = 0;
 	if (len == 0)
 		return TB_OK;
+	*n = tb_early_take(&c->early, buf, len);
+	if (*n > 0)
+		return TB_OK;
+	if (c->early.reading) {
+		st = read_early(c, buf, len, n);
+		if (st != TB_OK || *n > 0)
+			return st;
+	}
+	/* A 0-RTT handshake is finished by now (wolfSSL_read_early_data
+	 * read the client's Finished), and wolfSSL_write sends 0.5-RTT data
+	 * without help. */
 	errno = 0;
 	ret = wolfSSL_read(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
 	if (ret > 0) {
@@ -841,6 +1099,9 @@ tb_tls_shutdown(struct tb_tls_conn *c)
 	enum tb_status st;
 	int ret;
 
+	/* A 0-RTT handshake not finished yet sends nothing (tls.h). */
+	if (c->early.given && !wolfSSL_is_init_finished(c->ssl))
+		return TB_OK;
 	errno = 0;
 	ret = wolfSSL_shutdown(c->ssl);
 	/* SHUTDOWN_NOT_DONE: our close_notify went out, the peer's did not
@@ -885,7 +1146,8 @@ sigalg_id(const struct tb_tls_conn *c, int tls13)
 	uint16_t base = c->ctx->sigalg13;
 	int step = 0;
 
-	if (c->ctx->key_kind == TB_WOLF_KEY_ED25519)
+	if (c->ctx->key_kind == TB_WOLF_KEY_ED25519 ||
+	    c->ctx->key_kind == TB_WOLF_KEY_MLDSA)
 		return base;
 	if (c->ctx->key_kind == TB_WOLF_KEY_ECC && tls13)
 		return base;
@@ -915,6 +1177,27 @@ tb_tls_conn_params(const struct tb_tls_conn *c, struct tb_tls_params *p)
 	p->version = tls13 ? 0x0304 : version == WOLFSSL_TLSV1_2 ? 0x0303 : 0;
 	p->cipher = suite >= 0 ? (uint16_t)suite : 0;
 	p->resumed = (uint8_t)resumed;
+#if defined(WOLFSSL_EARLY_DATA)
+	switch (wolfSSL_get_max_early_data(c->ssl) > 0 && tls13
+			? wolfSSL_get_early_data_status(c->ssl)
+			: WOLFSSL_EARLY_DATA_NOT_SENT) {
+	case WOLFSSL_EARLY_DATA_ACCEPTED:
+		p->early_data = TB_EARLY_ACCEPTED;
+		break;
+	case WOLFSSL_EARLY_DATA_REJECTED:
+		p->early_data = TB_EARLY_REJECTED;
+		break;
+	default:
+		p->early_data = TB_EARLY_NONE;
+	}
+#else
+	p->early_data = TB_EARLY_NONE;
+#endif
+	/* Resumed without opening a ticket: a TLS 1.2 session ID from the
+	 * cache. */
+	p->resumed_by = !resumed	   ? TB_RESUMED_UNKNOWN
+			: c->ticket_opened ? TB_RESUMED_TICKET
+					   : TB_RESUMED_ID;
 	/* A resumed TLS 1.2 handshake exchanges no key, and none signs. */
 	p->group = resumed && !tls13 ? 0 : group_id(c->ssl);
 	p->sigalg = resumed ? 0 : sigalg_id(c, tls13);

@@ -17,6 +17,9 @@
 #ifdef HAVE_ED25519
 #include <wolfssl/wolfcrypt/ed25519.h>
 #endif
+#if defined(WOLFSSL_HAVE_MLDSA)
+#include <wolfssl/wolfcrypt/wc_mldsa.h>
+#endif
 
 #ifndef LIBWOLFSSL_VERSION_HEX
 #error "backends/wolfssl_floor.c needs wolfSSL's headers (-Dtls=wolfssl)"
@@ -27,7 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "tls.h"
+#include "tls_names.h"
 #include "wolfssl_common.h"
 
 struct bench_key {
@@ -37,17 +42,23 @@ struct bench_key {
 #ifdef HAVE_ED25519
 	ed25519_key ed;
 #endif
+#if TB_WOLF_HAS_MLDSA
+	wc_MlDsaKey mldsa;
+#endif
 };
 
-/* Peer public keys as the wire carries them. */
-#define TB_PUB_MAX 133
+/* The largest signature made here: ML-DSA-87's. */
+#define TB_SIG_MAX 4627
 
 struct tb_floor {
 	struct bench_key key;
 	WC_RNG rng;
 	int rng_ok;
 	const struct wolf_group *group;
-	unsigned char *pubs; /* shares * TB_PUB_MAX */
+	const struct wolf_group *classical; /* the group, or a hybrid's part */
+	size_t classical_len;		    /* its share's length */
+	size_t share_len;		    /* the whole client share */
+	unsigned char *pubs;		    /* shares * share_len */
 };
 
 static int
@@ -103,7 +114,19 @@ ed25519_add_public(ed25519_key *ed)
 }
 #endif
 
-/* Decode the PEM key as RSA, then ECC, then Ed25519. */
+int
+tb_wolf_key_lacks(const char *key_file, char *err, size_t errlen)
+{
+	const char *name;
+
+	if (tb_key_type(key_file, &name) != TB_KEY_MLDSA || TB_WOLF_HAS_MLDSA)
+		return 0;
+	tb_lacks(err, errlen, TB_WOLF_NAME, name,
+		 "a wolfSSL 5.9 built with --enable-mldsa has it");
+	return 1;
+}
+
+/* Decode the PEM key as RSA, then ECC, then Ed25519, then ML-DSA. */
 static int
 load_bench_key(struct bench_key *k, const char *path, char *err, size_t errlen)
 {
@@ -156,11 +179,23 @@ load_bench_key(struct bench_key *k, const char *path, char *err, size_t errlen)
 		}
 	}
 #endif
+#if TB_WOLF_HAS_MLDSA
+	idx = 0;
+	if (!ok && wc_MlDsaKey_Init(&k->mldsa, NULL, INVALID_DEVID) == 0) {
+		if (wc_MlDsaKey_PrivateKeyDecode(&k->mldsa, der, (word32)derlen,
+						 &idx) == 0) {
+			k->kind = TB_WOLF_KEY_MLDSA;
+			ok = 1;
+		} else {
+			wc_MlDsaKey_Free(&k->mldsa);
+		}
+	}
+#endif
 	free(der);
 	if (!ok) {
 		snprintf(err, errlen,
-			 "%s: not an RSA, ECDSA or Ed25519 key this wolfSSL "
-			 "can use",
+			 "%s: not an RSA, ECDSA, Ed25519 or ML-DSA key this "
+			 "wolfSSL can use",
 			 path);
 		return -1;
 	}
@@ -178,31 +213,55 @@ free_bench_key(struct bench_key *k)
 	else if (k->kind == TB_WOLF_KEY_ED25519)
 		wc_ed25519_free(&k->ed);
 #endif
+#if TB_WOLF_HAS_MLDSA
+	else if (k->kind == TB_WOLF_KEY_MLDSA)
+		wc_MlDsaKey_Free(&k->mldsa);
+#endif
 	k->kind = 0;
 }
 
+/* ECC: the ecc_curve_id; ML-DSA: the level (2, 3, 5); else 0. */
+static int
+key_param(struct bench_key *k)
+{
+	if (k->kind == TB_WOLF_KEY_ECC)
+		return wc_ecc_get_curve_id(k->ecc.idx);
+#if TB_WOLF_HAS_MLDSA
+	if (k->kind == TB_WOLF_KEY_MLDSA) {
+		byte level = 0;
+
+		wc_MlDsaKey_GetParams(&k->mldsa, &level);
+		return level;
+	}
+#endif
+	return 0;
+}
+
 int
-tb_wolf_key_kind(const char *key_file, int *kind, int *curve, char *err,
+tb_wolf_key_kind(const char *key_file, int *kind, int *param, char *err,
 		 size_t errlen)
 {
-	struct bench_key k = {.kind = 0};
+	/* static: an ML-DSA key is tens of KiB; called at start-up only */
+	static struct bench_key k;
 
 	if (load_bench_key(&k, key_file, err, errlen) < 0)
 		return -1;
 	*kind = k.kind;
-	*curve = k.kind == TB_WOLF_KEY_ECC ? wc_ecc_get_curve_id(k.ecc.idx) : 0;
+	*param = key_param(&k);
 	free_bench_key(&k);
 	return 0;
 }
 
 uint16_t
-tb_wolf_sigalg13(int kind, int curve)
+tb_wolf_sigalg13(int kind, int param)
 {
 	if (kind == TB_WOLF_KEY_RSA)
 		return 0x0804;
 	if (kind == TB_WOLF_KEY_ED25519)
 		return 0x0807;
-	switch (curve) {
+	if (kind == TB_WOLF_KEY_MLDSA) /* mldsa44, mldsa65, mldsa87 */
+		return param == 2 ? 0x0904 : param == 3 ? 0x0905 : 0x0906;
+	switch (param) {
 	case ECC_SECP384R1:
 		return 0x0503;
 	case ECC_SECP521R1:
@@ -212,12 +271,13 @@ tb_wolf_sigalg13(int kind, int curve)
 }
 
 /* One TLS 1.3 CertificateVerify signature over the digest given: RSA-PSS
- * with the scheme's hash, ECDSA over the digest, Ed25519 over the bytes as
- * its message. */
+ * with the scheme's hash, ECDSA over the digest, Ed25519 and ML-DSA (with
+ * the empty context, as wolfSSL's TLS 1.3 signs) over the bytes as the
+ * message. */
 int
 tb_floor_sign(struct tb_floor *f, const uint8_t *digest, size_t len)
 {
-	unsigned char sig[1024];
+	unsigned char sig[TB_SIG_MAX];
 	word32 siglen = sizeof(sig);
 	struct bench_key *k = &f->key;
 
@@ -244,68 +304,146 @@ tb_floor_sign(struct tb_floor *f, const uint8_t *digest, size_t len)
 			       ? 0
 			       : -1;
 #endif
+#if TB_WOLF_HAS_MLDSA
+	case TB_WOLF_KEY_MLDSA:
+		return wc_MlDsaKey_SignCtx(&k->mldsa, NULL, 0, sig, &siglen,
+					   digest, (word32)len, &f->rng) == 0
+			       ? 0
+			       : -1;
+#endif
 	default:
 		return -1;
 	}
 }
 
-/* Client shares, one per key exchange, made before timing: a repeated
- * peer point would hit FP_ECC's cache. */
+/* One classical client share of group g into out (*len: its room, then
+ * its length). */
 static int
-make_peer_keys(const struct wolf_group *g, WC_RNG *rng, unsigned char *pubs,
-	       unsigned count)
+classical_share(const struct wolf_group *g, WC_RNG *rng, unsigned char *out,
+		word32 *len)
 {
-	unsigned i;
-	word32 len;
-	int ret = 0;
+	int ret = -1;
 
-	for (i = 0; i < count && ret == 0; i++) {
-		len = TB_PUB_MAX;
-		if (g->curve) {
-			ecc_key k;
+	if (g->curve) {
+		ecc_key k;
 
-			if ((ret = wc_ecc_init(&k)) != 0)
-				break;
-			ret = wc_ecc_make_key_ex(rng, 0, &k, g->curve);
-			if (ret == 0)
-				ret = wc_ecc_export_x963(
-					&k, pubs + i * TB_PUB_MAX, &len);
-			wc_ecc_free(&k);
-		}
+		if ((ret = wc_ecc_init(&k)) != 0)
+			return ret;
+		ret = wc_ecc_make_key_ex(rng, 0, &k, g->curve);
+		if (ret == 0)
+			ret = wc_ecc_export_x963(&k, out, len);
+		wc_ecc_free(&k);
+	}
 #ifdef HAVE_CURVE25519
-		else if (g->id == WOLFSSL_ECC_X25519) {
-			curve25519_key k;
+	else if (g->id == WOLFSSL_ECC_X25519) {
+		curve25519_key k;
 
-			if ((ret = wc_curve25519_init(&k)) != 0)
-				break;
-			ret = wc_curve25519_make_key(rng, CURVE25519_KEYSIZE,
-						     &k);
-			if (ret == 0)
-				ret = wc_curve25519_export_public_ex(
-					&k, pubs + i * TB_PUB_MAX, &len,
-					EC25519_LITTLE_ENDIAN);
-			wc_curve25519_free(&k);
-		}
+		if ((ret = wc_curve25519_init(&k)) != 0)
+			return ret;
+		ret = wc_curve25519_make_key(rng, CURVE25519_KEYSIZE, &k);
+		if (ret == 0)
+			ret = wc_curve25519_export_public_ex(
+				&k, out, len, EC25519_LITTLE_ENDIAN);
+		wc_curve25519_free(&k);
+	}
 #endif
 #ifdef HAVE_CURVE448
-		else if (g->id == WOLFSSL_ECC_X448) {
-			curve448_key k;
+	else if (g->id == WOLFSSL_ECC_X448) {
+		curve448_key k;
 
-			if ((ret = wc_curve448_init(&k)) != 0)
-				break;
-			ret = wc_curve448_make_key(rng, CURVE448_KEY_SIZE, &k);
-			if (ret == 0)
-				ret = wc_curve448_export_public_ex(
-					&k, pubs + i * TB_PUB_MAX, &len,
-					EC448_LITTLE_ENDIAN);
-			wc_curve448_free(&k);
-		}
-#endif
-		else {
-			ret = -1;
-		}
+		if ((ret = wc_curve448_init(&k)) != 0)
+			return ret;
+		ret = wc_curve448_make_key(rng, CURVE448_KEY_SIZE, &k);
+		if (ret == 0)
+			ret = wc_curve448_export_public_ex(&k, out, len,
+							   EC448_LITTLE_ENDIAN);
+		wc_curve448_free(&k);
 	}
+#endif
 	return ret;
+}
+
+#ifdef WOLFSSL_HAVE_MLKEM
+/* A client's ML-KEM encapsulation key of wolfCrypt type kem into out (*len:
+ * its room, then its length). */
+static int
+kem_share(int kem, WC_RNG *rng, unsigned char *out, word32 *len)
+{
+	MlKemKey k;
+	word32 pub_len = 0;
+	int ret = wc_MlKemKey_Init(&k, kem, NULL, INVALID_DEVID);
+
+	if (ret != 0)
+		return ret;
+	ret = wc_MlKemKey_MakeKey(&k, rng);
+	if (ret == 0)
+		ret = wc_MlKemKey_PublicKeySize(&k, &pub_len);
+	if (ret == 0 && pub_len > *len)
+		ret = -1;
+	if (ret == 0)
+		ret = wc_MlKemKey_EncodePublicKey(&k, out, pub_len);
+	*len = pub_len;
+	wc_MlKemKey_Free(&k);
+	return ret;
+}
+
+/* The server's half of a KEM share, as wolfSSL's
+ * TLSX_KeyShare_HandlePqcKeyServer: decode the client's key, encapsulate
+ * (the ciphertext is the server's share). */
+static int
+kem_encapsulate(int kem, WC_RNG *rng, const unsigned char *pub, word32 len)
+{
+	unsigned char ct[WC_ML_KEM_MAX_CIPHER_TEXT_SIZE];
+	unsigned char secret[WC_ML_KEM_SS_SZ];
+	MlKemKey k;
+	int ret = wc_MlKemKey_Init(&k, kem, NULL, INVALID_DEVID);
+
+	if (ret != 0)
+		return ret;
+	ret = wc_MlKemKey_DecodePublicKey(&k, pub, len);
+	if (ret == 0)
+		ret = wc_MlKemKey_Encapsulate(&k, ct, secret, rng);
+	wc_MlKemKey_Free(&k);
+	return ret;
+}
+#endif
+
+/* The client share for one key exchange into out (room: share room): a
+ * classical share, or a hybrid's two parts in the group's wire order. */
+static int
+client_share(struct tb_floor *f, unsigned char *out, size_t room, size_t *len)
+{
+	const struct wolf_group *g = f->group;
+	word32 clen = (word32)room, klen;
+	int ret;
+
+	if (g->classical == 0) {
+		ret = classical_share(g, &f->rng, out, &clen);
+		*len = clen;
+		return ret;
+	}
+#ifdef WOLFSSL_HAVE_MLKEM
+	/* X25519MLKEM768 puts the KEM's key first; the others last */
+	if (g->kem_first) {
+		klen = (word32)room;
+		ret = kem_share(g->kem, &f->rng, out, &klen);
+		clen = (word32)room - klen;
+		if (ret == 0)
+			ret = classical_share(f->classical, &f->rng, out + klen,
+					      &clen);
+	} else {
+		ret = classical_share(f->classical, &f->rng, out, &clen);
+		klen = (word32)room - clen;
+		if (ret == 0)
+			ret = kem_share(g->kem, &f->rng, out + clen, &klen);
+	}
+	f->classical_len = clen;
+	*len = clen + klen;
+	return ret;
+#else
+	(void)klen;
+	return -1;
+#endif
 }
 
 /* What a TLS server does per full handshake: import the client's share,
@@ -395,10 +533,57 @@ kex_once(const struct wolf_group *g, WC_RNG *rng, const unsigned char *pub)
 int
 tb_floor_kex(struct tb_floor *f, unsigned i)
 {
-	return kex_once(f->group, &f->rng, f->pubs + (size_t)i * TB_PUB_MAX) ==
-			       0
-		       ? 0
-		       : -1;
+	const struct wolf_group *g = f->group;
+	const unsigned char *pub = f->pubs + (size_t)i * f->share_len;
+	size_t kem_len = f->share_len - f->classical_len;
+	int ret;
+
+	if (g->classical == 0)
+		return kex_once(g, &f->rng, pub) == 0 ? 0 : -1;
+#ifdef WOLFSSL_HAVE_MLKEM
+	/* A hybrid: both halves, as TLSX_KeyShare_HandlePqcHybridKeyServer
+	 * (the classical share and secret, then the encapsulation). */
+	if (g->kem_first)
+		ret = kex_once(f->classical, &f->rng, pub + kem_len) ||
+		      kem_encapsulate(g->kem, &f->rng, pub, (word32)kem_len);
+	else
+		ret = kex_once(f->classical, &f->rng, pub) ||
+		      kem_encapsulate(g->kem, &f->rng, pub + f->classical_len,
+				      (word32)kem_len);
+	return ret == 0 ? 0 : -1;
+#else
+	(void)ret;
+	(void)kem_len;
+	return -1;
+#endif
+}
+
+/* The largest client share of any group here: P-384 and ML-KEM-1024. */
+#define TB_SHARE_MAX (97 + 1568)
+
+/* Client shares, one per key exchange, made before timing: a repeated
+ * peer point would hit FP_ECC's cache. */
+static int
+make_shares(struct tb_floor *f, unsigned shares)
+{
+	unsigned char first[TB_SHARE_MAX];
+	size_t len;
+
+	if (client_share(f, first, sizeof(first), &len) != 0)
+		return -1;
+	f->share_len = len;
+	if (f->group->classical == 0)
+		f->classical_len = len;
+	f->pubs = malloc((size_t)shares * len);
+	if (!f->pubs)
+		return -1;
+	memcpy(f->pubs, first, len);
+	for (unsigned i = 1; i < shares; i++)
+		if (client_share(f, f->pubs + (size_t)i * len, len, &len) !=
+			    0 ||
+		    len != f->share_len)
+			return -1;
+	return 0;
 }
 
 struct tb_floor *
@@ -407,14 +592,22 @@ tb_floor_new(const char *key_file, uint16_t group, unsigned shares,
 {
 	struct tb_floor *f;
 	const struct wolf_group *g = wolf_group_by(group, NULL);
+	char buf[16];
 
-	if (!g || !g->usable) {
-		snprintf(err, errlen, "group 0x%04x is %s", group,
-			 g ? "not built into this wolfSSL"
-			   : "not benchmarked with wolfSSL (X25519, X448, "
-			     "P-256, P-384, P-521)");
+	if (!g) {
+		snprintf(err, errlen,
+			 "group %s not benchmarked with wolfSSL (X25519, X448, "
+			 "P-256, P-384, P-521, X25519MLKEM768, "
+			 "SecP256r1MLKEM768, SecP384r1MLKEM1024)",
+			 tb_tls_group_name(group, buf, sizeof(buf)));
 		return NULL;
 	}
+	if (!g->usable) {
+		wolf_group_lacks(g, err, errlen);
+		return NULL;
+	}
+	if (tb_wolf_key_lacks(key_file, err, errlen))
+		return NULL;
 	if (wolfSSL_Init() != WOLFSSL_SUCCESS) {
 		snprintf(err, errlen, "wolfSSL_Init failed");
 		return NULL;
@@ -426,6 +619,7 @@ tb_floor_new(const char *key_file, uint16_t group, unsigned shares,
 		return NULL;
 	}
 	f->group = g;
+	f->classical = g->classical ? wolf_group_by(g->classical, NULL) : g;
 	if (wc_InitRng(&f->rng) != 0) {
 		snprintf(err, errlen, "wc_InitRng failed");
 		goto fail;
@@ -446,18 +640,10 @@ tb_floor_new(const char *key_file, uint16_t group, unsigned shares,
 		snprintf(err, errlen, "wc_RsaSetRNG failed");
 		goto fail;
 	}
-	*sigalg = tb_wolf_sigalg13(f->key.kind,
-				   f->key.kind == TB_WOLF_KEY_ECC
-					   ? wc_ecc_get_curve_id(f->key.ecc.idx)
-					   : 0);
-	f->pubs = malloc((size_t)shares * TB_PUB_MAX);
-	if (!f->pubs) {
-		snprintf(err, errlen, "out of memory for %u client shares",
-			 shares);
-		goto fail;
-	}
-	if (make_peer_keys(g, &f->rng, f->pubs, shares) != 0) {
-		snprintf(err, errlen, "cannot make %s client shares", g->canon);
+	*sigalg = tb_wolf_sigalg13(f->key.kind, key_param(&f->key));
+	if (make_shares(f, shares) != 0) {
+		snprintf(err, errlen, "cannot make %u %s client shares", shares,
+			 g->canon);
 		goto fail;
 	}
 	return f;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh: the CI benchmark job, the same locally: the matrix, the cost
-# (instruction counts + crypto floor) and memory runs, and the report.
+# (instruction counts + crypto floor) and memory runs, the report and the
+# results site.
 set -euo pipefail
 
 usage() {
@@ -12,8 +13,9 @@ results/):
   1. suite/run_matrix.sh --profile NAME      -> DIR/ID.csv, DIR/ID/report.md
   2. suite/cost/run_cost.sh --floor --nginx  -> DIR/ID/cost/cost.csv, top/
   3. suite/memory/run_memory.sh              -> DIR/ID/memory/memory.csv
-  4. the cost, memory and cost-over-floor sections appended to the report
-     (DIR/ID/cost-memory.md as well)
+  4. the report rendered again with the cost, memory and cost-over-floor
+     sections (DIR/ID/cost-memory.md holds them alone)
+  5. suite/site --results DIR                -> SITE (the runs in DIR)
 The last line on stdout is the run id.
 
   --profile NAME   matrix profile (default quick).  quick: cost for TLS 1.3
@@ -23,6 +25,7 @@ The last line on stdout is the run id.
   --run-id ID      default: UTC time and short commit
   --out DIR        results directory (default build/ci/results)
   --build-root D   builds, certificates (default build)
+  --site DIR       where the site goes (default build/ci/site)
   --no-matrix      skip step 1 (cost and memory only)
   --no-cost        skip step 2
   --no-memory      skip step 3
@@ -34,17 +37,15 @@ that could not run at all.
 USAGE
 }
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+root=$TB_ROOT
 profile=quick
 run_id=
 out=$root/build/ci/results
 build_root=$root/build
+site=$root/build/ci/site
 do_matrix=1 do_cost=1 do_memory=1
-
-die() {
-	echo "bench.sh: $*" >&2
-	exit 2
-}
 
 while (($#)); do
 	case "$1" in
@@ -52,21 +53,43 @@ while (($#)); do
 		usage
 		exit 0
 		;;
-	--profile) profile=${2:?--profile needs a name} && shift ;;
-	--run-id) run_id=${2:?--run-id needs an id} && shift ;;
-	--out) out=${2:?--out needs a directory} && shift ;;
-	--build-root) build_root=${2:?--build-root needs a directory} && shift ;;
+	--profile)
+		tb_need_arg "$1" $#
+		profile=$2
+		shift
+		;;
+	--run-id)
+		tb_need_arg "$1" $#
+		run_id=$2
+		shift
+		;;
+	--out)
+		tb_need_arg "$1" $#
+		out=$2
+		shift
+		;;
+	--build-root)
+		tb_need_arg "$1" $#
+		build_root=$2
+		shift
+		;;
+	--site)
+		tb_need_arg "$1" $#
+		site=$2
+		shift
+		;;
 	--no-matrix) do_matrix=0 ;;
 	--no-cost) do_cost=0 ;;
 	--no-memory) do_memory=0 ;;
-	*) die "unknown argument $1 (see --help)" ;;
+	*) tb_die "unknown argument $1 (see --help)" ;;
 	esac
 	shift
 done
 [[ $out == /* ]] || out=$PWD/$out
 [[ $build_root == /* ]] || build_root=$PWD/$build_root
+[[ $site == /* ]] || site=$PWD/$site
 [[ -f $root/suite/matrix/$profile.matrix ]] ||
-	die "no profile $profile (suite/matrix/*.matrix)"
+	tb_die "no profile $profile (suite/matrix/*.matrix)"
 if [[ -z $run_id ]]; then
 	commit=$(git -C "$root" rev-parse --short=9 HEAD 2>/dev/null || echo nogit)
 	run_id=$(date -u +%Y%m%dT%H%M%SZ)-$commit
@@ -84,7 +107,7 @@ if ((do_matrix)); then
 	case $rc in
 	0) ;;
 	1) status=1 ;;
-	*) die "suite/run_matrix.sh failed (exit $rc)" ;;
+	*) tb_die "suite/run_matrix.sh failed (exit $rc)" ;;
 	esac
 	no_build=--no-build # the cost and memory runs use the matrix's builds
 else
@@ -109,7 +132,7 @@ if ((do_cost)); then
 	case $rc in
 	0) ;;
 	1) status=1 ;;
-	*) die "suite/cost/run_cost.sh failed (exit $rc)" ;;
+	*) tb_die "suite/cost/run_cost.sh failed (exit $rc)" ;;
 	esac
 fi
 
@@ -122,7 +145,7 @@ if ((do_memory)); then
 	case $rc in
 	0) ;;
 	1) status=1 ;;
-	*) die "suite/memory/run_memory.sh failed (exit $rc)" ;;
+	*) tb_die "suite/memory/run_memory.sh failed (exit $rc)" ;;
 	esac
 fi
 
@@ -132,25 +155,27 @@ if [[ -f $out/$run_id/cost/cost.csv ]]; then
 	memory=()
 	[[ -f $out/$run_id/memory/memory.csv ]] &&
 		memory=(--memory "$out/$run_id/memory/memory.csv")
-	python3 "$root/suite/cost/summary.py" --cost "$out/$run_id/cost/cost.csv" \
+	tb_tbsuite
+	"$TB_PY" -m tbsuite.costreport --cost "$out/$run_id/cost/cost.csv" \
 		"${memory[@]}" "${matrix[@]}" --top-base cost \
 		--out "$out/$run_id/cost-memory.md"
-	# The matrix report gains these sections; its own floor section (from
-	# the full rows, wall clock only) gives way to the one with the
-	# instruction counts.
-	if [[ -f $out/$run_id/report.md ]] &&
-		! grep -q '^## Instructions per operation' "$out/$run_id/report.md"; then
-		python3 - "$out/$run_id/report.md" "$out/$run_id/cost-memory.md" <<'PY'
-import re, sys
-report, extra = sys.argv[1:3]
-text = open(report).read()
-text = re.sub(r'^## Cost over the crypto floor\n.*?(?=^## |\Z)', '', text,
-	flags=re.S | re.M)
-with open(report, 'w') as f:
-	f.write(text.rstrip('\n') + '\n\n' + open(extra).read())
-PY
-	fi
 fi
-step "run $run_id in $out (exit $status)"
+# The report reads cost/ and memory/ from the run's directory: rendered
+# again now, it holds their sections (and their crypto floor, with the
+# instruction counts, in place of the matrix's wall-clock one).
+if [[ -f $out/$run_id.csv ]]; then
+	step "report"
+	"$root/suite/report" "$out/$run_id.csv" >/dev/null
+fi
+
+step "the results site"
+rc=0
+"$root/suite/site" --results "$out" --out "$site" >/dev/null || rc=$?
+case $rc in
+0) ;;
+1) status=1 ;;
+*) tb_die "suite/site failed (exit $rc)" ;;
+esac
+step "run $run_id in $out, site in $site (exit $status)"
 echo "$run_id"
 exit $status

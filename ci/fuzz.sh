@@ -27,7 +27,9 @@ Reproduce one with: DIR/tests/fuzz/fuzz_<target> build/fuzz-work/crash-...
 EOF
 }
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ROOT=$TB_ROOT
 cd "$ROOT"
 
 SECONDS_PER=300
@@ -36,13 +38,6 @@ BUILD=build/fuzz
 JOBS=1
 WORK=build/fuzz-work
 
-need_arg() {
-	[[ $2 -ge 2 ]] || {
-		echo "fuzz.sh: $1 needs a value (see ci/fuzz.sh --help)" >&2
-		exit 2
-	}
-}
-
 while (($#)); do
 	case "$1" in
 	--help | -h)
@@ -50,53 +45,42 @@ while (($#)); do
 		exit 0
 		;;
 	--seconds)
-		need_arg "$1" $#
+		tb_need_arg "$1" $#
 		SECONDS_PER=$2
 		shift
 		;;
 	--quick) SECONDS_PER=20 ;;
 	--target)
-		need_arg "$1" $#
+		tb_need_arg "$1" $#
 		TARGETS+=("$2")
 		shift
 		;;
 	--build)
-		need_arg "$1" $#
+		tb_need_arg "$1" $#
 		BUILD=$2
 		shift
 		;;
 	--jobs)
-		need_arg "$1" $#
+		tb_need_arg "$1" $#
 		JOBS=$2
 		shift
 		;;
-	*)
-		echo "fuzz.sh: unknown option $1 (see ci/fuzz.sh --help)" >&2
-		exit 2
-		;;
+	*) tb_die "unknown option $1 (see ci/fuzz.sh --help)" ;;
 	esac
 	shift
 done
-[[ $SECONDS_PER =~ ^[0-9]+$ && $SECONDS_PER -gt 0 ]] || {
-	echo "fuzz.sh: --seconds wants a positive whole number" >&2
-	exit 2
-}
-[[ $JOBS =~ ^[0-9]+$ && $JOBS -gt 0 ]] || {
-	echo "fuzz.sh: --jobs wants a positive whole number" >&2
-	exit 2
-}
+[[ $SECONDS_PER =~ ^[0-9]+$ && $SECONDS_PER -gt 0 ]] ||
+	tb_die "--seconds wants a positive whole number"
+[[ $JOBS =~ ^[0-9]+$ && $JOBS -gt 0 ]] ||
+	tb_die "--jobs wants a positive whole number"
 ((${#TARGETS[@]})) || TARGETS=(http conn)
 for t in "${TARGETS[@]}"; do
-	[[ -d tests/fuzz/corpus/$t ]] || {
-		echo "fuzz.sh: unknown target $t (have: http conn)" >&2
-		exit 2
-	}
+	[[ -d tests/fuzz/corpus/$t ]] ||
+		tb_die "unknown target $t (have: $(ls tests/fuzz/corpus | paste -sd ' '))"
 done
 
-command -v clang >/dev/null || {
-	echo "fuzz.sh: clang not found: apt-get install clang libclang-rt-14-dev" >&2
-	exit 2
-}
+command -v clang >/dev/null ||
+	tb_die "clang not found: apt-get install clang libclang-rt-14-dev"
 
 # A directory configured with another compiler cannot be switched to
 # clang: start it over.

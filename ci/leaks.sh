@@ -9,7 +9,7 @@ usage() {
 usage: ci/leaks.sh [--backend B]... [--quick] [--filter PATTERN]...
                    [--prefix build/] [--certs DIR]
 
-For each backend (default: none openssl wolfssl boringssl) this makes a
+For each backend (default: every backend) this makes a
 wrapper build directory build/leaks/<b>/ whose tlsbench-server execs
   valgrind --tool=memcheck --leak-check=full --errors-for-leak-kinds=definite
            --error-exitcode=99 --log-file=build/leaks/<b>/vg.%p.log
@@ -36,22 +36,13 @@ Output: `PASS leaks:<b>` / `FAIL leaks:<b>` lines and `N passed, N failed`.
 EOF
 }
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ROOT=$TB_ROOT
 cd "$ROOT"
 
-BACKENDS=()
 QUICK=0
 FILTERS=()
-PREFIX=build/
-CERTS=build/certs
-PY=/usr/bin/python3
-
-need_arg() {
-	[[ $2 -ge 2 ]] || {
-		echo "leaks.sh: $1 needs a value (see ci/leaks.sh --help)" >&2
-		exit 2
-	}
-}
 
 while (($#)); do
 	case "$1" in
@@ -59,39 +50,26 @@ while (($#)); do
 		usage
 		exit 0
 		;;
-	--backend)
-		need_arg "$1" $#
-		BACKENDS+=("$2")
-		shift
-		;;
 	--quick) QUICK=1 ;;
 	--filter)
-		need_arg "$1" $#
+		tb_need_arg "$1" $#
 		FILTERS+=(--filter "$2")
 		shift
 		;;
-	--prefix)
-		need_arg "$1" $#
-		PREFIX=$2
-		shift
-		;;
-	--certs)
-		need_arg "$1" $#
-		CERTS=$2
-		shift
-		;;
 	*)
-		echo "leaks.sh: unknown option $1 (see ci/leaks.sh --help)" >&2
-		exit 2
+		tb_common_option "$@"
+		shift "$TB_SHIFT"
+		continue
 		;;
 	esac
 	shift
 done
-((${#BACKENDS[@]})) || BACKENDS=(none openssl wolfssl boringssl)
-command -v valgrind >/dev/null || {
-	echo "leaks.sh: valgrind not found: apt-get install valgrind" >&2
-	exit 2
-}
+BACKENDS=("${TB_BACKENDS[@]}")
+((${#BACKENDS[@]})) || read -ra BACKENDS <<<"$(tb_backends)"
+PREFIX=$TB_PREFIX
+CERTS=$TB_CERTS
+command -v valgrind >/dev/null ||
+	tb_die "valgrind not found: apt-get install valgrind"
 
 if ((${#FILTERS[@]} == 0)); then
 	if ((QUICK)); then
@@ -118,12 +96,12 @@ fi
 passed=0
 failed=0
 for b in "${BACKENDS[@]}"; do
-	real=$ROOT/${PREFIX}$b/tlsbench-server
-	if [[ ! -x $real ]]; then
-		echo "FAIL leaks:$b ($real missing: build it with meson setup ${PREFIX}$b -Dtls=$b && ninja -C ${PREFIX}$b)"
+	if ! real=$(tb_server "$PREFIX" "$b" 2>&1); then
+		echo "FAIL leaks:$b ($real)"
 		failed=$((failed + 1))
 		continue
 	fi
+	real=$(realpath "$real")
 	wrap=$ROOT/build/leaks/$b
 	rm -rf "$wrap"
 	mkdir -p "$wrap"
@@ -139,7 +117,7 @@ EOF
 	t0=$SECONDS
 	echo "== leaks:$b (integration tests under valgrind, ${#FILTERS[@]} filters)"
 	set +e
-	"$PY" tests/integration/run.py --build "$wrap" --certs "$CERTS" \
+	"$TB_PY" tests/integration/run.py --build "$wrap" --certs "$CERTS" \
 		--quick "${FILTERS[@]}" >"$wrap/run.log" 2>&1
 	rc=$?
 	set -e

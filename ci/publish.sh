@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
-# publish.sh: copy one benchmark run into results/ and index it; in CI,
-# also commit it to the results branch and push.
+# publish.sh: copy one benchmark run into results/ and index it, build the
+# site when asked; in CI, also commit it to the results branch and push.
 set -euo pipefail
 
 usage() {
 	cat <<'USAGE'
 usage: ci/publish.sh RUN_ID [--from DIR] [--to DIR] [--profile NAME]
-                    [--branch BRANCH]
+                    [--site DIR] [--branch BRANCH]
+       ci/publish.sh --reindex [--to DIR] [--site DIR]
 
 Copies the run made by ci/bench.sh (FROM/RUN_ID.csv and FROM/RUN_ID/:
-report, charts, cost/, memory/) into TO (default results/) and appends one
-row to TO/index.csv:
-  run_id,utc,git_commit,profile,host,cpu_model,rows,errors,csv,report,
-  cost_csv,memory_csv
-(paths relative to TO).  Publishing the same run again changes nothing.
+report, charts, cost/, memory/) into TO (default results/) and writes its
+row of TO/index.csv:
+  run_id,utc,git_commit,profile,host,cpu_model,cores,cpu_flags,rows,
+  errors,csv,report,cost_csv,memory_csv
+(paths relative to TO; rows in the order the runs started).  A run already
+in TO (--from results) is indexed where it is.  Publishing the same run
+again changes nothing.
 
   --from DIR       where ci/bench.sh wrote the run (default build/ci/results)
   --to DIR         the published results tree (default results/)
   --profile NAME   recorded in the index (default: from the run's run.json)
+  --reindex        rebuild TO/index.csv from every run in TO (keeping the
+                   profiles it recorded) instead of publishing one
+  --site DIR       then build the results site from TO into DIR (suite/site;
+                   in CI, TO/site, so the results branch carries it)
   --branch B       also commit TO to branch B and push it, only when
                    CI=true and GITHUB_TOKEN is set (GitHub Actions): TO is
                    then a checkout of B made by `ci/publish.sh --checkout`
@@ -31,22 +38,21 @@ or pushed.
 USAGE
 }
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+root=$TB_ROOT
 from=$root/build/ci/results
 to=$root/results
 profile=
 branch=
 run_id=
-
-die() {
-	echo "publish.sh: $*" >&2
-	exit 2
-}
+site=
+reindex=0
 
 origin_url() {
 	local url
 	url=$(git -C "$root" remote get-url origin 2>/dev/null) ||
-		die "no git remote 'origin' to publish to"
+		tb_die "no git remote 'origin' to publish to"
 	# CI: authenticate with the job's token, never printed
 	if [[ -n ${GITHUB_TOKEN:-} && $url == https://* ]]; then
 		url="https://x-access-token:${GITHUB_TOKEN}@${url#https://}"
@@ -74,99 +80,85 @@ while (($#)); do
 		usage
 		exit 0
 		;;
-	--from) from=${2:?--from needs a directory} && shift ;;
-	--to) to=${2:?--to needs a directory} && shift ;;
-	--profile) profile=${2:?--profile needs a name} && shift ;;
-	--branch) branch=${2:?--branch needs a name} && shift ;;
+	--from)
+		tb_need_arg "$1" $#
+		from=$2
+		shift
+		;;
+	--to)
+		tb_need_arg "$1" $#
+		to=$2
+		shift
+		;;
+	--profile)
+		tb_need_arg "$1" $#
+		profile=$2
+		shift
+		;;
+	--branch)
+		tb_need_arg "$1" $#
+		branch=$2
+		shift
+		;;
+	--site)
+		tb_need_arg "$1" $#
+		site=$2
+		shift
+		;;
+	--reindex) reindex=1 ;;
 	--checkout)
-		[[ $# -ge 3 ]] || die "--checkout needs BRANCH DIR"
+		[[ $# -ge 3 ]] || tb_die "--checkout needs BRANCH DIR"
 		checkout "$2" "$3"
 		exit 0
 		;;
-	-*) die "unknown option $1 (see --help)" ;;
+	-*) tb_die "unknown option $1 (see --help)" ;;
 	*)
-		[[ -z $run_id ]] || die "one RUN_ID only (got $run_id and $1)"
+		[[ -z $run_id ]] || tb_die "one RUN_ID only (got $run_id and $1)"
 		run_id=$1
 		;;
 	esac
 	shift
 done
-[[ -n $run_id ]] || die "RUN_ID missing (see --help; runs in $from: $(
+
+# build_site: the results site from $to into $site, when asked.
+build_site() {
+	[[ -n $site ]] || return 0
+	local rc=0
+	"$root/suite/site" --results "$to" --out "$site" >/dev/null || rc=$?
+	case $rc in
+	0) echo "publish.sh: site in $site" >&2 ;;
+	1) echo "publish.sh: site in $site (some runs could not be read: see its front page)" >&2 ;;
+	*) tb_die "suite/site failed (exit $rc)" ;;
+	esac
+}
+
+if ((reindex)); then
+	[[ -z $run_id ]] || tb_die "--reindex takes no RUN_ID (it indexes every run in $to)"
+	[[ -d $to ]] || tb_die "no results directory $to (give --to DIR)"
+	tb_index_reindex "$to"
+	build_site
+	exit 0
+fi
+[[ -n $run_id ]] || tb_die "RUN_ID missing (see --help; runs in $from: $(
 	ls "$from" 2>/dev/null | sed -n 's/\.csv$//p' | tr '\n' ' '))"
 [[ -d $from/$run_id || -f $from/$run_id.csv ]] ||
-	die "no run $run_id in $from (make one with ci/bench.sh)"
+	tb_die "no run $run_id in $from (make one with ci/bench.sh)"
 mkdir -p "$to"
 
-# the run itself
-[[ -f $from/$run_id.csv ]] && cp "$from/$run_id.csv" "$to/"
-if [[ -d $from/$run_id ]]; then
-	rm -rf "${to:?}/$run_id"
-	cp -r "$from/$run_id" "$to/$run_id"
+# the run itself, unless it is already where it is published
+if [[ $(realpath "$from") == $(realpath "$to") ]]; then
+	echo "publish.sh: $run_id is already in $to: indexing it there" >&2
+else
+	[[ -f $from/$run_id.csv ]] && cp "$from/$run_id.csv" "$to/"
+	if [[ -d $from/$run_id ]]; then
+		rm -rf "${to:?}/$run_id"
+		cp -r "$from/$run_id" "$to/$run_id"
+	fi
 fi
 
-# one index row
-python3 - "$to" "$run_id" "$profile" <<'PY'
-import csv, datetime, json, os, socket, sys
-
-to, run_id, profile = sys.argv[1:4]
-cols = ['run_id', 'utc', 'git_commit', 'profile', 'host', 'cpu_model',
-	'rows', 'errors', 'csv', 'report', 'cost_csv', 'memory_csv']
-index = os.path.join(to, 'index.csv')
-have = []
-if os.path.exists(index):
-	with open(index, newline='') as f:
-		have = list(csv.DictReader(f))
-if any(r['run_id'] == run_id for r in have):
-	print('publish.sh: %s is already in %s' % (run_id, index), file=sys.stderr)
-	sys.exit(0)
-
-def rel(p):
-	return p if os.path.exists(os.path.join(to, p)) else ''
-
-rows = []
-main_csv = rel(run_id + '.csv')
-if main_csv:
-	with open(os.path.join(to, main_csv), newline='') as f:
-		rows = list(csv.DictReader(f))
-extra = []
-for p in (run_id + '/cost/cost.csv', run_id + '/memory/memory.csv'):
-	if rel(p):
-		with open(os.path.join(to, p), newline='') as f:
-			extra += list(csv.DictReader(f))
-meta = {}
-try:
-	with open(os.path.join(to, run_id, 'run.json')) as f:
-		meta = json.load(f)
-except (OSError, ValueError):
-	pass
-first = rows[0] if rows else {}
-cpu = first.get('cpu_model', '')
-if not cpu:
-	with open('/proc/cpuinfo') as f:
-		cpu = next((l.split(':', 1)[1].strip() for l in f
-			if l.startswith('model name')), '')
-commit = first.get('git_commit') or meta.get('git_commit') or ''
-if not commit:
-	commit = os.popen('git rev-parse HEAD 2>/dev/null').read().strip()
-utc = first.get('utc') or meta.get('started') or \
-	datetime.datetime.utcnow().strftime('%Y-%m-%dT%H:%M:%SZ')
-row = {'run_id': run_id, 'utc': utc, 'git_commit': commit,
-	'profile': profile or meta.get('profile') or '',
-	'host': first.get('host') or socket.gethostname(), 'cpu_model': cpu,
-	'rows': len(rows) + len(extra),
-	'errors': sum(r.get('status') != 'ok' for r in rows + extra),
-	'csv': main_csv, 'report': rel(run_id + '/report.md'),
-	'cost_csv': rel(run_id + '/cost/cost.csv'),
-	'memory_csv': rel(run_id + '/memory/memory.csv')}
-new = not have and not os.path.exists(index)
-with open(index, 'a', newline='') as f:
-	w = csv.DictWriter(f, fieldnames=cols)
-	if new:
-		w.writeheader()
-	w.writerow(row)
-print('publish.sh: %s: %d rows, %d errors -> %s' % (run_id, row['rows'],
-	row['errors'], index), file=sys.stderr)
-PY
+# one index row, and the site
+tb_index_add "$to" "$run_id" "$profile"
+build_site
 
 if [[ -n $branch ]]; then
 	if [[ ${CI:-} != true || -z ${GITHUB_TOKEN:-} ]]; then
@@ -174,7 +166,7 @@ if [[ -n $branch ]]; then
 		exit 0
 	fi
 	git -C "$to" rev-parse --git-dir >/dev/null 2>&1 ||
-		die "$to is not a checkout of $branch (run ci/publish.sh --checkout $branch $to first)"
+		tb_die "$to is not a checkout of $branch (run ci/publish.sh --checkout $branch $to first)"
 	git -C "$to" add -A .
 	git -C "$to" -c user.name="tlsbench CI" \
 		-c user.email="tlsbench-ci@users.noreply.github.com" \

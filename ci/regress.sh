@@ -13,7 +13,7 @@ Compares the instructions per operation of RUN_ID (FROM/RUN_ID/cost/cost.csv,
 FROM default build/ci/results) with the last run in PUBLISHED/index.csv
 (default results/) that has a cost CSV and another run id (and, with
 --profile, that profile: quick and default count different cells), per backend,
-TLS version, certificate and operation (suite/cost/compare.py).  Anything
+TLS version, certificate and operation (suite/compare --cost).  Anything
 more than PCT% (default 2%) more expensive is marked WORSE; with
 --fail-over the exit status is then 1.  No published run yet: says so,
 exit 0.
@@ -22,16 +22,13 @@ exit 0.
 USAGE
 }
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+root=$TB_ROOT
 from=$root/build/ci/results
 published=$root/results
 run_id= new= old= profile=
 gate=()
-
-die() {
-	echo "regress.sh: $*" >&2
-	exit 2
-}
 
 while (($#)); do
 	case "$1" in
@@ -39,23 +36,47 @@ while (($#)); do
 		usage
 		exit 0
 		;;
-	--from) from=${2:?--from needs a directory} && shift ;;
-	--published) published=${2:?--published needs a directory} && shift ;;
-	--new) new=${2:?--new needs a CSV} && shift ;;
-	--profile) profile=${2:?--profile needs a name} && shift ;;
-	--old) old=${2:?--old needs a CSV} && shift ;;
-	--fail-over) gate=(--fail-over "${2:?--fail-over needs a percentage}") && shift ;;
-	-*) die "unknown option $1 (see --help)" ;;
+	--from)
+		tb_need_arg "$1" $#
+		from=$2
+		shift
+		;;
+	--published)
+		tb_need_arg "$1" $#
+		published=$2
+		shift
+		;;
+	--new)
+		tb_need_arg "$1" $#
+		new=$2
+		shift
+		;;
+	--profile)
+		tb_need_arg "$1" $#
+		profile=$2
+		shift
+		;;
+	--old)
+		tb_need_arg "$1" $#
+		old=$2
+		shift
+		;;
+	--fail-over)
+		tb_need_arg "$1" $#
+		gate=(--fail-over "$2")
+		shift
+		;;
+	-*) tb_die "unknown option $1 (see --help)" ;;
 	*) run_id=$1 ;;
 	esac
 	shift
 done
 
 if [[ -z $new ]]; then
-	[[ -n $run_id ]] || die "RUN_ID or --new CSV needed (see --help)"
+	[[ -n $run_id ]] || tb_die "RUN_ID or --new CSV needed (see --help)"
 	new=$from/$run_id/cost/cost.csv
 	[[ -f $new ]] || new=$published/$run_id/cost/cost.csv
-	[[ -f $new ]] || die "no cost CSV for $run_id in $from or $published (ci/bench.sh makes it)"
+	[[ -f $new ]] || tb_die "no cost CSV for $run_id in $from or $published (ci/bench.sh makes it)"
 fi
 if [[ -z $old ]]; then
 	index=$published/index.csv
@@ -63,18 +84,7 @@ if [[ -z $old ]]; then
 		echo "regress.sh: no published runs ($index missing): nothing to compare"
 		exit 0
 	fi
-	last=$(python3 - "$index" "$run_id" "$profile" <<'PY'
-import csv, os, sys
-index, run_id, profile = sys.argv[1:4]
-with open(index, newline='') as f:
-	rows = [r for r in csv.DictReader(f) if r['run_id'] != run_id and
-		(not profile or r.get('profile') == profile) and
-		r.get('cost_csv') and os.path.exists(os.path.join(
-		os.path.dirname(index), r['cost_csv']))]
-print(os.path.join(os.path.dirname(index), rows[-1]['cost_csv']) if rows
-	else '')
-PY
-)
+	last=$(tb_index_last_cost "$index" "$run_id" "$profile")
 	if [[ -z $last ]]; then
 		echo "regress.sh: no earlier published run with instruction counts in $index: nothing to compare"
 		exit 0
@@ -82,4 +92,4 @@ PY
 	old=$last
 fi
 echo "regress.sh: $new against $old"
-exec python3 "$root/suite/cost/compare.py" "$new" "$old" "${gate[@]}"
+exec "$root/suite/compare" --cost "$new" "$old" "${gate[@]}"

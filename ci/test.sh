@@ -4,9 +4,9 @@
 set -euo pipefail
 
 usage() {
-	cat <<'EOF'
-usage: ci/test.sh [--backends "none openssl wolfssl boringssl"] [--no-asan]
-                  [--no-install] [--quick] [--prefix build/]
+	sed "s/@BACKENDS@/$(tb_backends)/" <<'EOF'
+usage: ci/test.sh [--backends "B ..."] [--no-asan] [--no-install] [--quick]
+                  [--prefix build/]
 
 A first run on a fresh machine takes about 35 minutes on 2 cores, most of
 it compiling the three tuned TLS libraries from Debian's source archive
@@ -15,18 +15,33 @@ it compiling the three tuned TLS libraries from Debian's source archive
 Runs, from the repository root (build output under build/), in this order:
   deps         installs missing Debian packages (as root: apt-get; otherwise
                prints the exact apt-get command and exits 2)
+  format       ci/format.sh: C as .clang-format lays it out, Python indented
+               with four spaces
+  libs:<l>     suite/libs/build.sh <lib> <series> tuned: fetch and compile
+               a tuned library once per machine (the cache is shared with
+               suite/run_matrix.sh; see suite/libs/build.sh --help); first,
+               because certs uses the tuned OpenSSL for ML-DSA
   certs        suite/certs.sh build/certs
   build:<b>    meson setup build/<b> -Dtls=<b> -Dwerror=true; ninja
                (meson configure + ninja when build/<b> exists)
-  unit         meson test (the unit tests, once)
+  unit:<b>     meson test --suite unit: the parser tests and the backend
+               contract test (tests/backends) of each build
   it:<b>       tests/integration/run.py against each backend
-  load:<b>     tests/load/test_load.sh for one TLS backend and none
-  libs:<l>     suite/libs/build.sh <lib> <series> tuned: fetch and compile
-               a tuned library once per machine (the cache is shared with
-               suite/run_matrix.sh; see suite/libs/build.sh --help)
-  tuned-build:<l>, tuned:<l>, tuned-it:<l>
-               a server built against that library, its flavor and
-               loaded-library checks, the integration suite against it
+  tuned-build:<l>, tuned:<l>, tuned-unit:<l>, tuned-it:<l>
+               a server built against that library (the OpenSSL one's load
+               generator too), its flavor and loaded-library checks, its
+               unit suite, the integration suite against it
+  load:<b>     tests/load/test_load.sh for one TLS backend and none (with
+               the tuned OpenSSL build: its ML-KEM, ML-DSA, PSK-mode and
+               early-data cases too)
+  suite-unit   the suite's Python unit tests (tests/suite/test_*.py): the
+               statistics behind every interval, against known distributions;
+               reports, charts, the index and the site on synthetic runs
+  site         tests/suite/site_browser.py: the results site built from a
+               small committed run and two synthetic ones, opened in headless
+               Chromium: no console error, every chart and link resolves,
+               no chart label cut or overlapping; screenshots in
+               build/site-test/ (front.png, run.png, trends.png)
   matrix       tests/suite/test_matrix.sh: a quick matrix run, its schema,
                error rows, --resume, a crashed server, a full disk
   cost:<b>     tests/suite/test_cost.sh: instruction counts are repeatable
@@ -40,7 +55,9 @@ Each step's log is in build/test-logs/<step>.log; a failing step prints its
 tail.  The last line is `N passed, N failed`; exit status 1 when anything
 failed, 2 for a usage or setup error.
 
-  --backends LIST  backends to build and test (default: all four)
+  --backends LIST  backends to build and test, space separated (default:
+                   every backend: @BACKENDS@);
+                   the matrix, fuzz and site steps run only with all of them
   --no-asan        leave out the sanitizer builds
   --no-install     never call apt-get (fail when a package is missing)
   --quick          integration tests in --quick mode everywhere
@@ -52,25 +69,25 @@ took 850 s on this 2-core machine).
 EOF
 }
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+# shellcheck source=ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$TB_ROOT"
 
-BACKENDS="none openssl wolfssl boringssl"
+BACKENDS=$(tb_backends)
 ASAN=1
 INSTALL=1
 QUICK=""
-PREFIX=build/
-PY=/usr/bin/python3
+PREFIX=$TB_PREFIX
 LOGS=build/test-logs
 STEP_TIMEOUT=${STEP_TIMEOUT:-900}  # seconds; no step but libs:* comes near
 LIBS_TIMEOUT=${LIBS_TIMEOUT:-2700} # a cold library compile: 3x margin
-CERTS=build/certs
+CERTS=$TB_CERTS
 
 PACKAGES="build-essential meson ninja-build pkg-config libssl-dev
 libwolfssl-dev android-libboringssl-dev libevent-dev nginx-light python3
-python3-uvloop nghttp2-client wrk gnuplot-nox testssl.sh clang
+python3-uvloop nghttp2-client wrk testssl.sh clang clang-format
 libclang-rt-14-dev gnutls-bin curl valgrind openssl dpkg-dev autoconf
-automake libtool perl"
+automake libtool perl chromium fonts-dejavu-core"
 
 while (($#)); do
 	case "$1" in
@@ -79,10 +96,10 @@ while (($#)); do
 		exit 0
 		;;
 	--backends)
-		[[ $# -ge 2 ]] || {
-			echo "test.sh: --backends needs a list" >&2
-			exit 2
-		}
+		tb_need_arg "$1" $#
+		for b in $2; do
+			tb_check_backend "$b"
+		done
 		BACKENDS=$2
 		shift
 		;;
@@ -90,17 +107,11 @@ while (($#)); do
 	--no-install) INSTALL=0 ;;
 	--quick) QUICK="--quick" ;;
 	--prefix)
-		[[ $# -ge 2 ]] || {
-			echo "test.sh: --prefix needs a path" >&2
-			exit 2
-		}
+		tb_need_arg "$1" $#
 		PREFIX=$2
 		shift
 		;;
-	*)
-		echo "test.sh: unknown option $1 (see ci/test.sh --help)" >&2
-		exit 2
-		;;
+	*) tb_die "unknown option $1 (see ci/test.sh --help)" ;;
 	esac
 	shift
 done
@@ -204,10 +215,8 @@ missing_packages() {
 
 install_deps() {
 	local missing
-	command -v dpkg-query >/dev/null || {
-		echo "test.sh: dpkg-query not found: this script expects Debian 12" >&2
-		exit 2
-	}
+	command -v dpkg-query >/dev/null ||
+		tb_die "dpkg-query not found: this script expects Debian 12"
 	missing=$(missing_packages)
 	[[ -z $missing ]] && return 0
 	if ((EUID != 0)) || ((INSTALL == 0)); then
@@ -222,53 +231,51 @@ install_deps() {
 }
 
 # --- (b..d) steps ----------------------------------------------------------------
-# meson setup for a new build dir, or meson configure for an existing one,
-# then ninja.  Args: DIR meson-options...
-build_dir() {
-	local dir=$1
-	shift
-	if [[ -f $dir/build.ninja ]]; then
-		meson configure "$dir" "$@"
-	else
-		rm -rf "$dir"
-		meson setup "$dir" "$@"
-	fi
-	ninja -C "$dir"
-}
-
 # Options given in full, so a directory someone configured differently
 # (another buildtype, a sanitizer) is brought back to what CI tests.
 build_backend() {
-	build_dir "${PREFIX}$1" -Dtls="$1" -Dwerror=true -Dbuildtype=release \
+	tb_build "${PREFIX}$1" -Dtls="$1" -Dwerror=true -Dbuildtype=release \
 		-Db_sanitize=none
 }
 
 build_asan() {
-	build_dir "${PREFIX}asan-$1" -Dtls="$1" -Dwerror=true \
+	tb_build "${PREFIX}asan-$1" -Dtls="$1" -Dwerror=true \
 		-Dbuildtype=debugoptimized -Db_sanitize=address,undefined \
 		-Db_lundef=false
 }
 
-unit_tests() { meson test -C "${PREFIX}$1" --print-errorlogs; }
+unit_tests() { meson test -C "$1" --suite unit --print-errorlogs; }
 
 integration() {
-	"$PY" tests/integration/run.py --build "$1" --certs "$CERTS" $QUICK
+	"$TB_PY" tests/integration/run.py --build "$1" --certs "$CERTS" $QUICK
 }
 
+# With a tuned OpenSSL >= 3.5 build (its load generator linked to it too),
+# the load tests add the ML-KEM, ML-DSA, PSK-mode and early-data cases.
 load_tests() {
-	bash tests/load/test_load.sh "${PREFIX}$1" "$CERTS"
+	local pq=${PREFIX}openssl-$(tb_tuned_series openssl)-tuned
+	if [[ $1 != none && -x $pq/tlsbench-load ]]; then
+		bash tests/load/test_load.sh "${PREFIX}$1" "$CERTS" "$pq"
+	else
+		bash tests/load/test_load.sh "${PREFIX}$1" "$CERTS"
+	fi
 }
 
-# The tuned libraries: suite/libs/build.sh keeps them in one cache per
-# machine (it alone decides where), so a fresh clone reuses them.
-TUNED="openssl:3.6 wolfssl:5.9 boringssl:14"
+# The tuned libraries (suite/libs/series): suite/libs/build.sh keeps them
+# in one cache per machine (it alone decides where), so a fresh clone
+# reuses them.
+TUNED=$(tb_tuned)
 
 tuned_prefix() { bash suite/libs/build.sh "$1" "$2" tuned | tail -n 1; }
 
+# The tuned OpenSSL build's load generator links that OpenSSL too: the
+# client that can offer ML-KEM groups and verify ML-DSA chains.
 build_tuned() {
-	build_dir "${PREFIX}$1-$2-tuned" -Dtls="$1" \
-		-D"$1"_prefix="$(tuned_prefix "$1" "$2")" \
-		-Dwerror=true -Dbuildtype=release -Db_sanitize=none
+	local prefix load=()
+	prefix=$(tuned_prefix "$1" "$2")
+	[[ $1 != openssl ]] || load=(-Dload_openssl_prefix="$prefix")
+	tb_build "${PREFIX}$1-$2-tuned" -Dtls="$1" -D"$1"_prefix="$prefix" \
+		"${load[@]}" -Dwerror=true -Dbuildtype=release -Db_sanitize=none
 }
 
 tuned_checks() {
@@ -276,7 +283,19 @@ tuned_checks() {
 		"$(tuned_prefix "$1" "$2")" "$CERTS"
 }
 
+# The suite's own Python: unit tests under tests/suite (statistics, ...).
+suite_unit() {
+	tb_tbsuite
+	"$TB_PY" tests/suite/run_unit.py
+}
+
 matrix_tests() { bash tests/suite/test_matrix.sh --no-build "${PREFIX%/}"; }
+
+# The results site as a reader sees it (headless Chromium).
+site_tests() {
+	tb_tbsuite
+	"$TB_PY" tests/suite/site_browser.py --build build/site-test
+}
 
 cost_tests() { bash tests/suite/test_cost.sh "${PREFIX}$1"; }
 
@@ -294,14 +313,13 @@ phase_builds() {
 	done
 }
 
+# The unit suite of each build (meson test --suite unit: the parser tests,
+# and the backend contract test, which depends on the backend).
 phase_unit() {
 	local b
 	for b in $BACKENDS; do
-		# the unit tests do not depend on the backend: run them once
-		if [[ -f ${PREFIX}$b/build.ninja ]]; then
-			step "unit" unit_tests "$b"
-			return
-		fi
+		[[ -f ${PREFIX}$b/build.ninja ]] || continue
+		step "unit:$b" unit_tests "${PREFIX}$b"
 	done
 }
 
@@ -340,15 +358,24 @@ phase_asan() {
 # Each tuned library: fetched and built from Debian's source archive (cached),
 # a server built against it, the flavor and loaded-library checks, and the
 # integration suite against it.
+phase_libs() {
+	local t lib ver
+	for t in $TUNED; do
+		lib=${t%%:*} ver=${t#*:}
+		tb_one_of "$lib" "$BACKENDS" || continue
+		step "libs:$lib-$ver" tuned_prefix "$lib" "$ver"
+	done
+}
+
 phase_tuned() {
 	local t lib ver
 	for t in $TUNED; do
 		lib=${t%%:*} ver=${t#*:}
-		[[ " $BACKENDS " == *" $lib "* ]] || continue
-		step "libs:$lib-$ver" tuned_prefix "$lib" "$ver"
+		tb_one_of "$lib" "$BACKENDS" || continue
 		step "tuned-build:$lib-$ver" build_tuned "$lib" "$ver"
 		[[ -x ${PREFIX}$lib-$ver-tuned/tlsbench-server ]] || continue
 		step "tuned:$lib-$ver" tuned_checks "$lib" "$ver"
+		step "tuned-unit:$lib-$ver" unit_tests "${PREFIX}$lib-$ver-tuned"
 		step "tuned-it:$lib-$ver" integration "${PREFIX}$lib-$ver-tuned"
 	done
 }
@@ -356,8 +383,15 @@ phase_tuned() {
 # A quick-profile matrix run checked against the CSV schema, an injected
 # failing cell and an interrupted run completed with --resume.
 phase_matrix() {
-	[[ $BACKENDS == "none openssl wolfssl boringssl" ]] || return 0
+	tb_all_backends "$BACKENDS" || return 0
 	step "matrix" matrix_tests
+}
+
+# The site once (it does not depend on the backends): with all of them,
+# as CI's one job that has every backend.
+phase_site() {
+	tb_all_backends "$BACKENDS" || return 0
+	step "site" site_tests
 }
 
 # Instruction counts: one small cost cell twice, the same within 0.5%.
@@ -375,7 +409,7 @@ phase_cost() {
 # ci/leaks.sh under valgrind; LeakSanitizer already runs in the asan steps).
 phase_robustness() {
 	local b
-	[[ $BACKENDS == "none openssl wolfssl boringssl" ]] && step "fuzz" bash ci/fuzz.sh --quick
+	tb_all_backends "$BACKENDS" && step "fuzz" bash ci/fuzz.sh --quick
 	for b in $BACKENDS; do
 		[[ -x ${PREFIX}$b/tlsbench-server ]] || continue
 		step "stress:$b" bash suite/stress.sh --quick --backend "$b" \
@@ -393,12 +427,17 @@ main() {
 	set -m
 	mkdir -p "$LOGS"
 	rm -f "$LOGS"/*.log
+	step "format" bash ci/format.sh
+	# the tuned OpenSSL first: certs.sh issues the ML-DSA chain with it
+	phase_libs
 	step "certs" bash suite/certs.sh "$CERTS"
 	phase_builds
 	phase_unit
 	phase_integration
-	phase_load
 	phase_tuned
+	phase_load
+	step "suite-unit" suite_unit
+	phase_site
 	phase_matrix
 	phase_cost
 	phase_robustness

@@ -8,7 +8,7 @@ usage() {
 usage: ci/testssl.sh [--backend B]... [--full] [--prefix build/] [--certs DIR]
                      [--server-arg ARG]... [--out DIR]
 
-For each TLS backend (default: openssl wolfssl boringssl) this starts
+For each TLS backend (default: every backend but none) this starts
 build/<b>/tlsbench-server with its DEFAULT settings (certificate rsa2048
 from build/certs) on 127.0.0.1:0 and runs
   testssl --quiet --warnings off --color 0 --fast --ip 127.0.0.1 -p -s -U
@@ -43,23 +43,13 @@ Output: one `PASS testssl:<b>:<check>` / `FAIL ...` line per check
 EOF
 }
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+# shellcheck source=ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$TB_ROOT"
 
-BACKENDS=()
 FULL=0
-PREFIX=build/
-CERTS=build/certs
 SERVER_ARGS=()
 OUT=build/testssl
-PY=/usr/bin/python3
-
-need_arg() {
-	[[ $2 -ge 2 ]] || {
-		echo "testssl.sh: $1 needs a value (see ci/testssl.sh --help)" >&2
-		exit 2
-	}
-}
 
 while (($#)); do
 	case "$1" in
@@ -67,52 +57,36 @@ while (($#)); do
 		usage
 		exit 0
 		;;
-	--backend)
-		need_arg "$1" $#
-		case "$2" in
-		openssl | wolfssl | boringssl) ;;
-		*)
-			echo "testssl.sh: --backend $2: only openssl, wolfssl and boringssl speak TLS" >&2
-			exit 2
-			;;
-		esac
-		BACKENDS+=("$2")
-		shift
-		;;
 	--full) FULL=1 ;;
 	--server-arg)
-		need_arg "$1" $#
+		tb_need_arg "$1" $#
 		SERVER_ARGS+=("$2")
 		shift
 		;;
-	--prefix)
-		need_arg "$1" $#
-		PREFIX=$2
-		shift
-		;;
-	--certs)
-		need_arg "$1" $#
-		CERTS=$2
-		shift
-		;;
 	--out)
-		need_arg "$1" $#
+		tb_need_arg "$1" $#
 		OUT=$2
 		shift
 		;;
 	*)
-		echo "testssl.sh: unknown option $1 (see ci/testssl.sh --help)" >&2
-		exit 2
+		tb_common_option "$@"
+		shift "$TB_SHIFT"
+		continue
 		;;
 	esac
 	shift
 done
-((${#BACKENDS[@]})) || BACKENDS=(openssl wolfssl boringssl)
-command -v testssl >/dev/null || {
-	echo "testssl.sh: testssl not found: apt-get install testssl.sh" >&2
-	exit 2
-}
-[[ -f $CERTS/rsa2048.pem ]] || bash suite/certs.sh "$CERTS" >/dev/null
+BACKENDS=("${TB_BACKENDS[@]}")
+((${#BACKENDS[@]})) || read -ra BACKENDS <<<"$(tb_tls_backends)"
+for b in "${BACKENDS[@]}"; do
+	tb_one_of "$b" "$(tb_tls_backends)" ||
+		tb_die "--backend $b: only $(tb_tls_backends) speak TLS"
+done
+PREFIX=$TB_PREFIX
+CERTS=$TB_CERTS
+command -v testssl >/dev/null ||
+	tb_die "testssl not found: apt-get install testssl.sh"
+tb_certs "$CERTS"
 
 CHECKS=(-p -s -U --fast)
 ((FULL)) && CHECKS=(-p -s -f -U)
@@ -131,7 +105,7 @@ trap 'exit 130' INT TERM
 
 # judge JSON BACKEND: PASS/FAIL lines for one scan.
 judge() {
-	"$PY" - "$1" "$2" <<'EOF'
+	"$TB_PY" - "$1" "$2" <<'EOF'
 import json
 import sys
 
@@ -214,14 +188,16 @@ passed=0
 failed=0
 mkdir -p "$OUT"
 for b in "${BACKENDS[@]}"; do
-	bin=${PREFIX}$b/tlsbench-server
-	if [[ ! -x $bin ]]; then
-		echo "FAIL testssl:$b ($bin missing: meson setup ${PREFIX}$b -Dtls=$b && ninja -C ${PREFIX}$b)"
+	if ! bin=$(tb_server "$PREFIX" "$b" 2>&1); then
+		echo "FAIL testssl:$b ($bin)"
 		failed=$((failed + 1))
 		continue
 	fi
+	# the output file exists before the server starts: the wait below
+	# reads it at once, while the shell may not have opened it yet
+	: >"$TMP/$b.out"
 	"$bin" --cert "$CERTS/rsa2048.pem" --key "$CERTS/rsa2048.key" \
-		--listen 127.0.0.1:0 "${SERVER_ARGS[@]}" >"$TMP/$b.out" 2>&1 &
+		--listen 127.0.0.1:0 "${SERVER_ARGS[@]}" >>"$TMP/$b.out" 2>&1 &
 	SERVER_PID=$!
 	port=""
 	for _ in $(seq 100); do

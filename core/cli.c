@@ -39,6 +39,17 @@ static const char usage_text[] =
 	"  --session-cache-size N sessions a process caches (default 20480)\n"
 	"  --session-lifetime S   seconds a session or ticket resumes\n"
 	"                         (default 7200)\n"
+	"  --ticket-key-lifetime S\n"
+	"                         a new ticket key every S seconds, the\n"
+	"                         previous one still accepted (default 0:\n"
+	"                         one key); all workers use the same keys\n"
+	"  --psk-mode dhe|ke      TLS 1.3 resumption with a fresh key\n"
+	"                         exchange (dhe: psk_dhe_ke, the default)\n"
+	"                         or, when the client offers it, without\n"
+	"                         one (ke: psk_ke)\n"
+	"  --early-data           accept TLS 1.3 0-RTT, up to 16384 bytes,\n"
+	"                         with the library's anti-replay protection,\n"
+	"                         and answer it at once (0.5-RTT)\n"
 	"  --idle-buffers MODE    release|keep: record buffers of an idle\n"
 	"                         connection (default release, as nginx)\n"
 	"  --io MODE              native|core: who reads and writes the\n"
@@ -65,7 +76,8 @@ static const char usage_text[] =
 	"  --bench-crypto         print the crypto floor and exit: the time "
 	"of\n"
 	"                         one signature with --key plus one key share\n"
-	"                         and shared secret for the first of --groups\n"
+	"                         and shared secret (a KEM group: the\n"
+	"                         encapsulation) for the first of --groups\n"
 	"                         (X25519 by default), through the library\n"
 	"  --iterations N         operations timed by --bench-crypto (default\n"
 	"                         200)\n"
@@ -89,6 +101,9 @@ enum {
 	OPT_RESUMPTION,
 	OPT_SESSION_CACHE_SIZE,
 	OPT_SESSION_LIFETIME,
+	OPT_TICKET_KEY_LIFETIME,
+	OPT_PSK_MODE,
+	OPT_EARLY_DATA,
 	OPT_IDLE_BUFFERS,
 	OPT_IO,
 	OPT_STATS_FILE,
@@ -118,6 +133,10 @@ static const struct option long_options[] = {
 	{"resumption", required_argument, NULL, OPT_RESUMPTION},
 	{"session-cache-size", required_argument, NULL, OPT_SESSION_CACHE_SIZE},
 	{"session-lifetime", required_argument, NULL, OPT_SESSION_LIFETIME},
+	{"ticket-key-lifetime", required_argument, NULL,
+	 OPT_TICKET_KEY_LIFETIME},
+	{"psk-mode", required_argument, NULL, OPT_PSK_MODE},
+	{"early-data", no_argument, NULL, OPT_EARLY_DATA},
 	{"idle-buffers", required_argument, NULL, OPT_IDLE_BUFFERS},
 	{"io", required_argument, NULL, OPT_IO},
 	{"stats-file", required_argument, NULL, OPT_STATS_FILE},
@@ -360,6 +379,23 @@ apply(int opt, const char *arg, struct tb_options *o)
 		/* A week: the longest TLS 1.3 ticket lifetime (RFC 8446). */
 		return parse_count("--session-lifetime", arg, 1, 604800,
 				   &o->tls.session_lifetime_s);
+	case OPT_TICKET_KEY_LIFETIME:
+		/* 0: no rotation; at most the longest ticket lifetime. */
+		return parse_count("--ticket-key-lifetime", arg, 0, 604800,
+				   &o->tls.ticket_key_lifetime_s);
+	case OPT_PSK_MODE:
+		if (strcmp(arg, "dhe") == 0)
+			o->tls.psk_mode = TB_PSK_DHE;
+		else if (strcmp(arg, "ke") == 0)
+			o->tls.psk_mode = TB_PSK_KE;
+		else
+			return usage_error("--psk-mode", "expected dhe or ke",
+					   arg);
+		return 0;
+	case OPT_EARLY_DATA:
+		/* One full record: OpenSSL's own limit for what it reads. */
+		o->tls.max_early_data = 16384;
+		return 0;
 	case OPT_IDLE_BUFFERS:
 		if (strcmp(arg, "release") == 0)
 			o->tls.idle_buffers = TB_IDLE_RELEASE;
@@ -412,6 +448,34 @@ apply(int opt, const char *arg, struct tb_options *o)
 		return 0;
 	}
 	return -1;
+}
+
+/* Flags that only mean something with another setting: refused without
+ * it rather than ignored, whatever the backend. */
+static int
+check_resumption_flags(const struct tb_tls_config *t)
+{
+	int tickets = t->resumption == TB_RESUME_TICKETS ||
+		      t->resumption == TB_RESUME_BOTH;
+	int resumes13 =
+		t->max_version >= TB_TLS13 && t->resumption != TB_RESUME_NONE;
+	const char *flag13 = t->psk_mode == TB_PSK_KE ? "--psk-mode ke"
+			     : t->max_early_data > 0  ? "--early-data"
+						      : NULL;
+
+	if (flag13 != NULL && !resumes13) {
+		fprintf(stderr,
+			PROG ": %s is TLS 1.3 resumption: it needs --tls-max "
+			     "1.3 and a --resumption other than none\n",
+			flag13);
+		return -1;
+	}
+	if (t->ticket_key_lifetime_s > 0 && !tickets) {
+		fprintf(stderr, PROG ": --ticket-key-lifetime needs tickets "
+				     "(--resumption tickets or both)\n");
+		return -1;
+	}
+	return 0;
 }
 
 /* The TLS 1.2 default for every backend: forward-secret AEAD suites only.
@@ -519,6 +583,8 @@ tb_cli_parse(int argc, char **argv, struct tb_options *o)
 		fprintf(stderr, PROG ": --tls-min is above --tls-max\n");
 		return TB_CLI_EXIT_USAGE;
 	}
+	if (check_resumption_flags(&o->tls) != 0)
+		return TB_CLI_EXIT_USAGE;
 	/* A certificate is what the TLS backends need; the plaintext one
 	 * (scheme http) has no use for it. */
 	if (strcmp(tb_tls_url_scheme(), "https") == 0 &&

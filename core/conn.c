@@ -2,8 +2,11 @@
  *
  *   HANDSHAKE -> READ_REQUEST -> [DISCARD_BODY] -> WRITE_RESPONSE
  *        ^------------ keep-alive (pipelined bytes first) -----'
- *   Connection: close: WRITE_RESPONSE -> CLOSING -> close
- *   after an error status: WRITE_RESPONSE -> CLOSING -> LINGER -> close
+ *   a response that closes:  WRITE_RESPONSE -> CLOSING -> close
+ *     after a status other than 200: CLOSING -> LINGER -> close
+ *   after a 200 that closes, on a 0-RTT connection whose handshake the
+ *   library has not finished (tls.h, early data):
+ *                          WRITE_RESPONSE -> CONFIRM -> close
  *
  * With --io native the TLS library reads and writes the socket itself.
  * With --io core it works on the core's buffers (core/io.h): a TB_WANT_*
@@ -63,9 +66,10 @@
 #include "tls.h"
 
 /* Room for a whole header block (8 KiB) plus pipelined requests; the
- * allocation has TB_HTTP_RESPONSE_HEADER_MAX more for a response header. */
+ * allocation has TB_HTTP_RESPONSE_MAX more for a response header or a
+ * whole status response. */
 #define READ_BUF_SIZE  16384
-#define READ_BUF_ALLOC (READ_BUF_SIZE + TB_HTTP_RESPONSE_HEADER_MAX)
+#define READ_BUF_ALLOC (READ_BUF_SIZE + TB_HTTP_RESPONSE_MAX)
 /* Spare read buffers, and closed connections, a worker keeps for reuse
  * instead of freeing. */
 #define SPARE_MAX 64
@@ -87,6 +91,7 @@ enum conn_state {
 	ST_WRITE_RESPONSE,
 	ST_CLOSING,
 	ST_LINGER,
+	ST_CONFIRM,
 };
 
 enum conn_timer {
@@ -118,7 +123,13 @@ struct tb_conn {
 	const char *head;      /* response bytes before the streamed body */
 	uint64_t body_off;     /* next body byte to write */
 	uint64_t body_left;    /* body bytes still to write */
-	uint64_t discard_left; /* request body (or linger) bytes to drop */
+	uint64_t discard_left; /* linger bytes to drop */
+	struct tb_http_body req_body; /* the request body being dropped */
+	uint32_t size;		      /* what a 200 serves, until prepared */
+	uint8_t conn_kind : 2;	      /* enum tb_http_connection of the reply */
+	uint8_t head_only : 1;	      /* HEAD: no content in the response */
+	uint8_t sync_lost : 1;	      /* the request stream is lost: close */
+	uint8_t interim : 1; /* writing 100 Continue; the body comes next */
 	uint32_t buf_len;
 	uint32_t head_len;
 	uint32_t since;	  /* ms: when the timer's phase began */
@@ -130,6 +141,7 @@ struct tb_conn {
 	uint8_t fate;
 	uint8_t close_after : 1; /* close once the response is written */
 	uint8_t handshake_done : 1;
+	uint8_t unconfirmed : 1; /* 0-RTT: the client's Finished not yet in */
 	/* The core owns the TLS layer's life (tls.h): after TB_CLOSED or
 	 * TB_ERROR no call but free, and tb_tls_shutdown at most once. */
 	uint8_t tls_dead : 1; /* TB_CLOSED or TB_ERROR seen: no more calls */
@@ -149,8 +161,13 @@ static void conn_io_cb(evutil_socket_t fd, short what, void *arg);
 static int
 conn_watch_assign(struct tb_conn *c, short dir)
 {
-	event_assign(&c->ev, c->w->base, c->fd, dir | EV_PERSIST | EV_ET,
-		     conn_io_cb, c);
+	/* --io core also asks to hear of the peer's FIN (EPOLLRDHUP): it can
+	 * arrive with the last bytes, and a short read does not show it
+	 * (core/io.h). */
+	short closed = c->w->core_io && dir == EV_READ ? EV_CLOSED : 0;
+
+	event_assign(&c->ev, c->w->base, c->fd,
+		     dir | closed | EV_PERSIST | EV_ET, conn_io_cb, c);
 	c->io_write = dir == EV_WRITE;
 	return event_add(&c->ev, NULL);
 }
@@ -317,6 +334,7 @@ conn_blocked(struct tb_conn *c)
 		break;
 	case ST_HANDSHAKE:
 	case ST_LINGER:
+	case ST_CONFIRM:
 		break;
 	}
 }
@@ -350,9 +368,12 @@ conn_free(struct tb_conn *c)
 	event_del(&c->timer);
 	conn_shutdown(c);
 	if (c->w->core_io) {
-		/* What the library wrote last (a close_notify, an alert)
-		 * gets one try: a close does not wait for a slow reader. */
-		tb_io_flush(&c->io);
+		/* What the library wrote last (a close_notify, an alert) gets
+		 * one try: a close does not wait for a slow reader.  Not the
+		 * rest of a response still on its way: it counts only once
+		 * sent, and is cut here as it would be on the socket. */
+		if (c->state != ST_WRITE_RESPONSE && c->state != ST_CLOSING)
+			tb_io_flush(&c->io);
 		tb_io_release(&c->io);
 	}
 	close(c->fd);
@@ -392,6 +413,7 @@ conn_log_tls_error(struct tb_conn *c)
 		[ST_HANDSHAKE] = "handshake", [ST_READ_REQUEST] = "read",
 		[ST_DISCARD_BODY] = "read",   [ST_WRITE_RESPONSE] = "write",
 		[ST_CLOSING] = "write",	      [ST_LINGER] = "read",
+		[ST_CONFIRM] = "handshake",
 	};
 	struct tb_worker *w = c->w;
 	struct timespec now;
@@ -467,76 +489,150 @@ count_status(struct tb_stats_slot *s, int status)
 	case 505:
 		tb_count(&s->status_505, 1);
 		break;
+	case 304:
+		tb_count(&s->status_304, 1);
+		break;
+	case 412:
+		tb_count(&s->status_412, 1);
+		break;
+	case 414:
+		tb_count(&s->status_414, 1);
+		break;
+	case 417:
+		tb_count(&s->status_417, 1);
+		break;
+	case 421:
+		tb_count(&s->status_421, 1);
+		break;
+	case 501:
+		tb_count(&s->status_501, 1);
+		break;
 	}
 }
 
-/* An error response: its static text, then close. */
-static void
-conn_respond_error(struct tb_conn *c, int status)
+/* The wall-clock second for Date: the event loop's cached time, so no
+ * system call per request. */
+static int64_t
+conn_now(const struct tb_conn *c)
 {
-	size_t len;
+	struct timeval tv;
 
-	c->head = tb_http_error_response(status, &len);
-	c->head_len = (uint32_t)len;
+	if (event_base_gettimeofday_cached(c->w->base, &tv) != 0)
+		return (int64_t)time(NULL);
+	return (int64_t)tv.tv_sec;
+}
+
+/* The final response, once the request and its body are read: the
+ * prebuilt 20 KiB response, a 200 header (in the read buffer's tail)
+ * followed by the body streamed from the shared buffer, or a whole status
+ * text in the tail.  Built only now, so its Date is the time it leaves. */
+static void
+conn_prepare_response(struct tb_conn *c)
+{
+	enum tb_http_connection conn = (enum tb_http_connection)c->conn_kind;
+	const char *date = tb_body_date(conn_now(c));
+	char *tail = c->buf + READ_BUF_SIZE;
+	size_t len, header_len;
+
 	c->body_left = 0;
-	c->status = (uint16_t)status;
-	c->close_after = 1;
+	if (c->status == 200 && c->size == TB_HTTP_DEFAULT_SIZE) {
+		c->head = tb_body_default_response(conn, &len, &header_len);
+	} else if (c->status == 200) {
+		len = header_len =
+			tb_http_response_header(tail, c->size, conn, date);
+		c->head = tail;
+		c->body_left = c->size;
+	} else {
+		len = tb_http_response(tail, c->status, conn, date,
+				       &header_len);
+		c->head = tail;
+	}
+	/* RFC 9110 9.3.2: no content in a response to HEAD, whatever its
+	 * status. */
+	if (c->head_only) {
+		len = header_len;
+		c->body_left = 0;
+	}
+	c->head_len = (uint32_t)len;
+	c->body_off = 0;
+	c->close_after = conn == TB_HTTP_CLOSE;
 	c->state = ST_WRITE_RESPONSE;
 }
 
-/* A 200: the prebuilt 20 KiB response, or a header (kept in the read
- * buffer's tail) followed by the body streamed from the shared buffer. */
+/* A status that loses the request stream (malformed framing or syntax, a
+ * limit, a timeout): its response, then close. */
 static void
-conn_prepare_ok(struct tb_conn *c, const struct tb_http_request *req,
-		uint64_t size)
+conn_respond_error(struct tb_conn *c, int status)
 {
-	if (size == TB_HTTP_DEFAULT_SIZE) {
-		size_t len, header_len;
-
-		c->head =
-			tb_body_default_response(req->conn, &len, &header_len);
-		c->head_len =
-			(uint32_t)(req->method == TB_HTTP_HEAD ? header_len
-							       : len);
-		c->body_left = 0;
-	} else {
-		char *hdr = c->buf + READ_BUF_SIZE;
-
-		c->head = hdr;
-		c->head_len =
-			(uint32_t)tb_http_response_header(hdr, size, req->conn);
-		c->body_left = req->method == TB_HTTP_HEAD ? 0 : size;
-	}
-	c->body_off = 0;
-	c->status = 200;
-	c->close_after = req->conn == TB_HTTP_CLOSE;
+	c->status = (uint16_t)status;
+	c->sync_lost = 1;
+	c->conn_kind = TB_HTTP_CLOSE;
+	conn_prepare_response(c);
 }
 
+/* Give the buffered bytes to the request body (what follows it stays in
+ * the buffer for the next request) and, once it ends, prepare the
+ * response.  0 while more of the body is to come. */
+static int
+conn_feed_body(struct tb_conn *c)
+{
+	size_t used = 0;
+	enum tb_http_body_result r =
+		tb_http_body_read(&c->req_body, c->buf, c->buf_len, &used);
+
+	conn_consume(c, used);
+	if (r == TB_HTTP_BODY_MORE)
+		return 0;
+	if (r == TB_HTTP_BODY_DONE)
+		conn_prepare_response(c);
+	else
+		conn_respond_error(c, c->req_body.status);
+	return 1;
+}
+
+/* A complete header block: its status is decided now, answered once the
+ * body (if any) is read and dropped, so the connection stays in step with
+ * the client whatever the status, and stays open unless asked to close. */
 static enum tb_status
 conn_start_request(struct tb_conn *c, const struct tb_http_request *req)
 {
 	uint64_t size = 0;
-	int status = tb_http_route(req->path, req->path_len, &size);
-	size_t take;
+	int status = tb_http_status(req, tb_tls_url_scheme(), &size);
+	int received;
 
-	if (status != 200) {
-		conn_respond_error(c, status);
+	c->status = (uint16_t)status;
+	c->size = (uint32_t)size;
+	c->head_only = req->method == TB_HTTP_HEAD;
+	c->conn_kind = req->conn;
+	conn_consume(c, req->header_len);
+	if (req->framing == TB_HTTP_NO_BODY) {
+		conn_prepare_response(c);
 		return TB_OK;
 	}
-	conn_prepare_ok(c, req, size);
-	conn_consume(c, req->header_len);
-	c->discard_left = req->content_length;
-	take = c->buf_len < c->discard_left ? c->buf_len
-					    : (size_t)c->discard_left;
-	conn_consume(c, take);
-	c->discard_left -= take;
-	if (c->discard_left > 0) {
-		/* The header deadline keeps running: the whole request must
-		 * arrive within --header-timeout. */
-		c->state = ST_DISCARD_BODY;
-	} else {
-		c->state = ST_WRITE_RESPONSE;
+	tb_http_body_start(&c->req_body, req);
+	received = c->buf_len > 0;
+	if (conn_feed_body(c))
+		return TB_OK;
+	/* RFC 9110 10.1.1: a client that expects 100-continue waits for it
+	 * before sending the body.  A final status known already is sent at
+	 * once, and since the body may then never come, the connection
+	 * closes after it.  No 100 once some of the body is here. */
+	if (req->expect_continue && status != 200) {
+		c->conn_kind = TB_HTTP_CLOSE;
+		conn_prepare_response(c);
+		return TB_OK;
 	}
+	if (req->expect_continue && !received) {
+		c->interim = 1;
+		c->head = TB_HTTP_CONTINUE;
+		c->head_len = (uint32_t)(sizeof(TB_HTTP_CONTINUE) - 1);
+		c->body_left = 0;
+		c->state = ST_WRITE_RESPONSE;
+		return TB_OK;
+	}
+	/* The header deadline keeps running: the whole request must arrive
+	 * within --header-timeout. */
+	c->state = ST_DISCARD_BODY;
 	return TB_OK;
 }
 
@@ -552,10 +648,8 @@ conn_handshake(struct tb_conn *c)
 		c->handshake_done = 1;
 		/* Numbers only: names are made when a stats line is. */
 		tb_tls_conn_params(c->tls, &p);
-		tb_count(p.resumed ? &s->handshakes_resumed
-				   : &s->handshakes_full,
-			 1);
-		tb_count_negotiated(s, &p);
+		tb_count_handshake(s, &p);
+		c->unconfirmed = p.early_data == TB_EARLY_ACCEPTED;
 		c->state = ST_READ_REQUEST;
 		return TB_OK;
 	case TB_WANT_READ:
@@ -589,6 +683,7 @@ conn_read_request(struct tb_conn *c)
 			case TB_HTTP_REQUEST:
 				return conn_start_request(c, &req);
 			case TB_HTTP_ERROR:
+				c->head_only = req.method == TB_HTTP_HEAD;
 				conn_respond_error(c, req.status);
 				return TB_OK;
 			case TB_HTTP_NEED_MORE:
@@ -631,9 +726,9 @@ static enum tb_status
 conn_discard_body(struct tb_conn *c)
 {
 	enum tb_status st;
-	size_t n, take;
+	size_t n;
 
-	while (c->discard_left > 0) {
+	for (;;) {
 		st = tb_tls_read(c->tls, c->buf, READ_BUF_SIZE, &n);
 		if (st == TB_OK && n == 0)
 			return TB_WANT_READ;
@@ -642,14 +737,10 @@ conn_discard_body(struct tb_conn *c)
 				return st;
 			return conn_tls_failed(c, st);
 		}
-		/* Bytes past the body are the next pipelined request. */
-		take = n < c->discard_left ? n : (size_t)c->discard_left;
 		c->buf_len = (uint32_t)n;
-		conn_consume(c, take);
-		c->discard_left -= take;
+		if (conn_feed_body(c))
+			return TB_OK;
 	}
-	c->state = ST_WRITE_RESPONSE;
-	return TB_OK;
 }
 
 /* --io core: what the library wrote has not all left yet.  A response
@@ -670,17 +761,28 @@ conn_count_response(struct tb_conn *c)
 	count_status(s, c->status);
 }
 
-/* The response is written: keep the connection, or end it (CLOSING). */
+/* The response is written: keep the connection, or end it. */
 static enum tb_status
 conn_response_done(struct tb_conn *c)
 {
-	if (c->close_after) {
+	c->head_only = 0;
+	/* A response that closes leaves with its close_notify (CLOSING),
+	 * unless a 0-RTT handshake must finish first (CONFIRM). */
+	if (c->close_after && !(c->status == 200 && c->unconfirmed)) {
 		c->state = ST_CLOSING;
 		return TB_OK;
 	}
 	if (conn_unsent(c))
 		return TB_WANT_WRITE; /* flush, then come back */
 	conn_count_response(c);
+	if (c->close_after) {
+		/* 0-RTT: the library finishes the handshake first (tls.h),
+		 * bounded by the linger timer; the exchange is complete. */
+		conn_set_fate(c, FATE_COMPLETED);
+		c->state = ST_CONFIRM;
+		conn_arm(c, TM_LINGER);
+		return TB_OK;
+	}
 	/* Pipelined bytes start a header deadline only if the request they
 	 * begin has to wait (conn_blocked). */
 	c->state = ST_READ_REQUEST;
@@ -708,7 +810,9 @@ conn_closing(struct tb_conn *c)
 		conn_set_fate(c, FATE_COMPLETED);
 		return TB_CLOSED;
 	}
-	conn_set_fate(c, FATE_FAILED);
+	/* A request answered in step (404, 405, ...) that asked to close is
+	 * a completed exchange; only a lost stream is a failure. */
+	conn_set_fate(c, c->sync_lost ? FATE_FAILED : FATE_COMPLETED);
 	/* Half-close and drain what the client still sends (see
 	 * LINGER_MAX_BYTES); the TLS layer is done, so read the raw fd. */
 	shutdown(c->fd, SHUT_WR);
@@ -722,6 +826,23 @@ conn_closing(struct tb_conn *c)
 	c->state = ST_LINGER;
 	conn_arm(c, TM_LINGER);
 	return TB_OK;
+}
+
+/* A write that stopped inside a prebuilt response's header: send the rest
+ * of the header from a copy in the tail and the body from the shared
+ * buffer, since tb_body_date may rewrite the Date before the socket drains
+ * (the body bytes never change). */
+static void
+conn_unshare_head(struct tb_conn *c)
+{
+	size_t n = tb_body_unshare(c->head, c->buf + READ_BUF_SIZE);
+
+	if (n == 0)
+		return;
+	c->body_left = c->head_len - n;
+	c->body_off = 0;
+	c->head = c->buf + READ_BUF_SIZE;
+	c->head_len = (uint32_t)n;
 }
 
 static enum tb_status
@@ -742,6 +863,13 @@ conn_write_response(struct tb_conn *c)
 					     : TB_BODY_CHUNK;
 
 			p = tb_body_at(c->body_off, max, &len);
+		} else if (c->interim) {
+			/* 100 Continue is out: now the body. */
+			c->interim = 0;
+			c->state = ST_DISCARD_BODY;
+			if (c->timer_kind != TM_HEADER)
+				conn_arm(c, TM_HEADER);
+			return TB_OK;
 		} else {
 			return conn_response_done(c);
 		}
@@ -756,6 +884,8 @@ conn_write_response(struct tb_conn *c)
 		if (c->head_len > 0) {
 			c->head += n;
 			c->head_len -= (uint32_t)n;
+			if (c->head_len > 0)
+				conn_unshare_head(c);
 		} else {
 			c->body_off += n;
 			c->body_left -= n;
@@ -784,6 +914,23 @@ conn_linger(struct tb_conn *c)
 	}
 }
 
+/* A 0-RTT connection about to close: let the library finish the handshake
+ * first (tls.h), bounded by the linger timer.  The exchange is complete
+ * already, whatever happens here. */
+static enum tb_status
+conn_confirm(struct tb_conn *c)
+{
+	enum tb_status st = tb_tls_handshake(c->tls);
+
+	if (st == TB_OK) {
+		c->unconfirmed = 0;
+		return TB_CLOSED;
+	}
+	if (st == TB_WANT_READ || st == TB_WANT_WRITE)
+		return st;
+	return conn_tls_failed(c, st);
+}
+
 static enum tb_status
 conn_step(struct tb_conn *c)
 {
@@ -800,6 +947,8 @@ conn_step(struct tb_conn *c)
 		return conn_closing(c);
 	case ST_LINGER:
 		return conn_linger(c);
+	case ST_CONFIRM:
+		return conn_confirm(c);
 	}
 	return TB_ERROR;
 }
@@ -853,8 +1002,8 @@ conn_io_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	tb_count(&c->w->stats->wakeups, 1);
-	if ((what & EV_READ) && c->w->core_io)
-		tb_io_readable(&c->io);
+	if ((what & (EV_READ | EV_CLOSED)) && c->w->core_io)
+		tb_io_readable(&c->io, (what & EV_CLOSED) != 0);
 	conn_run(c);
 }
 

@@ -1,7 +1,8 @@
 /* floor.c: the crypto floor, measured the same way for every backend.
  *
  * The floor is what a full handshake cannot avoid on the server: one
- * signature with the certificate's key and one ephemeral key exchange.
+ * signature with the certificate's key and one ephemeral key exchange (for
+ * a KEM group, the encapsulation to the client's key).
  * The backend supplies the two operations through its library (tls.h);
  * this file owns the rest, once: the warm-up, a fresh client share for
  * every key exchange (no library is flattered by a repeated peer point),
@@ -157,7 +158,7 @@ tb_floor_run(const char *key_file, const char *groups, unsigned iterations)
 	if (group == 0) {
 		fprintf(stderr,
 			PROG ": --bench-crypto: group \"%.*s\" unknown (e.g. "
-			     "X25519, P-256, P-384, ffdhe2048)\n",
+			     "X25519, P-256, ffdhe2048, X25519MLKEM768)\n",
 			(int)glen, groups);
 		return 2;
 	}

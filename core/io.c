@@ -139,7 +139,7 @@ io_fill(struct tb_io *io)
 	} while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		io->in_len += (uint32_t)n;
-		io->drained = (size_t)n < room;
+		io->drained = (size_t)n < room && !io->hup;
 		return 1;
 	}
 	io->drained = 1;
@@ -210,7 +210,9 @@ tb_io_advance(struct tb_io *io, enum tb_status st)
 }
 
 void
-tb_io_readable(struct tb_io *io)
+tb_io_readable(struct tb_io *io, int hup)
 {
 	io->drained = 0;
+	if (hup)
+		io->hup = 1;
 }

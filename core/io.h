@@ -8,7 +8,8 @@
  *   in   filled by ONE recv when the library has used up its input and the
  *        socket may hold more; a recv that returns less than it asked for
  *        has drained the socket, so the next one waits for a readable edge
- *        (as nginx does);
+ *        (as nginx does), unless the peer's FIN is known to be there (the
+ *        wakeup said so: EPOLLRDHUP), which only a recv returning 0 shows;
  *   out  collects everything the library writes and leaves in ONE send
  *        when the machine waits (a handshake flight; a response, with its
  *        close_notify when the connection ends after it), when it is full,
@@ -52,6 +53,7 @@ struct tb_io {
 	int err;     /* errno of a failed socket call; then every call fails */
 	uint8_t eof; /* the peer closed its side */
 	uint8_t drained; /* the last recv emptied the socket */
+	uint8_t hup;	 /* the peer's FIN is in: a short recv is not empty */
 };
 
 /* Pools of spare buffers, kept at most spares each. */
@@ -68,8 +70,9 @@ void tb_io_release(struct tb_io *io);
  * bytes.  TB_OK: retry the operation now; TB_WANT_READ or TB_WANT_WRITE:
  * wait until the socket is readable or writable, then call again. */
 enum tb_status tb_io_advance(struct tb_io *io, enum tb_status st);
-/* The socket became readable: the next fill may read it. */
-void tb_io_readable(struct tb_io *io);
+/* The socket became readable (hup: the peer's FIN is in as well): the
+ * next fill may read it. */
+void tb_io_readable(struct tb_io *io, int hup);
 /* Output waits to be flushed. */
 static inline int
 tb_io_pending(const struct tb_io *io)

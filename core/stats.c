@@ -138,13 +138,41 @@ same_params(const struct tb_tls_params *a, const struct tb_tls_params *b)
 {
 	return a->version == b->version && a->cipher == b->cipher &&
 	       a->group == b->group && a->sigalg == b->sigalg &&
-	       a->resumed == b->resumed;
+	       a->resumed == b->resumed && a->resumed_by == b->resumed_by &&
+	       a->early_data == b->early_data;
+}
+
+static void
+count_resumed(struct tb_stats_slot *s, const struct tb_tls_params *p)
+{
+	tb_count(&s->handshakes_resumed, 1);
+	if (p->resumed_by == TB_RESUMED_TICKET)
+		tb_count(&s->resumed_ticket, 1);
+	else if (p->resumed_by == TB_RESUMED_ID)
+		tb_count(&s->resumed_id, 1);
+	/* RFC 8446 4.2.9: only psk_dhe_ke sends a key share. */
+	if (p->version >= 0x0304)
+		tb_count(p->group == 0 ? &s->resumed_psk_ke
+				       : &s->resumed_psk_dhe_ke,
+			 1);
 }
 
 void
-tb_count_negotiated(struct tb_stats_slot *s, const struct tb_tls_params *p)
+tb_count_handshake(struct tb_stats_slot *s, const struct tb_tls_params *p)
 {
 	uint32_t n = s->negotiated_used, i;
+
+	if (p->resumed)
+		count_resumed(s, p);
+	else
+		tb_count(&s->handshakes_full, 1);
+	if (p->early_data != TB_EARLY_NONE) {
+		tb_count(&s->early_data_offered, 1);
+		tb_count(p->early_data == TB_EARLY_ACCEPTED
+				 ? &s->early_data_accepted
+				 : &s->early_data_rejected,
+			 1);
+	}
 
 	for (i = 0; i < n; i++) {
 		if (same_params(&s->negotiated[i].params, p)) {
@@ -240,6 +268,21 @@ merge_negotiated(const struct tb_stats *s, struct tb_negotiated *all,
 	return n;
 }
 
+#define name_of(names, v)                                                      \
+	((v) < sizeof(names) / sizeof((names)[0]) ? (names)[v] : "?")
+
+static const char *const resumed_by_name[] = {
+	[TB_RESUMED_UNKNOWN] = "-",
+	[TB_RESUMED_TICKET] = "ticket",
+	[TB_RESUMED_ID] = "id",
+};
+
+static const char *const early_data_name[] = {
+	[TB_EARLY_NONE] = "-",
+	[TB_EARLY_ACCEPTED] = "accepted",
+	[TB_EARLY_REJECTED] = "rejected",
+};
+
 /* `, "negotiated": [...]`, the names made here. */
 static size_t
 write_negotiated(char *out, size_t room, const struct tb_negotiated *all,
@@ -256,13 +299,16 @@ write_negotiated(char *out, size_t room, const struct tb_negotiated *all,
 			out + off, room - off,
 			"%s{\"version\": \"%s\", \"cipher\": \"%s\", "
 			"\"group\": \"%s\", \"sigalg\": \"%s\", "
-			"\"resumed\": %d, \"count\": %llu}",
+			"\"resumed\": %d, \"resumed_by\": \"%s\", "
+			"\"early_data\": \"%s\", \"count\": %llu}",
 			i > 0 ? ", " : "",
 			tb_tls_version_name(p->version, b1, sizeof(b1)),
 			tb_tls_cipher_name(p->cipher, b2, sizeof(b2)),
 			tb_tls_group_name(p->group, b3, sizeof(b3)),
 			tb_tls_sigalg_name(p->sigalg, b4, sizeof(b4)),
-			p->resumed, (unsigned long long)all[i].count);
+			p->resumed, name_of(resumed_by_name, p->resumed_by),
+			name_of(early_data_name, p->early_data),
+			(unsigned long long)all[i].count);
 	}
 	if (off < room)
 		off += (size_t)snprintf(out + off, room - off,
@@ -300,7 +346,7 @@ tb_stats_write(const struct tb_stats *s, int fd, const struct tb_usage *u)
 #undef TB_STATS_SUM
 	}
 	nneg = merge_negotiated(s, all, &other);
-	room = 2048 + nneg * 320 +
+	room = 3072 + nneg * 400 +
 	       (s->tls_settings != NULL ? strlen(s->tls_settings) : 0);
 	line = malloc(room);
 	if (line == NULL) {

@@ -34,12 +34,25 @@
 	X(status_413)                                                          \
 	X(status_431)                                                          \
 	X(status_505)                                                          \
+	X(status_304)                                                          \
+	X(status_412)                                                          \
+	X(status_414)                                                          \
+	X(status_417)                                                          \
+	X(status_421)                                                          \
+	X(status_501)                                                          \
 	X(bytes_sent)                                                          \
 	X(tls_errors)                                                          \
 	X(timeouts_header)                                                     \
 	X(timeouts_idle)                                                       \
 	X(timeouts_write)                                                      \
 	X(accept_pauses)                                                       \
+	X(resumed_ticket)                                                      \
+	X(resumed_id)                                                          \
+	X(resumed_psk_ke)                                                      \
+	X(resumed_psk_dhe_ke)                                                  \
+	X(early_data_offered)                                                  \
+	X(early_data_accepted)                                                 \
+	X(early_data_rejected)                                                 \
 	X(wakeups)                                                             \
 	X(sys_accept)                                                          \
 	X(sys_read)                                                            \
@@ -49,9 +62,9 @@
 
 #define TB_STATS_FIELD(name) uint64_t name;
 
-/* Distinct negotiated (version, cipher, group, sigalg, resumed) tuples a
- * worker counts; more go to one "other" count.  A benchmark cell has one
- * or two, a test a handful. */
+/* Distinct negotiated (version, cipher, group, sigalg, resumed, resumed_by,
+ * early_data) tuples a worker counts; more go to one "other" count.  A
+ * benchmark cell has one or two, a test a handful. */
 #define TB_NEGOTIATED_MAX 16
 
 struct tb_negotiated {
@@ -103,10 +116,13 @@ tb_count_down(uint64_t *counter)
 			 __ATOMIC_RELAXED);
 }
 
-/* Count one completed handshake under what it negotiated: a walk over at
- * most TB_NEGOTIATED_MAX entries, names made only when a line is written. */
-void tb_count_negotiated(struct tb_stats_slot *s,
-			 const struct tb_tls_params *p);
+/* Count one completed handshake: full or resumed, how it resumed
+ * (resumed_ticket or resumed_id where the library tells; TLS 1.3: psk_ke
+ * when no group was exchanged, else psk_dhe_ke), what became of its early
+ * data (offered: accepted or rejected), and under what it
+ * negotiated: a walk over at most TB_NEGOTIATED_MAX entries, names made
+ * only when a line is written. */
+void tb_count_handshake(struct tb_stats_slot *s, const struct tb_tls_params *p);
 
 /* The "tls_settings" object of every line (tb_tls_ctx_facts), rendered
  * once at start-up; 0 or -1 when out of memory. */

@@ -49,6 +49,24 @@
  * read even when the socket has nothing: drive reads until TB_WANT_READ
  * before waiting.
  *
+ * Early data (TLS 1.3 0-RTT, tb_tls_config.max_early_data > 0): when the
+ * library accepts a client's early data, tb_tls_handshake() returns TB_OK
+ * once the server's flight is out, before the client's Finished, and
+ * tb_tls_conn_params() says early_data TB_EARLY_ACCEPTED.  From then on
+ * tb_tls_read() returns the early data, then the 1-RTT data (the library
+ * takes the client's Finished on the way), and tb_tls_write() sends at
+ * once (0.5-RTT data).  Every request this server answers is free of side
+ * effects (GET and HEAD of fixed bytes; other methods are refused), so
+ * answering one that may be a replay is safe (RFC 8470 3) and is what
+ * makes 0-RTT save a round trip.  tb_tls_handshake() called again
+ * finishes the handshake: TB_OK once the client's Finished is verified
+ * and the library's tickets are written (at once if a read did that
+ * already).  The core does so before it closes such a connection itself,
+ * so the client gets its ticket and no unread Finished turns the close
+ * into a reset; tb_tls_shutdown() on a handshake still unfinished sends
+ * nothing.  With early data rejected or not sent, TB_OK means the
+ * handshake is complete, as always.
+ *
  * Failure paths stay cheap: a backend records the raw code(s) when a call
  * fails and builds text only when tb_tls_conn_error() is asked.
  */
@@ -73,6 +91,15 @@ enum tb_resumption {
 	TB_RESUME_CACHE, /* server-side session cache (IDs; 1.3 stateful PSK) */
 	TB_RESUME_TICKETS, /* stateless tickets only */
 	TB_RESUME_BOTH,
+};
+
+/* TLS 1.3 resumption's key exchange (RFC 8446 4.2.9): psk_dhe_ke makes a
+ * fresh (EC)DHE share as a full handshake does; psk_ke, when the client
+ * offers it, resumes on the PSK alone (no key share, no forward secrecy
+ * for the resumed connection). */
+enum tb_psk_mode {
+	TB_PSK_DHE, /* psk_dhe_ke only */
+	TB_PSK_KE,  /* psk_ke whenever the client offers it */
 };
 
 /* Record buffers of an idle connection: released when empty (nginx's
@@ -106,20 +133,45 @@ struct tb_tls_config {
 	enum tb_resumption resumption;
 	long session_cache_size; /* sessions kept per process */
 	long session_lifetime_s; /* how long a session or ticket resumes */
+	/* Ticket keys (backends/common.h): 0 keeps one key for the server's
+	 * life; S > 0 changes it every S seconds, the previous one still
+	 * opening tickets. */
+	long ticket_key_lifetime_s;
+	enum tb_psk_mode psk_mode;
+	/* TLS 1.3 early data a resuming client may send (bytes), with the
+	 * library's anti-replay protection on; 0: no 0-RTT. */
+	uint32_t max_early_data;
 	enum tb_idle_buffers idle_buffers;
 	enum tb_io_mode io;
 };
 
+/* What a resumed handshake resumed from, as far as the library tells. */
+enum tb_resumed_by {
+	TB_RESUMED_UNKNOWN, /* not resumed, or the library does not say */
+	TB_RESUMED_TICKET,  /* a stateless ticket the server's keys opened */
+	TB_RESUMED_ID,	    /* the server's session cache: a TLS 1.2 session
+			     * ID, or a TLS 1.3 ticket that is a cache key */
+};
+
+/* What became of a client's TLS 1.3 early data. */
+enum tb_early_data {
+	TB_EARLY_NONE,	   /* not offered */
+	TB_EARLY_ACCEPTED, /* read before the handshake finished */
+	TB_EARLY_REJECTED, /* offered and skipped: a 1-RTT handshake */
+};
+
 /* What a handshake negotiated, as IANA code points (names come from
  * core/tls_names.h, one table for every backend); 0 where there is none,
- * e.g. no group and no signature in a resumed TLS 1.2 handshake, no
- * signature in any resumed one. */
+ * e.g. no group and no signature in a resumed TLS 1.2 handshake, no group
+ * in a TLS 1.3 psk_ke resumption, no signature in any resumed one. */
 struct tb_tls_params {
-	uint16_t version; /* wire version: 0x0303 TLS 1.2, 0x0304 TLS 1.3 */
-	uint16_t cipher;  /* cipher suite */
-	uint16_t group;	  /* NamedGroup of the key exchange */
-	uint16_t sigalg;  /* SignatureScheme of the server's signature */
-	uint8_t resumed;  /* 1 when the handshake resumed a session */
+	uint16_t version;   /* wire version: 0x0303 TLS 1.2, 0x0304 TLS 1.3 */
+	uint16_t cipher;    /* cipher suite */
+	uint16_t group;	    /* NamedGroup of the key exchange */
+	uint16_t sigalg;    /* SignatureScheme of the server's signature */
+	uint8_t resumed;    /* 1 when the handshake resumed a session */
+	uint8_t resumed_by; /* enum tb_resumed_by */
+	uint8_t early_data; /* enum tb_early_data */
 };
 
 /* One fact, e.g. { "aesni", "yes" }; lists end with a NULL key. */
@@ -149,9 +201,10 @@ struct tb_tls_ctx *tb_tls_ctx_new(const struct tb_tls_config *cfg, char *err,
 				  size_t errlen);
 void tb_tls_ctx_free(struct tb_tls_ctx *ctx);
 /* What the library actually got, fixed once the context exists:
- * session_cache_size, session_lifetime_s, idle_buffers and
- * tickets_per_handshake, each as applied, with a short reason in the value
- * where it differs from what was asked, e.g. "33 (compile-time table)";
+ * session_cache_size, session_lifetime_s, idle_buffers,
+ * tickets_per_handshake, ticket_keys, session_cache, psk_mode, early_data
+ * and anti_replay, each as applied, with a short reason in the value where
+ * it differs from what was asked, e.g. "33 (compile-time table)";
  * tls_object_reuse: "yes (how)" when tb_tls_conn_reuse works, else
  * "no (why)"; and io: "native" or "core". */
 const struct tb_tls_fact *tb_tls_ctx_facts(const struct tb_tls_ctx *ctx);
@@ -207,11 +260,19 @@ ssize_t tb_io_write(struct tb_io *io, const void *buf, size_t len);
  *                shares for group (a NamedGroup id) the way a client would.
  *                NULL with a one-line reason in err.
  * tb_floor_sign  one signature over digest (len bytes: the scheme's hash
- *                length, or the message for EdDSA).  0 on success.
+ *                length, or the message for EdDSA and ML-DSA).  0 on
+ *                success.
  * tb_floor_kex   what the server does for client share i, i < shares:
- *                decode it, make the server's share, derive the secret
- *                (for a KEM group: encapsulate).  Each i is used once.
- *                0 on success.
+ *                decode it, make the server's share, derive the secret.
+ *                For a KEM group the server's share is an encapsulation
+ *                to the client's key; for a hybrid (X25519MLKEM768) also
+ *                the classical half, key pair and secret, as the
+ *                library's own TLS server does it.  The client's key
+ *                generation, ML-KEM's included, is tb_floor_new's, outside
+ *                the timing.  Each i is used once.  0 on success.
+ *
+ * What a library cannot do (a group, a key type) is refused by
+ * tb_tls_ctx_new and tb_floor_new alike, with the same one-line reason.
  */
 struct tb_floor;
 

@@ -26,30 +26,32 @@ verification, the like-for-like comparison.
 USAGE
 }
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
+ROOT=$TB_ROOT
 BUILD=$ROOT/build/openssl
 SECS=3
 CONNS=32
 while [[ $# -gt 0 ]]; do
 	case $1 in
-	--build) BUILD=$(cd "$2" && pwd); shift 2 ;;
+	--build | --secs | --conns) tb_need_arg "$1" $# ;;&
+	--build) BUILD=$(cd "$2" 2>/dev/null && pwd) || tb_die "no directory $2"; shift 2 ;;
 	--secs) SECS=$2; shift 2 ;;
 	--conns) CONNS=$2; shift 2 ;;
 	--help | -h) usage; exit 0 ;;
-	*) echo "bench_load.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+	*) tb_die "unknown argument $1 (see --help)" ;;
 	esac
 done
 SERVER=$BUILD/tlsbench-server
 LOAD=$BUILD/tlsbench-load
 for f in "$SERVER" "$LOAD"; do
-	[[ -x $f ]] || { echo "bench_load.sh: $f missing: meson setup $BUILD -Dtls=openssl && ninja -C $BUILD" >&2; exit 2; }
+	[[ -x $f ]] || tb_die "$f missing: $(tb_build_hint "$BUILD" openssl)"
 done
 for t in h2load wrk taskset /usr/bin/time; do
-	command -v "$t" >/dev/null || { echo "bench_load.sh: $t not found (apt-get install nghttp2-client wrk util-linux time)" >&2; exit 2; }
+	command -v "$t" >/dev/null || tb_die "$t not found (apt-get install nghttp2-client wrk util-linux time)"
 done
 if [[ $(nproc) -lt 2 ]]; then
-	echo "bench_load.sh: needs 2 CPUs (server on CPU 0, client on CPU 1)" >&2
-	exit 2
+	tb_die "needs 2 CPUs (server on CPU 0, client on CPU 1)"
 fi
 
 TMP=$(mktemp -d /tmp/tbbench.XXXXXX)

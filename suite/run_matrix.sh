@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # run_matrix.sh: the suite's entry point; checks tools, then runs the matrix
-# (suite/lib/runner.py does the work).  See --help.
+# (suite/tbsuite/runner.py does the work).  See --help.
 set -euo pipefail
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-python=/usr/bin/python3
+# shellcheck source=ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
+tb_tbsuite
 
 for arg in "$@"; do
 	case "$arg" in
 	-h | --help | --list)
-		exec "$python" "$here/lib/runner.py" "$@" ;;
+		exec "$TB_PY" -m tbsuite.runner "$@" ;;
 	esac
 done
 
@@ -19,14 +19,13 @@ need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
 need meson meson
 need ninja ninja-build
 need nginx nginx-light
-need gnuplot gnuplot-nox
 need taskset util-linux
 need openssl openssl
 need cc gcc
 need pkg-config pkg-config
-if [[ ! -x $python ]]; then
+if [[ ! -x $TB_PY ]]; then
 	missing+=(python3)
-elif ! "$python" -c 'import uvloop' 2>/dev/null; then
+elif ! "$TB_PY" -c 'import uvloop' 2>/dev/null; then
 	missing+=(python3-uvloop)
 fi
 if ((${#missing[@]})); then
@@ -35,4 +34,4 @@ if ((${#missing[@]})); then
 	exit 2
 fi
 
-exec "$python" "$here/lib/runner.py" "$@"
+exec "$TB_PY" -m tbsuite.runner "$@"

@@ -8,7 +8,7 @@ usage() {
 usage: suite/stress.sh [--backend B]... [--quick] [--only ATTACK]...
                        [--certs DIR] [--prefix build/]
 
-For each backend (default: none openssl wolfssl boringssl) this builds
+For each backend (default: every backend) this builds
 build/<b> with meson when tlsbench-server is missing, starts the server on
 127.0.0.1 (one worker, pinned to CPU 0 with taskset; clients on CPU 1) and
 runs each attack for a bounded time and count while a probe process makes
@@ -59,23 +59,15 @@ server each hold one fd per connection; the limit is per process).
 EOF
 }
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
+ROOT=$TB_ROOT
 cd "$ROOT"
+tb_tbsuite
 
-BACKENDS=()
 QUICK=()
 ONLY=()
-CERTS=build/certs
-PREFIX=build/
-PY=/usr/bin/python3
 NOFILE=30000
-
-need_arg() {
-	[[ $2 -ge 2 ]] || {
-		echo "stress.sh: $1 needs a value (see suite/stress.sh --help)" >&2
-		exit 2
-	}
-}
 
 while (($#)); do
 	case "$1" in
@@ -83,42 +75,24 @@ while (($#)); do
 		usage
 		exit 0
 		;;
-	--backend)
-		need_arg "$1" $#
-		case "$2" in
-		none | openssl | wolfssl | boringssl) ;;
-		*)
-			echo "stress.sh: unknown backend $2 (none openssl wolfssl boringssl)" >&2
-			exit 2
-			;;
-		esac
-		BACKENDS+=("$2")
-		shift
-		;;
 	--quick) QUICK=(--quick) ;;
 	--only)
-		need_arg "$1" $#
+		tb_need_arg "$1" $#
 		ONLY+=(--only "$2")
 		shift
 		;;
-	--certs)
-		need_arg "$1" $#
-		CERTS=$2
-		shift
-		;;
-	--prefix)
-		need_arg "$1" $#
-		PREFIX=$2
-		shift
-		;;
 	*)
-		echo "stress.sh: unknown option $1 (see suite/stress.sh --help)" >&2
-		exit 2
+		tb_common_option "$@"
+		shift "$TB_SHIFT"
+		continue
 		;;
 	esac
 	shift
 done
-((${#BACKENDS[@]})) || BACKENDS=(none openssl wolfssl boringssl)
+BACKENDS=("${TB_BACKENDS[@]}")
+((${#BACKENDS[@]})) || read -ra BACKENDS <<<"$(tb_backends)"
+CERTS=$TB_CERTS
+PREFIX=$TB_PREFIX
 
 # Client and server are separate processes, each holding one descriptor
 # per connection: each needs the idle count plus some room (ulimit -n is per
@@ -128,8 +102,7 @@ if (($(ulimit -Hn) < NOFILE)); then
 	ulimit -Hn "$NOFILE" 2>/dev/null || NOFILE=$(ulimit -Hn)
 fi
 if ((NOFILE < 11000)) && ((${#QUICK[@]} == 0)); then
-	echo "stress.sh: the fd limit is $NOFILE, 10000 idle connections need 11000: raise the hard limit (ulimit -Hn 30000 as root, or /etc/security/limits.conf), or use --quick" >&2
-	exit 2
+	tb_die "the fd limit is $NOFILE, 10000 idle connections need 11000: raise the hard limit (ulimit -Hn 30000 as root, or /etc/security/limits.conf), or use --quick"
 fi
 ulimit -Sn "$NOFILE"
 
@@ -158,7 +131,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[[ -f $CERTS/rsa2048.pem ]] || bash suite/certs.sh "$CERTS" >/dev/null
+tb_certs "$CERTS"
 
 passed=0
 failed=0
@@ -166,16 +139,11 @@ for b in "${BACKENDS[@]}"; do
 	dir=${PREFIX}$b
 	if [[ ! -x $dir/tlsbench-server ]]; then
 		echo "building $dir"
-		if [[ -f $dir/build.ninja ]]; then
-			ninja -C "$dir" >/dev/null
-		else
-			meson setup "$dir" -Dtls="$b" >/dev/null
-			ninja -C "$dir" >/dev/null
-		fi
+		tb_build "$dir" -Dtls="$b" >/dev/null
 	fi
 	echo "== $b: $("$dir/tlsbench-server" --version | sed -n 's/^library_version: //p')"
 	set +e
-	"$PY" suite/stress/stress.py --server "$dir/tlsbench-server" \
+	"$TB_PY" -m tbsuite.stress --server "$dir/tlsbench-server" \
 		--backend "$b" --certs "$CERTS" --workdir "$WORK" \
 		--json "build/stress/$b.json" "${SERVER_CPU[@]}" \
 		"${CLIENT_CPU[@]}" "${QUICK[@]}" "${ONLY[@]}" \

@@ -6,14 +6,15 @@
 set -euo pipefail
 
 usage() {
-	cat <<'EOF'
-usage: suite/libs/build.sh LIB VERSION FLAVOR
+	sed "s/@LIBS@/$(tb_libraries | sed 's/ / | /g')/; s/@TUNED@/$(tb_tuned)/" <<'EOF'
+usage: suite/libs/build.sh [--cached] LIB VERSION FLAVOR
 
-  LIB      openssl | wolfssl | boringssl
+  LIB      @LIBS@ (suite/libs/series)
   VERSION  a version prefix (3.6, 5.9, 14, 3.6.3) or latest
   FLAVOR   tuned    build the library with the flags its authors recommend
                     for x86_64 servers and install it into the cache as
-                    <lib>-<series>-tuned/ (series: 3.6, 5.9, 14)
+                    <lib>-<series>-tuned/ (the tuned series the suite
+                    builds: @TUNED@)
            debian   the installed distro package; nothing is built
 
 The last line on stdout is what to give meson as -D<lib>_prefix=: the prefix
@@ -38,21 +39,35 @@ Environment:
   TLSBENCH_LIBS_DIR  the cache directory instead of the above
   JOBS               parallel make jobs (default: nproc)
 
-  --help   this text
+  --cached  only print the prefix of a finished tuned build of that series
+            (VERSION 3.6, 14); exit 1 with nothing built or downloaded when
+            there is none (for tools that can use a library but should not
+            compile one, e.g. suite/certs.sh looking for an OpenSSL 3.5+)
+  --help    this text
 See suite/libs/README.md for each library's choices.
 EOF
 }
 
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../../ci/lib.sh
+. "$HERE/../../ci/lib.sh"
+
 say() { echo "libs: $*" >&2; }
+# a failed build: exit 1 (tb_die, a usage error, exits 2)
 die() {
 	echo "build.sh: $*" >&2
 	exit 1
 }
 
+CACHED=0
 case "${1:-}" in
 -h | --help)
 	usage
 	exit 0
+	;;
+--cached)
+	CACHED=1
+	shift
 	;;
 esac
 if (($# != 3)); then
@@ -60,10 +75,8 @@ if (($# != 3)); then
 	exit 2
 fi
 LIB=$1 WANT=$2 FLAVOR=$3
-case "$LIB" in
-openssl | wolfssl | boringssl) ;;
-*) die "unknown library '$LIB': use openssl, wolfssl or boringssl" ;;
-esac
+tb_one_of "$LIB" "$(tb_libraries)" ||
+	die "unknown library '$LIB': use one of $(tb_libraries) (suite/libs/series)"
 [[ "$WANT" == latest || "$WANT" =~ ^[0-9]+(\.[0-9]+)*$ ]] ||
 	die "bad version '$WANT': use a version prefix such as 3.6 or 14, or latest"
 case "$FLAVOR" in
@@ -71,8 +84,6 @@ tuned | debian) ;;
 *) die "unknown flavor '$FLAVOR': use tuned or debian" ;;
 esac
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
 # The one rule for where tuned libraries live (see usage): every caller
 # asks this script, so a build made by one command is found by the others.
 if [[ -n ${TLSBENCH_LIBS_DIR:-} ]]; then
@@ -87,6 +98,11 @@ JOBS=${JOBS:-$(nproc)}
 
 # shellcheck source=openssl.sh
 . "$HERE/$LIB.sh"
+# The recipe a prefix was built from: a build is reused only while its
+# recipe ($LIB.sh: flags, required macros) is the one in this tree, so a
+# changed flag rebuilds the cache instead of measuring the old build.
+RECIPE_SUM=$(sha256sum "$HERE/$LIB.sh" | cut -c1-16)
+
 # shellcheck source=archive.sh
 . "$HERE/archive.sh"
 
@@ -101,6 +117,18 @@ series_of() {
 		awk -F. '{ print $1 "." $2 }' <<<"${up%%[+~-]*}"
 	fi
 }
+
+# --cached: a finished prefix or nothing; never the network, never a build.
+if ((CACHED)); then
+	[[ "$FLAVOR" == tuned ]] || die "--cached is for the tuned flavor"
+	[[ "$WANT" =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
+		die "--cached needs a series (3.6, 5.9, 14), not '$WANT'"
+	[[ -f "$LIBS_DIR/$LIB-$WANT-$FLAVOR/BUILDINFO" ]] || exit 1
+	[[ $(sed -n 's/^recipe: //p' "$LIBS_DIR/$LIB-$WANT-$FLAVOR/BUILDINFO") == \
+		"$RECIPE_SUM" ]] || exit 1
+	echo "$LIBS_DIR/$LIB-$WANT-$FLAVOR"
+	exit 0
+fi
 
 # --- debian: describe the installed package ---------------------------------
 
@@ -135,10 +163,19 @@ check_tools() {
 }
 
 # A prefix with BUILDINFO is finished: print it and stop.
+# A prefix with BUILDINFO from this recipe is finished: print it and stop.
+# One from another recipe is rebuilt, but only under the lock (stale=1),
+# so a concurrent caller never sees it half removed.
 reuse_if_built() {
-	local prefix=$1 v
+	local prefix=$1 stale=${2:-0} v
 	[[ -f "$prefix/BUILDINFO" ]] || return 0
 	v=$(sed -n 's/^version: //p' "$prefix/BUILDINFO")
+	if [[ $(sed -n 's/^recipe: //p' "$prefix/BUILDINFO") != "$RECIPE_SUM" ]]; then
+		((stale)) || return 0
+		say "$LIB $v in $prefix was built from another $LIB.sh: building again"
+		rm -rf "$prefix"
+		return 0
+	fi
 	say "$LIB $v already built (remove $prefix to build again)"
 	echo "$prefix"
 	exit 0
@@ -200,7 +237,7 @@ done
 RESOLVED_UPSTREAM=$(upstream_of "$RESOLVED")
 NAME=$LIB-$(series_of "$RESOLVED_UPSTREAM")-$FLAVOR
 PREFIX=$LIBS_DIR/$NAME
-reuse_if_built "$PREFIX"
+reuse_if_built "$PREFIX" 1
 if [[ -e "$PREFIX" ]]; then
 	say "$PREFIX has no BUILDINFO (an interrupted build): starting clean"
 	rm -rf "$PREFIX"
@@ -259,6 +296,7 @@ seconds=$(($(date +%s) - start))
 	echo "source_version: $RESOLVED"
 	echo "source: $UNPACKED_WITH"
 	echo "flavor: $FLAVOR"
+	echo "recipe: $RECIPE_SUM"
 	echo "compiler: $("$RECIPE_CC" --version | head -n 1)"
 	cat "$FACTS"
 	echo "build_seconds: $seconds"

@@ -2,10 +2,13 @@
  *
  * Each connection slot is a small state machine on a raw non-blocking fd:
  * connect, TLS handshake (SSL_* called directly on the fd: clear the error
- * queue, call, map the result), write the request, read the response.  The
- * slot re-arms itself from the closed-loop rule or the open-loop schedule.
- * Nothing is allocated per request; per connection only what OpenSSL
- * allocates in SSL_new and the handshake.
+ * queue, call, map the result; with --early-data the request goes out
+ * before the handshake finishes), write the request, read the response.
+ * The slot re-arms itself from the closed-loop rule or the open-loop
+ * schedule while the run's phase (window.c) lets requests start; else it
+ * parks, its kept-alive connection open and idle.  Every request is
+ * counted in the phase it started in.  Nothing is allocated per request;
+ * per connection only what OpenSSL allocates in SSL_new and the handshake.
  */
 #define _GNU_SOURCE /* memmem, RUSAGE_THREAD, pthread_setaffinity_np */
 #include "load.h"
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -39,11 +43,13 @@
 enum slot_state {
 	S_FREE,	      /* between requests; fd may hold a kept-alive conn */
 	S_CONNECTING, /* waiting for the TCP connect */
+	S_EARLY,      /* writing the request as early data */
 	S_HANDSHAKE,
 	S_WRITING,
 	S_READING, /* status line, headers, body */
+	S_TICKET,  /* response complete, waiting for the TLS 1.3 ticket */
 	S_BACKOFF, /* after a failed connect, before the next request */
-	S_RETIRED, /* no more requests for this slot */
+	S_RETIRED, /* the thread is finishing */
 };
 
 /* What an I/O call came to, TLS or not. */
@@ -65,15 +71,25 @@ struct slot {
 	SSL *ssl;
 	SSL_SESSION *session; /* the last one this slot got, offered next */
 	struct event io;
-	struct event timer; /* request timeout, or the connect backoff */
-	short io_what;	    /* what io is registered for; 0: not added */
-	bool counted;	    /* the request started inside the window */
+	struct event timer;  /* request timeout, or the connect backoff */
+	short io_what;	     /* what io is registered for; 0: not added */
+	enum tl_phase phase; /* the one the request started in */
 	bool on_free_list;
 	int64_t start_ns; /* latency origin (the scheduled start when -R) */
 	int64_t conn_ns;  /* TCP connect began */
 	int64_t hs_ns;	  /* TLS handshake began */
 	int64_t sent_ns;  /* request written */
+	int64_t resp_ns;  /* response complete (S_TICKET) */
 	size_t written;
+	/* this connection's handshake */
+	bool early;   /* the request went out as early data */
+	bool wire_on; /* wire.c is counting on ssl */
+	int hs_kind;  /* enum tl_hs_kind counted in the window, or -1 */
+	struct tl_wire wire;
+	/* the warm-up */
+	uint64_t warm_ok; /* requests completed */
+	bool resumed_once;
+	bool warm;
 	/* response */
 	bool got_byte;
 	bool in_body;
@@ -106,16 +122,22 @@ struct worker {
 	int64_t last_fail_start;
 	bool ever_connected;
 	int inflight;
-	uint64_t started; /* counted requests started */
-	bool done;
+	bool done; /* finishing: no request starts, nothing is counted */
+	enum tl_phase phase; /* the run's, as this thread last saw it */
+	bool reported;	     /* told the main thread this phase's news */
+	bool window_ended;   /* -d: the window's end time passed */
+	bool window_began;
+	bool need_resume; /* the warm-up waits for a resumption per slot */
+	int cold;	  /* slots short of the warm-up's conditions */
 	const struct timeval *req_timeout; /* a libevent common timeout */
-	struct event tick, end_timer, window_timer, sched_timer;
-	struct rusage ru_start;
+	struct event tick, hard_timer, window_timer, sched_timer, wake;
+	struct rusage ru_start, ru_end;
 	/* open loop: request k is due at t0 + k * interval */
 	int64_t t0, interval;
-	uint64_t due, issued, limit; /* limit: one past the last k (-n) */
-	struct slot **free_list;
-	int nfree;
+	uint64_t due, issued, limit; /* limit: one past the last k */
+	/* free slots, first in first out, so every slot takes its turn */
+	struct slot **free_ring;
+	int free_head, nfree;
 };
 
 int64_t
@@ -170,6 +192,19 @@ slot_wait(struct slot *s, short what)
 	s->io_what = what;
 }
 
+/* A WANT_READ or WANT_WRITE: wait for it, and say so. */
+static bool
+io_wait(struct slot *s, enum io_status st)
+{
+	if (st == IO_WANT_READ)
+		slot_wait(s, EV_READ);
+	else if (st == IO_WANT_WRITE)
+		slot_wait(s, EV_WRITE);
+	else
+		return false;
+	return true;
+}
+
 static void
 conn_close(struct slot *s, bool clean)
 {
@@ -186,6 +221,7 @@ conn_close(struct slot *s, bool clean)
 		}
 		SSL_free(s->ssl);
 		s->ssl = NULL;
+		s->wire_on = false;
 	}
 	if (s->fd >= 0) {
 		close(s->fd);
@@ -268,29 +304,107 @@ conn_write(struct slot *s, const char *buf, size_t len, size_t *n)
 	return errno_status(errno, EV_WRITE);
 }
 
+/* ---- phases ---------------------------------------------------------- */
+
+/* Whether the phase lets this thread start another request. */
+static bool
+window_over(const struct worker *w)
+{
+	if (w->opt->rate > 0)
+		return w->issued >= w->limit;
+	if (w->t->quota)
+		return w->t->stats.started >= w->t->quota;
+	return w->window_ended || tl_now_ns() >= w->run->end_ns;
+}
+
+static bool
+may_start(const struct worker *w)
+{
+	if (w->done)
+		return false;
+	return w->phase == TL_PHASE_WARMUP ||
+	       (w->phase == TL_PHASE_WINDOW && !window_over(w));
+}
+
+/* How far the slots got in the warm-up, once, when it ends. */
+static void
+warmup_summary(struct worker *w)
+{
+	struct tl_stats *st = &w->t->stats;
+
+	for (int i = 0; i < w->nslots; i++) {
+		const struct slot *s = &w->slots[i];
+		if (s->warm_ok < w->opt->warmup_per_slot)
+			st->slots_cold++;
+		if (w->need_resume && !s->resumed_once)
+			st->slots_never_resumed++;
+	}
+}
+
+static void
+window_close(struct worker *w, int64_t now)
+{
+	w->t->end_ns = now;
+	getrusage(RUSAGE_THREAD, &w->ru_end);
+}
+
+/* Tells the main thread what this thread reached, once per phase: the
+ * quiesce is over when nothing is in flight, the window when it allows no
+ * more starts and nothing is in flight. */
+static void
+progress(struct worker *w)
+{
+	if (w->done || w->reported || w->inflight)
+		return;
+	if (w->phase == TL_PHASE_QUIESCE) {
+		w->reported = true;
+		tl_window_report(w->run, TL_REPORT_IDLE);
+	} else if (w->phase == TL_PHASE_WINDOW && window_over(w)) {
+		w->reported = true;
+		window_close(w, tl_now_ns());
+		tl_window_report(w->run, TL_REPORT_DONE);
+	}
+}
+
+/* A slot that met the warm-up's conditions; the last one makes the
+ * thread warm. */
+static void
+warm_check(struct slot *s)
+{
+	struct worker *w = s->w;
+
+	if (s->warm || s->warm_ok < w->opt->warmup_per_slot ||
+	    (w->need_resume && !s->resumed_once))
+		return;
+	s->warm = true;
+	if (--w->cold == 0)
+		tl_window_report(w->run, TL_REPORT_WARM);
+}
+
 /* ---- request lifecycle ---------------------------------------------- */
 
+/* Ends the thread's load: the slots still open close (a kept-alive idle
+ * connection with a close_notify), window requests still in flight are
+ * counted as abandoned. */
 static void
 worker_finish(struct worker *w, int64_t now)
 {
 	if (w->done)
 		return;
 	w->done = true;
-	w->t->end_ns = now;
+	if (w->phase == TL_PHASE_WARMUP)
+		warmup_summary(w);
+	if (w->phase == TL_PHASE_WINDOW && !w->reported)
+		window_close(w, now);
+	for (int i = 0; i < w->nslots; i++) {
+		struct slot *s = &w->slots[i];
+		if (s->state >= S_CONNECTING && s->state <= S_TICKET &&
+		    s->phase == TL_PHASE_WINDOW)
+			w->t->stats.abandoned++;
+		if (s->state == S_FREE && s->fd >= 0)
+			conn_close(s, true);
+	}
 	event_base_loopbreak(w->base);
-}
-
-static bool
-quota_done(const struct worker *w)
-{
-	return w->t->quota && w->started >= w->t->quota;
-}
-
-static void
-check_done(struct worker *w)
-{
-	if (w->inflight == 0 && quota_done(w))
-		worker_finish(w, tl_now_ns());
 }
 
 /* Every slot failing to connect means the server is gone: at once when it
@@ -321,6 +435,36 @@ retire(struct slot *s)
 	s->w->active--;
 }
 
+/* The tickets of this connection came before its first response: their
+ * count joins its handshake's, and the counting stops. */
+static void
+wire_finish(struct slot *s)
+{
+	if (!s->wire_on)
+		return;
+	if (s->hs_kind >= 0) {
+		struct tl_wire_sum *sum = &s->w->t->stats.wire[s->hs_kind];
+		sum->ticket_bytes += s->wire.ticket_bytes;
+		sum->ticket_records += s->wire.ticket_records;
+	}
+	tl_wire_stop(s->ssl);
+	s->wire_on = false;
+	s->hs_kind = -1;
+}
+
+/* A failed warm-up request ends the run: a window measured on a setup
+ * that fails is no measurement. */
+static void
+warmup_failed(struct worker *w, enum tl_error err, const char *detail)
+{
+	char reason[256];
+
+	w->t->stats.warmup_failed++;
+	snprintf(reason, sizeof(reason), "a warm-up request failed: %s (%s)",
+		 tl_error_names[err], detail ? detail : "-");
+	tl_stop(w->run, reason);
+}
+
 /* Every request ends here, exactly once: err < 0 is a success. */
 static void
 request_end(struct slot *s, int err, const char *detail)
@@ -328,11 +472,12 @@ request_end(struct slot *s, int err, const char *detail)
 	struct worker *w = s->w;
 	struct tl_stats *st = &w->t->stats;
 	int64_t now = tl_now_ns();
+	int64_t done = s->state == S_TICKET ? s->resp_ns : now;
 	bool keep = err < 0 && !w->opt->close && !s->server_close;
 
 	event_del(&s->timer);
 	w->inflight--;
-	if (s->counted && !w->done) {
+	if (s->phase == TL_PHASE_WINDOW && !w->done) {
 		if (s->status >= 100 && s->status < 600)
 			st->status[s->status]++;
 		st->bytes_response += s->resp_bytes;
@@ -340,7 +485,7 @@ request_end(struct slot *s, int err, const char *detail)
 			st->ok++;
 			st->bytes_body += (uint64_t)s->body_len;
 			tl_hist_record(&st->latency,
-				       (uint64_t)(now - s->start_ns));
+				       (uint64_t)(done - s->start_ns));
 			if (st->doc_length == -1)
 				st->doc_length = s->body_len;
 			else if (st->doc_length != s->body_len)
@@ -350,7 +495,16 @@ request_end(struct slot *s, int err, const char *detail)
 			st->errors[err]++;
 			note_error(w, (enum tl_error)err, detail);
 		}
+	} else if (s->phase == TL_PHASE_WARMUP && !w->done) {
+		if (err < 0) {
+			st->warmup_ok++;
+			s->warm_ok++;
+			warm_check(s);
+		} else {
+			warmup_failed(w, (enum tl_error)err, detail);
+		}
 	}
+	wire_finish(s);
 	if (!keep)
 		conn_close(s, err < 0 || err == TL_ERR_STATUS ||
 				      err == TL_ERR_BODY_MISMATCH);
@@ -371,7 +525,7 @@ request_end(struct slot *s, int err, const char *detail)
 		s->state = S_FREE;
 		slot_next(s);
 	}
-	check_done(w);
+	progress(w);
 }
 
 static void
@@ -386,6 +540,18 @@ connect_failed(struct slot *s, int err)
 	else
 		snprintf(detail, sizeof(detail), "connect: %s", strerror(err));
 	request_end(s, TL_ERR_CONNECT, detail);
+}
+
+/* The request is out: wait for the response. */
+static void
+await_response(struct slot *s)
+{
+	s->sent_ns = tl_now_ns();
+	s->state = S_READING;
+	slot_wait(s, EV_READ);
+	/* Read ahead may hold bytes epoll will not announce again. */
+	if (s->ssl && SSL_has_pending(s->ssl))
+		read_response(s);
 }
 
 static void
@@ -419,60 +585,124 @@ send_request(struct slot *s)
 			return;
 		}
 	}
-	s->sent_ns = tl_now_ns();
-	s->state = S_READING;
-	slot_wait(s, EV_READ);
-	/* Read ahead may hold bytes epoll will not announce again. */
-	if (s->ssl && SSL_has_pending(s->ssl))
-		read_response(s);
+	await_response(s);
+}
+
+static void
+handshake_failed(struct slot *s, enum io_status st, const char *what)
+{
+	char detail[160];
+
+	if (st == IO_EOF || st == IO_RESET) {
+		snprintf(detail, sizeof(detail),
+			 "%s: connection closed by the server", what);
+	} else {
+		unsigned long e = ERR_peek_last_error();
+		const char *why = e ? ERR_reason_error_string(e) : NULL;
+		snprintf(detail, sizeof(detail), "%s: %s", what,
+			 why ? why : "failed");
+	}
+	request_end(s, TL_ERR_HANDSHAKE, detail);
+}
+
+/* What a finished handshake counts: kind, time, bytes on the wire, the
+ * PSK mode of a TLS 1.3 resumption, the fate of early data. */
+static void
+handshake_counted(struct slot *s, bool reused)
+{
+	struct worker *w = s->w;
+	struct tl_stats *st = &w->t->stats;
+	enum tl_hs_kind kind = reused ? TL_HS_RESUMED : TL_HS_FULL;
+	bool counted = s->phase == TL_PHASE_WINDOW && !w->done;
+
+	tl_wire_handshake_done(s->ssl, s->fd, &s->wire,
+			       counted ? &st->wire[kind] : NULL);
+	s->hs_kind = counted ? (int)kind : -1;
+	if (reused)
+		s->resumed_once = true;
+	if (s->phase == TL_PHASE_WARMUP && !w->done) {
+		if (reused)
+			st->warmup_resumed++;
+		else
+			st->warmup_full++;
+	}
+	if (!counted)
+		return;
+	tl_hist_record(&st->handshake, (uint64_t)(tl_now_ns() - s->hs_ns));
+	if (reused)
+		st->hs_resumed++;
+	else
+		st->hs_full++;
+	/* No key share in the ServerHello of a resumption: psk_ke. */
+	if (reused && SSL_version(s->ssl) == TLS1_3_VERSION) {
+		if (s->wire.server_key_share)
+			st->resumed_psk_dhe_ke++;
+		else
+			st->resumed_psk_ke++;
+	}
+	if (s->early) {
+		if (SSL_get_early_data_status(s->ssl) ==
+		    SSL_EARLY_DATA_ACCEPTED)
+			st->early_accepted++;
+		else
+			st->early_rejected++;
+	}
 }
 
 static void
 handshake_step(struct slot *s)
 {
-	struct worker *w = s->w;
-	char detail[160];
+	struct tl_stats *st = &s->w->t->stats;
 	int rc;
 
 	ERR_clear_error();
 	errno = 0;
 	rc = SSL_do_handshake(s->ssl);
-	if (rc == 1) {
-		if (s->counted && !w->done) {
-			struct tl_stats *st = &w->t->stats;
-			tl_hist_record(&st->handshake,
-				       (uint64_t)(tl_now_ns() - s->hs_ns));
-			if (SSL_session_reused(s->ssl))
-				st->hs_resumed++;
-			else
-				st->hs_full++;
+	if (rc != 1) {
+		enum io_status io = ssl_status(s->ssl, rc, errno);
+		if (!io_wait(s, io))
+			handshake_failed(s, io, "handshake");
+		return;
+	}
+	bool reused = SSL_session_reused(s->ssl);
+	handshake_counted(s, reused);
+	if (st->version[0] == '\0' || (st->sigalg[0] == '\0' && !reused))
+		tl_tls_negotiated(s->ssl, st);
+	if (s->early &&
+	    SSL_get_early_data_status(s->ssl) == SSL_EARLY_DATA_ACCEPTED) {
+		await_response(s);
+		return;
+	}
+	/* Rejected early data is lost: TLS wants it sent again. */
+	s->written = 0;
+	send_request(s);
+}
+
+/* --early-data: the request goes out with the ClientHello; the handshake
+ * then finishes as usual. */
+static void
+early_step(struct slot *s)
+{
+	const struct tl_run *run = s->w->run;
+
+	while (s->written < run->request_len) {
+		size_t n = 0;
+		ERR_clear_error();
+		errno = 0;
+		int rc =
+			SSL_write_early_data(s->ssl, run->request + s->written,
+					     run->request_len - s->written, &n);
+		if (rc == 1) {
+			s->written += n;
+			continue;
 		}
-		if (w->t->stats.version[0] == '\0')
-			tl_tls_negotiated(s->ssl, &w->t->stats);
-		send_request(s);
+		enum io_status io = ssl_status(s->ssl, rc, errno);
+		if (!io_wait(s, io))
+			handshake_failed(s, io, "early data");
 		return;
 	}
-	switch (ssl_status(s->ssl, rc, errno)) {
-	case IO_WANT_READ:
-		slot_wait(s, EV_READ);
-		return;
-	case IO_WANT_WRITE:
-		slot_wait(s, EV_WRITE);
-		return;
-	case IO_EOF:
-	case IO_RESET:
-		request_end(s, TL_ERR_HANDSHAKE,
-			    "handshake: connection closed by the server");
-		return;
-	default: {
-		unsigned long e = ERR_peek_last_error();
-		const char *why = e ? ERR_reason_error_string(e) : NULL;
-		snprintf(detail, sizeof(detail), "handshake: %s",
-			 why ? why : "failed");
-		request_end(s, TL_ERR_HANDSHAKE, detail);
-		return;
-	}
-	}
+	s->state = S_HANDSHAKE;
+	handshake_step(s);
 }
 
 static void
@@ -481,7 +711,7 @@ conn_ready(struct slot *s)
 	struct worker *w = s->w;
 	int64_t now = tl_now_ns();
 
-	if (s->counted && !w->done)
+	if (s->phase == TL_PHASE_WINDOW && !w->done)
 		tl_hist_record(&w->t->stats.connect,
 			       (uint64_t)(now - s->conn_ns));
 	w->ever_connected = true;
@@ -501,6 +731,9 @@ conn_ready(struct slot *s)
 	}
 	tl_tls_keep_sessions(s->ssl, &s->session);
 	SSL_set_fd(s->ssl, s->fd);
+	tl_wire_start(s->ssl, s->fd, &s->wire);
+	s->wire_on = true;
+	s->hs_kind = -1;
 	if (w->opt->sni)
 		SSL_set_tlsext_host_name(s->ssl, w->opt->sni);
 	else if (!w->opt->url.host_is_ip)
@@ -508,8 +741,21 @@ conn_ready(struct slot *s)
 	if (w->opt->resume != TL_RESUME_NONE && s->session)
 		SSL_set_session(s->ssl, s->session);
 	SSL_set_connect_state(s->ssl);
-	s->state = S_HANDSHAKE;
 	s->hs_ns = now;
+	/* Early data only where the ticket allows the whole request (and
+	 * is unused: OpenSSL resumes a TLS 1.3 session once). */
+	s->early = w->opt->early_data && s->session &&
+		   SSL_SESSION_is_resumable(s->session) &&
+		   SSL_SESSION_get_max_early_data(s->session) >=
+			   w->run->request_len;
+	if (s->early) {
+		if (s->phase == TL_PHASE_WINDOW && !w->done)
+			w->t->stats.early_offered++;
+		s->state = S_EARLY;
+		early_step(s);
+		return;
+	}
+	s->state = S_HANDSHAKE;
 	handshake_step(s);
 }
 
@@ -559,9 +805,9 @@ start_request(struct slot *s, int64_t origin)
 {
 	struct worker *w = s->w;
 
-	s->counted = origin >= w->run->window_ns;
-	if (s->counted) {
-		w->started++;
+	s->phase = w->phase;
+	if (s->phase == TL_PHASE_WINDOW) {
+		w->t->stats.started++;
 		if (w->opt->rate > 0 && tl_now_ns() - origin > LATE_NS)
 			w->t->stats.late_starts++;
 	}
@@ -587,7 +833,28 @@ start_request(struct slot *s, int64_t origin)
 		conn_start(s);
 }
 
-/* What a free slot does next: the closed-loop rule, or the schedule. */
+static void
+free_push(struct worker *w, struct slot *s)
+{
+	if (s->on_free_list)
+		return;
+	s->on_free_list = true;
+	w->free_ring[(w->free_head + w->nfree++) % w->nslots] = s;
+}
+
+static struct slot *
+free_pop(struct worker *w)
+{
+	struct slot *s = w->free_ring[w->free_head];
+
+	w->free_head = (w->free_head + 1) % w->nslots;
+	w->nfree--;
+	s->on_free_list = false;
+	return s;
+}
+
+/* What a free slot does next: the closed-loop rule, or the schedule; when
+ * the phase starts nothing, it parks (kept-alive connection left open). */
 static void
 slot_next(struct slot *s)
 {
@@ -599,23 +866,16 @@ slot_next(struct slot *s)
 		return;
 	}
 	if (w->opt->rate > 0) {
-		if (w->issued < w->due) {
+		if (may_start(w) && w->issued < w->due) {
 			start_request(s, w->t0 + (int64_t)w->issued++ *
 							 w->interval);
 			return;
 		}
-		if (!s->on_free_list) {
-			s->on_free_list = true;
-			w->free_list[w->nfree++] = s;
-		}
+		free_push(w, s);
 		return;
 	}
-	int64_t now = tl_now_ns();
-	if (quota_done(w) && now >= w->run->window_ns) {
-		retire(s);
-		return;
-	}
-	start_request(s, now);
+	if (may_start(w))
+		start_request(s, tl_now_ns());
 }
 
 /* ---- response ------------------------------------------------------- */
@@ -652,6 +912,35 @@ body_bytes(struct slot *s, const char *p, size_t n)
 	s->body_len += (int64_t)n;
 }
 
+/* A TLS 1.3 ticket can come after the response (after a 0.5-RTT answer
+ * to early data, say).  OpenSSL resumes a session once, so a --close
+ * connection that got none yet waits for it, or for the server's close,
+ * before it ends: its slot's next connection resumes. */
+static bool
+wants_ticket(const struct slot *s)
+{
+	const struct tl_options *o = s->w->opt;
+
+	return s->ssl && o->close && o->resume != TL_RESUME_NONE &&
+	       s->wire_on && s->wire.ticket_records == 0 &&
+	       SSL_version(s->ssl) == TLS1_3_VERSION;
+}
+
+static void
+ticket_wait(struct slot *s)
+{
+	size_t n;
+	enum io_status st = conn_read(s, s->buf, BUF_SIZE, &n);
+
+	if (s->wire.ticket_records)
+		request_end(s, -1, NULL);
+	else if (st == IO_OK)
+		request_end(s, TL_ERR_OTHER,
+			    "bytes after the response (unrequested data)");
+	else if (!io_wait(s, st))
+		request_end(s, -1, NULL); /* the server closed: no ticket */
+}
+
 static void
 response_done(struct slot *s)
 {
@@ -686,6 +975,12 @@ response_done(struct slot *s)
 			return;
 		}
 	}
+	if (wants_ticket(s)) {
+		s->resp_ns = tl_now_ns();
+		s->state = S_TICKET;
+		ticket_wait(s);
+		return;
+	}
 	request_end(s, -1, NULL);
 }
 
@@ -709,7 +1004,7 @@ read_response(struct slot *s)
 		if (st == IO_OK) {
 			if (!s->got_byte) {
 				s->got_byte = true;
-				if (s->counted && !s->w->done)
+				if (s->phase == TL_PHASE_WINDOW && !s->w->done)
 					tl_hist_record(&s->w->t->stats.ttfb,
 						       (uint64_t)(tl_now_ns() -
 								  s->sent_ns));
@@ -738,13 +1033,9 @@ read_response(struct slot *s)
 			}
 			continue;
 		}
+		if (io_wait(s, st))
+			return;
 		switch (st) {
-		case IO_WANT_READ:
-			slot_wait(s, EV_READ);
-			return;
-		case IO_WANT_WRITE:
-			slot_wait(s, EV_WRITE);
-			return;
 		case IO_EOF:
 			if (s->in_body) {
 				snprintf(detail, sizeof(detail),
@@ -805,6 +1096,9 @@ slot_io_cb(evutil_socket_t fd, short what, void *arg)
 	case S_CONNECTING:
 		connect_done(s);
 		break;
+	case S_EARLY:
+		early_step(s);
+		break;
 	case S_HANDSHAKE:
 		handshake_step(s);
 		break;
@@ -813,6 +1107,9 @@ slot_io_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case S_READING:
 		read_response(s);
+		break;
+	case S_TICKET:
+		ticket_wait(s);
 		break;
 	case S_FREE:
 		if (s->fd >= 0)
@@ -829,6 +1126,7 @@ slot_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct slot *s = arg;
 	static const char *const phase[] = {
 		[S_CONNECTING] = "timeout in TCP connect",
+		[S_EARLY] = "timeout sending early data",
 		[S_HANDSHAKE] = "timeout in the TLS handshake",
 		[S_WRITING] = "timeout sending the request",
 		[S_READING] = "timeout waiting for the response",
@@ -839,10 +1137,12 @@ slot_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (s->state == S_BACKOFF) {
 		s->state = S_FREE;
 		slot_next(s);
-		check_done(s->w);
+		progress(s->w);
 		return;
 	}
-	if (s->state >= S_CONNECTING && s->state <= S_READING)
+	if (s->state == S_TICKET)
+		request_end(s, -1, NULL); /* complete; no ticket came */
+	else if (s->state >= S_CONNECTING && s->state <= S_READING)
 		request_end(s, TL_ERR_TIMEOUT, phase[s->state]);
 }
 
@@ -856,6 +1156,8 @@ add_timer_at(struct event *ev, int64_t at_ns)
 	event_add(ev, &tv);
 }
 
+/* The open-loop schedule: request k is due at t0 + k * interval; a due
+ * request without a free slot waits for one (a late start). */
 static void
 sched_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -864,23 +1166,35 @@ sched_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (w->done)
+	if (!may_start(w))
 		return;
 	if (now >= w->t0) {
 		uint64_t due = (uint64_t)((now - w->t0) / w->interval) + 1;
-		if (w->limit && due > w->limit)
+		if (due > w->limit)
 			due = w->limit;
 		if (due > w->due)
 			w->due = due;
 	}
-	while (w->issued < w->due && w->nfree > 0 && !w->done) {
-		struct slot *s = w->free_list[--w->nfree];
-		s->on_free_list = false;
-		start_request(s, w->t0 + (int64_t)w->issued++ * w->interval);
-	}
-	if (!w->done && (!w->limit || w->due < w->limit))
+	while (w->issued < w->due && w->nfree > 0 && !w->done)
+		start_request(free_pop(w),
+			      w->t0 + (int64_t)w->issued++ * w->interval);
+	if (!w->done && w->due < w->limit)
 		add_timer_at(&w->sched_timer,
 			     w->t0 + (int64_t)w->due * w->interval);
+	progress(w);
+}
+
+/* Starts the open-loop schedule at t0 (threads interleave theirs), for
+ * limit requests. */
+static void
+sched_start(struct worker *w, int64_t from, uint64_t limit)
+{
+	const struct tl_run *run = w->run;
+
+	w->t0 = from + w->interval * w->t->index / run->threads;
+	w->due = w->issued = 0;
+	w->limit = limit;
+	add_timer_at(&w->sched_timer, w->t0);
 }
 
 static void
@@ -897,32 +1211,94 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-end_cb(evutil_socket_t fd, short what, void *arg)
+hard_end_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	const struct tl_run *run = w->run;
 	char reason[128];
 
 	(void)fd;
 	(void)what;
-	if (run->end_ns && run->end_ns <= run->hard_end_ns) {
-		worker_finish(w, run->end_ns);
-		return;
-	}
 	snprintf(reason, sizeof(reason), "--max-time %g s reached",
 		 w->opt->max_time);
 	tl_stop(w->run, reason);
 	worker_finish(w, tl_now_ns());
 }
 
+/* -d: from here no request starts; the ones in flight finish.  libevent's
+ * clock may run ahead of ours by a tick: the end is ours. */
 static void
-window_cb(evutil_socket_t fd, short what, void *arg)
+window_end_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
 	(void)fd;
 	(void)what;
+	if (tl_now_ns() < w->run->end_ns) {
+		add_timer_at(&w->window_timer, w->run->end_ns);
+		return;
+	}
+	w->window_ended = true;
+	progress(w);
+}
+
+static void
+window_begin(struct worker *w)
+{
+	const struct tl_run *run = w->run;
+	const struct tl_thread *t = w->t;
+
+	w->window_began = true;
 	getrusage(RUSAGE_THREAD, &w->ru_start);
+	if (w->opt->rate > 0) {
+		uint64_t limit = t->quota;
+		if (!limit) {
+			/* -d: the requests scheduled before the end. */
+			int64_t t0 = run->window_ns +
+				     w->interval * t->index / run->threads;
+			int64_t span = run->end_ns - t0;
+			limit = span > 0 ? (uint64_t)((span + w->interval - 1) /
+						      w->interval)
+					 : 0;
+		}
+		sched_start(w, run->window_ns, limit);
+	} else {
+		if (run->end_ns)
+			add_timer_at(&w->window_timer, run->end_ns);
+		for (int i = 0; i < w->nslots && may_start(w); i++)
+			if (w->slots[i].state == S_FREE)
+				slot_next(&w->slots[i]);
+	}
+	progress(w);
+}
+
+/* The main thread announced a phase (window.c). */
+static void
+wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	uint64_t n;
+	enum tl_phase phase;
+
+	(void)what;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	phase = (enum tl_phase)atomic_load(&w->run->phase);
+	if (phase == w->phase || w->done)
+		return;
+	if (phase == TL_PHASE_FINISH) {
+		worker_finish(w, tl_now_ns());
+		return;
+	}
+	if (w->phase == TL_PHASE_WARMUP)
+		warmup_summary(w);
+	w->phase = phase;
+	w->reported = false;
+	if (phase == TL_PHASE_WINDOW) {
+		window_begin(w);
+		return;
+	}
+	event_del(&w->sched_timer);
+	progress(w);
 }
 
 static double
@@ -970,23 +1346,27 @@ worker_setup(struct worker *w)
 	w->req_timeout = event_base_init_common_timeout(w->base, &tv);
 	w->nslots = w->t->slots;
 	w->active = w->nslots;
+	w->need_resume = o->url.tls && o->resume != TL_RESUME_NONE && o->close;
 	w->slots = calloc((size_t)w->nslots, sizeof(*w->slots));
-	w->free_list = calloc((size_t)w->nslots, sizeof(*w->free_list));
-	if (w->slots == NULL || w->free_list == NULL)
+	w->free_ring = calloc((size_t)w->nslots, sizeof(*w->free_ring));
+	if (w->slots == NULL || w->free_ring == NULL)
 		return -1;
 	for (int i = 0; i < w->nslots; i++) {
 		struct slot *s = &w->slots[i];
 		s->w = w;
 		s->fd = -1;
 		s->state = S_FREE;
+		s->hs_kind = -1;
 		evtimer_assign(&s->timer, w->base, slot_timer_cb, s);
 		if (o->expect_sha256 && (s->sha = EVP_MD_CTX_new()) == NULL)
 			return -1;
 	}
-	evtimer_assign(&w->end_timer, w->base, end_cb, w);
-	evtimer_assign(&w->window_timer, w->base, window_cb, w);
+	evtimer_assign(&w->hard_timer, w->base, hard_end_cb, w);
+	evtimer_assign(&w->window_timer, w->base, window_end_cb, w);
 	evtimer_assign(&w->sched_timer, w->base, sched_cb, w);
 	event_assign(&w->tick, w->base, -1, EV_PERSIST, tick_cb, w);
+	event_assign(&w->wake, w->base, w->t->wake_fd, EV_READ | EV_PERSIST,
+		     wake_cb, w);
 	return 0;
 }
 
@@ -1004,14 +1384,15 @@ worker_cleanup(struct worker *w)
 		}
 	}
 	if (w->base) {
-		event_del(&w->end_timer);
+		event_del(&w->hard_timer);
 		event_del(&w->window_timer);
 		event_del(&w->sched_timer);
 		event_del(&w->tick);
+		event_del(&w->wake);
 		event_base_free(w->base);
 	}
 	free(w->slots);
-	free(w->free_list);
+	free(w->free_ring);
 	EVP_MD_free(w->sha256);
 	SSL_CTX_free(w->ctx);
 }
@@ -1022,51 +1403,39 @@ worker_run(struct worker *w)
 	const struct tl_run *run = w->run;
 	struct tl_thread *t = w->t;
 	struct timeval tick = {0, TICK_US};
-	int64_t end = run->hard_end_ns;
 
-	if (run->end_ns && run->end_ns < end)
-		end = run->end_ns;
-	add_timer_at(&w->end_timer, end);
+	add_timer_at(&w->hard_timer, run->hard_end_ns);
 	event_add(&w->tick, &tick);
-	if (run->window_ns > run->start_ns)
-		add_timer_at(&w->window_timer, run->window_ns);
-	else
-		getrusage(RUSAGE_THREAD, &w->ru_start);
-
+	event_add(&w->wake, NULL);
 	if (w->opt->rate > 0) {
-		/* Threads share the rate and interleave their schedules. */
 		w->interval = (int64_t)(1e9 / t->rate);
 		if (w->interval < 1)
 			w->interval = 1;
-		w->t0 = run->start_ns + w->interval * t->index / run->threads;
-		if (t->quota) {
-			uint64_t k0 = 0;
-			if (run->window_ns > w->t0)
-				k0 = (uint64_t)((run->window_ns - w->t0 +
-						 w->interval - 1) /
-						w->interval);
-			w->limit = k0 + t->quota;
-		}
-		for (int i = w->nslots - 1; i >= 0; i--) {
-			w->slots[i].on_free_list = true;
-			w->free_list[w->nfree++] = &w->slots[i];
-		}
-		add_timer_at(&w->sched_timer, w->t0);
+		for (int i = 0; i < w->nslots; i++)
+			free_push(w, &w->slots[i]);
+	}
+	w->phase = (enum tl_phase)atomic_load(&run->phase);
+	if (w->phase == TL_PHASE_WARMUP) {
+		w->cold = w->opt->warmup_per_slot ? w->nslots : 0;
+		if (w->cold == 0)
+			tl_window_report(w->run, TL_REPORT_WARM);
+		if (w->opt->rate > 0)
+			sched_start(w, run->start_ns, UINT64_MAX);
+		else
+			for (int i = 0; i < w->nslots && may_start(w); i++)
+				slot_next(&w->slots[i]);
 	} else {
-		for (int i = 0; i < w->nslots && !w->done; i++)
-			slot_next(&w->slots[i]);
+		progress(w);
 	}
 	if (!w->done)
 		event_base_dispatch(w->base);
 	if (!w->done)
 		worker_finish(w, tl_now_ns());
 
-	struct rusage ru;
-	getrusage(RUSAGE_THREAD, &ru);
-	if (t->end_ns > run->window_ns) {
-		t->stats.cpu_user_s = tv_seconds(ru.ru_utime) -
+	if (w->window_began) {
+		t->stats.cpu_user_s = tv_seconds(w->ru_end.ru_utime) -
 				      tv_seconds(w->ru_start.ru_utime);
-		t->stats.cpu_sys_s = tv_seconds(ru.ru_stime) -
+		t->stats.cpu_sys_s = tv_seconds(w->ru_end.ru_stime) -
 				     tv_seconds(w->ru_start.ru_stime);
 	}
 }

@@ -1,6 +1,6 @@
-/* main.c: tlsbench-load starts its threads, waits for them, merges their
- * counters, reports and picks the exit status (0 all ok, 1 failures or cut
- * short, 2 usage). */
+/* main.c: tlsbench-load starts its threads, runs the phases (window.c),
+ * waits for the threads, merges their counters, reports and picks the exit
+ * status (0 all ok, 1 failures or cut short, 2 usage). */
 #include "load.h"
 
 #include <malloc.h>
@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <openssl/ssl.h>
 
@@ -16,11 +18,12 @@ static struct tl_run run;
 void
 tl_stop(struct tl_run *r, const char *reason)
 {
-	pthread_mutex_lock(&r->reason_lock);
+	pthread_mutex_lock(&r->lock);
 	if (r->reason[0] == '\0')
 		snprintf(r->reason, sizeof(r->reason), "%s", reason);
-	pthread_mutex_unlock(&r->reason_lock);
 	atomic_store(&r->stop, 1);
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
 }
 
 /* Only an atomic store: the threads notice it on their next tick. */
@@ -56,6 +59,27 @@ judge(const struct tl_result *r, char *reason, size_t len)
 	const struct tl_stats *st = &r->stats;
 	size_t n;
 
+	if (!run.warmup_done && (st->slots_never_resumed || st->slots_cold) &&
+	    strstr(run.reason, "--max-time")) {
+		/* What the warm-up waited for says more than the time. */
+		n = (size_t)snprintf(reason, len,
+				     "warm-up incomplete (%s):", run.reason);
+		if (st->slots_never_resumed && n < len)
+			n += (size_t)snprintf(
+				reason + n, len - n,
+				" %llu of %d slots never resumed a session "
+				"(does the server resume?)",
+				(unsigned long long)st->slots_never_resumed,
+				r->opt->connections);
+		if (st->slots_cold && n < len)
+			snprintf(reason + n, len - n,
+				 " %llu of %d slots completed fewer than %llu "
+				 "requests",
+				 (unsigned long long)st->slots_cold,
+				 r->opt->connections,
+				 (unsigned long long)r->opt->warmup_per_slot);
+		return;
+	}
 	if (run.reason[0]) {
 		snprintf(reason, len, "%s", run.reason);
 		return;
@@ -91,6 +115,7 @@ main(int argc, char **argv)
 	struct tl_thread *threads;
 	struct sigaction sa;
 	sigset_t block, old;
+	pthread_condattr_t ca;
 	char err[512], reason[1024];
 	int64_t last_end = 0;
 
@@ -113,17 +138,29 @@ main(int argc, char **argv)
 
 	run.opt = &opt;
 	run.threads = opt.threads;
-	pthread_mutex_init(&run.reason_lock, NULL);
+	pthread_mutex_init(&run.lock, NULL);
+	/* Waits time out on the same clock as everything else. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&run.cond, &ca);
 	run.request = build_request(&opt, &run.request_len);
+	if (opt.replay)
+		return tl_replay_run(&opt, run.request, run.request_len);
 	threads = calloc((size_t)opt.threads, sizeof(*threads));
 	if (run.request == NULL || threads == NULL) {
 		fprintf(stderr, "tlsbench-load: out of memory\n");
 		return 1;
 	}
+	run.thread = threads;
 	for (int i = 0; i < opt.threads; i++) {
 		struct tl_thread *t = &threads[i];
 		uint64_t nt = (uint64_t)opt.threads;
 		t->run = &run;
+		t->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (t->wake_fd < 0) {
+			perror("tlsbench-load: eventfd");
+			return 1;
+		}
 		t->index = i;
 		t->cpu = opt.ncpus ? opt.cpus[i % opt.ncpus] : -1;
 		t->slots = opt.connections / opt.threads +
@@ -158,12 +195,12 @@ main(int argc, char **argv)
 
 	pthread_barrier_wait(&run.ready);
 	run.start_ns = tl_now_ns();
-	run.window_ns = run.start_ns + (int64_t)(opt.warmup * 1e9);
-	run.end_ns = opt.duration > 0
-			     ? run.window_ns + (int64_t)(opt.duration * 1e9)
-			     : 0;
 	run.hard_end_ns = run.start_ns + (int64_t)(opt.max_time * 1e9);
+	atomic_store(&run.phase, opt.warmup > 0 || opt.warmup_per_slot
+					 ? TL_PHASE_WARMUP
+					 : TL_PHASE_QUIESCE);
 	pthread_barrier_wait(&run.ready);
+	tl_window_run(&run);
 
 	result.opt = &opt;
 	result.threads = opt.threads;
@@ -176,8 +213,12 @@ main(int argc, char **argv)
 	}
 	if (atomic_load(&run.stop) && run.reason[0] == '\0')
 		snprintf(run.reason, sizeof(run.reason), "interrupted");
-	if (last_end > run.window_ns)
+	if (run.window_ns && last_end > run.window_ns)
 		result.duration_s = (double)(last_end - run.window_ns) / 1e9;
+	result.warmup_s =
+		(double)((run.warmup_done ? run.warmup_end_ns : tl_now_ns()) -
+			 run.start_ns) /
+		1e9;
 	judge(&result, reason, sizeof(reason));
 	result.reason = reason;
 
@@ -190,6 +231,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "tlsbench-load: %s\n", reason);
 		return 1;
 	}
+	for (int i = 0; i < opt.threads; i++)
+		close(threads[i].wake_fd);
 	free(threads);
 	free((char *)run.request);
 	return 0;

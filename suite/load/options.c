@@ -2,6 +2,7 @@
 #include "load.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <math.h>
@@ -19,13 +20,16 @@ static const char usage_text[] =
 	"keep-alive TLS\n"
 	"apart.  URL is https://HOST[:PORT]/PATH or http://...; HOST is an "
 	"IP address\n"
-	"(127.0.0.1, [::1]) or localhost.  The client always uses the "
-	"system OpenSSL.\n"
+	"(127.0.0.1, [::1]) or localhost.  The client uses one OpenSSL, "
+	"the system's\n"
+	"or the build's -Dload_openssl_prefix (--version names it).\n"
 	"\n"
 	"Load:\n"
 	"  -c, --connections N   concurrent connections (default 1)\n"
-	"  -n, --requests N      requests to make, exactly (after warm-up)\n"
-	"  -d, --duration S      measure for S seconds instead of -n\n"
+	"  -n, --requests N      requests to make in the window, exactly\n"
+	"  -d, --duration S      instead: start requests for S seconds; those "
+	"in flight\n"
+	"                        then finish, none is abandoned\n"
 	"  -t, --threads N       threads, each with its own event loop and "
 	"an equal\n"
 	"                        share of connections, requests and rate "
@@ -54,7 +58,23 @@ static const char usage_text[] =
 	"IDs: there\n"
 	"                        id behaves as ticket and the server's "
 	"cache decides)\n"
-	"      --warmup S        run S seconds of load first, not counted\n"
+	"      --warmup S        run at least S seconds of load first, not "
+	"counted (a\n"
+	"                        failed warm-up request ends the run)\n"
+	"      --warmup-per-slot K\n"
+	"                        the warm-up lasts until every connection "
+	"slot completed\n"
+	"                        K requests and, with --close and --resume, "
+	"one resumed\n"
+	"                        handshake (default 0: off; with --warmup "
+	"both must hold)\n"
+	"      --control-fd FD   at the window's edges, with nothing in "
+	"flight, write\n"
+	"                        \"window-start\" (then \"window-end\") "
+	"and a newline to FD\n"
+	"                        and wait for one line (\"go\") from it; FD "
+	"is one end of a\n"
+	"                        socket pair the caller passed in\n"
 	"      --timeout S       per-request timeout, connect included "
 	"(default 10)\n"
 	"      --max-time S      hard bound on the whole run, warm-up "
@@ -79,6 +99,25 @@ static const char usage_text[] =
 	"      --insecure        do not verify the server certificate "
 	"(verification is on\n"
 	"                        by default, as in real clients)\n"
+	"      --early-data      send the request as TLS 1.3 early data on "
+	"resumptions\n"
+	"                        whose ticket allows it (needs --resume "
+	"ticket); a\n"
+	"                        rejected one is sent again after the "
+	"handshake\n"
+	"      --psk-mode M      PSK key exchange offered on TLS 1.3 "
+	"resumption: dhe\n"
+	"                        (default, psk_dhe_ke), both (psk_dhe_ke "
+	"and psk_ke: the\n"
+	"                        server picks) or ke (refused: OpenSSL "
+	"always offers dhe)\n"
+	"      --replay-early-data\n"
+	"                        a check, not load: one full handshake for a "
+	"ticket, then\n"
+	"                        the same session twice with the request as "
+	"early data;\n"
+	"                        prints whether each early data was "
+	"accepted\n"
 	"\n"
 	"Checks and output:\n"
 	"      --expect-length N every 2xx body must be N bytes, else "
@@ -87,7 +126,9 @@ static const char usage_text[] =
 	"costs client CPU)\n"
 	"      --json            print one JSON object on stdout instead of "
 	"the summary\n"
-	"  -h, --help            this text;  --version: the version\n"
+	"  -h, --help            this text;  --version: the version and the "
+	"client's\n"
+	"                        OpenSSL\n"
 	"\n"
 	"Exit status: 0 when every request succeeded; 1 when any failed or the "
 	"run was\n"
@@ -113,6 +154,11 @@ enum {
 	OPT_INSECURE,
 	OPT_CACERT,
 	OPT_WARMUP,
+	OPT_WARMUP_PER_SLOT,
+	OPT_CONTROL_FD,
+	OPT_EARLY_DATA,
+	OPT_PSK_MODE,
+	OPT_REPLAY,
 	OPT_TIMEOUT,
 	OPT_MAX_TIME,
 	OPT_EXPECT_SHA256,
@@ -141,6 +187,11 @@ static const struct option long_options[] = {
 	{"insecure", no_argument, NULL, OPT_INSECURE},
 	{"cacert", required_argument, NULL, OPT_CACERT},
 	{"warmup", required_argument, NULL, OPT_WARMUP},
+	{"warmup-per-slot", required_argument, NULL, OPT_WARMUP_PER_SLOT},
+	{"control-fd", required_argument, NULL, OPT_CONTROL_FD},
+	{"early-data", no_argument, NULL, OPT_EARLY_DATA},
+	{"psk-mode", required_argument, NULL, OPT_PSK_MODE},
+	{"replay-early-data", no_argument, NULL, OPT_REPLAY},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"max-time", required_argument, NULL, OPT_MAX_TIME},
 	{"expect-sha256", required_argument, NULL, OPT_EXPECT_SHA256},
@@ -258,6 +309,7 @@ tl_options_parse(int argc, char **argv, struct tl_options *o)
 	o->timeout = 10;
 	o->max_time = 600;
 	o->expect_length = -1;
+	o->control_fd = -1;
 
 	while ((ch = getopt_long(argc, argv, "c:n:d:t:R:m:h", long_options,
 				 NULL)) != -1) {
@@ -294,7 +346,8 @@ tl_options_parse(int argc, char **argv, struct tl_options *o)
 			fputs(usage_text, stdout);
 			exit(0);
 		case OPT_VERSION:
-			printf("tlsbench-load %s\n", TB_VERSION);
+			printf("tlsbench-load %s\nclient_library: %s\n",
+			       TB_VERSION, tl_tls_library());
 			exit(0);
 		case OPT_CPU:
 			parse_cpus(optarg, o);
@@ -348,6 +401,37 @@ tl_options_parse(int argc, char **argv, struct tl_options *o)
 		case OPT_WARMUP:
 			o->warmup = parse_seconds("--warmup", optarg, 0, 1e6);
 			break;
+		case OPT_WARMUP_PER_SLOT:
+			o->warmup_per_slot = parse_count("--warmup-per-slot",
+							 optarg, 0, 1000000);
+			break;
+		case OPT_CONTROL_FD:
+			o->control_fd = (int)parse_count("--control-fd", optarg,
+							 0, 1 << 20);
+			if (fcntl(o->control_fd, F_GETFD) == -1)
+				usage_error("--control-fd %d is not an open "
+					    "file descriptor (pass one end of "
+					    "a socket pair to the child)",
+					    o->control_fd);
+			break;
+		case OPT_EARLY_DATA:
+			o->early_data = true;
+			break;
+		case OPT_PSK_MODE:
+			if (strcmp(optarg, "dhe") == 0)
+				o->psk_mode = TL_PSK_DHE;
+			else if (strcmp(optarg, "ke") == 0)
+				o->psk_mode = TL_PSK_KE;
+			else if (strcmp(optarg, "both") == 0)
+				o->psk_mode = TL_PSK_BOTH;
+			else
+				usage_error("--psk-mode wants dhe, ke or both, "
+					    "got \"%s\"",
+					    optarg);
+			break;
+		case OPT_REPLAY:
+			o->replay = true;
+			break;
 		case OPT_TIMEOUT:
 			o->timeout =
 				parse_seconds("--timeout", optarg, 0.001, 1e6);
@@ -374,12 +458,31 @@ tl_options_parse(int argc, char **argv, struct tl_options *o)
 		usage_error(optind >= argc ? "give one URL"
 					   : "give exactly one URL");
 	o->url_text = argv[optind];
+	if (o->replay) {
+		/* The check needs a ticket that allows early data: TLS 1.3. */
+		o->resume = TL_RESUME_TICKET;
+		o->early_data = true;
+		if (o->tls_version == 12)
+			usage_error("--replay-early-data needs TLS 1.3");
+		have_n = true;
+		o->requests = 3;
+	}
 	if (have_n == have_d)
 		usage_error("give exactly one of -n REQUESTS and -d SECONDS");
+	if (o->early_data && o->resume != TL_RESUME_TICKET)
+		usage_error("--early-data needs --resume ticket (early data "
+			    "rides on a TLS 1.3 ticket)");
+	if (o->early_data && o->tls_version == 12)
+		usage_error("--early-data needs TLS 1.3");
+	if (o->psk_mode != TL_PSK_DHE && o->resume == TL_RESUME_NONE)
+		usage_error("--psk-mode applies to resumption: give --resume "
+			    "ticket or id");
 	if (o->insecure && o->cacert)
 		usage_error("--insecure and --cacert exclude each other");
 	if (tl_url_parse(o->url_text, &o->url, err, sizeof(err)) != 0)
 		usage_error("%s", err);
+	if ((o->early_data || o->psk_mode != TL_PSK_DHE) && !o->url.tls)
+		usage_error("--early-data and --psk-mode need an https:// URL");
 	if (o->threads > o->connections)
 		o->threads = o->connections;
 	if (o->requests && (uint64_t)o->threads > o->requests)

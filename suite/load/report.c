@@ -22,6 +22,17 @@ const char *const tl_resume_names[3] = {
 	[TL_RESUME_ID] = "id",
 };
 
+const char *const tl_psk_mode_names[3] = {
+	[TL_PSK_DHE] = "dhe",
+	[TL_PSK_KE] = "ke",
+	[TL_PSK_BOTH] = "both",
+};
+
+static const char *const hs_kind_names[TL_HS_KINDS] = {
+	[TL_HS_FULL] = "full",
+	[TL_HS_RESUMED] = "resumed",
+};
+
 void
 tl_stats_init(struct tl_stats *s)
 {
@@ -51,6 +62,35 @@ tl_stats_merge(struct tl_stats *into, const struct tl_stats *from)
 	into->bytes_body += from->bytes_body;
 	into->bytes_response += from->bytes_response;
 	into->late_starts += from->late_starts;
+	into->started += from->started;
+	into->abandoned += from->abandoned;
+	into->early_offered += from->early_offered;
+	into->early_accepted += from->early_accepted;
+	into->early_rejected += from->early_rejected;
+	into->resumed_psk_ke += from->resumed_psk_ke;
+	into->resumed_psk_dhe_ke += from->resumed_psk_dhe_ke;
+	for (int k = 0; k < TL_HS_KINDS; k++) {
+		struct tl_wire_sum *a = &into->wire[k];
+		const struct tl_wire_sum *b = &from->wire[k];
+		a->handshakes += b->handshakes;
+		a->client_sent += b->client_sent;
+		a->server_sent += b->server_sent;
+		a->client_records += b->client_records;
+		a->server_records += b->server_records;
+		a->segs_n += b->segs_n;
+		a->client_segments += b->client_segments;
+		a->server_segments += b->server_segments;
+		a->ticket_bytes += b->ticket_bytes;
+		a->ticket_records += b->ticket_records;
+		a->early_bytes += b->early_bytes;
+		a->read_ahead += b->read_ahead;
+	}
+	into->warmup_ok += from->warmup_ok;
+	into->warmup_failed += from->warmup_failed;
+	into->warmup_full += from->warmup_full;
+	into->warmup_resumed += from->warmup_resumed;
+	into->slots_cold += from->slots_cold;
+	into->slots_never_resumed += from->slots_never_resumed;
 	if (from->doc_length != -1) {
 		if (into->doc_length == -1)
 			into->doc_length = from->doc_length;
@@ -68,6 +108,8 @@ tl_stats_merge(struct tl_stats *into, const struct tl_stats *from)
 		memcpy(into->cipher, from->cipher, sizeof(into->cipher));
 		memcpy(into->group, from->group, sizeof(into->group));
 	}
+	if (into->sigalg[0] == '\0')
+		memcpy(into->sigalg, from->sigalg, sizeof(into->sigalg));
 }
 
 static const char *
@@ -125,10 +167,18 @@ tl_report_text(const struct tl_result *r)
 		printf(", resume %s", tl_resume_names[o->resume]);
 	printf("\n");
 	if (o->url.tls)
-		printf("TLS:                    %s %s %s (requested %s)\n",
+		printf("TLS:                    %s %s %s %s (requested %s)\n",
 		       st->version[0] ? st->version : "-",
 		       st->cipher[0] ? st->cipher : "-",
-		       st->group[0] ? st->group : "-", tls_requested(o));
+		       st->group[0] ? st->group : "-",
+		       st->sigalg[0] ? st->sigalg : "-", tls_requested(o));
+	if (o->url.tls)
+		printf("Client library:         %s\n", tl_tls_library());
+	printf("Warm-up:                %.3f seconds, %llu requests "
+	       "(handshakes full %llu, resumed %llu)\n",
+	       r->warmup_s, (unsigned long long)st->warmup_ok,
+	       (unsigned long long)st->warmup_full,
+	       (unsigned long long)st->warmup_resumed);
 	if (o->rate > 0)
 		printf("Target rate:            %.2f [#/sec], late starts "
 		       "%llu\n",
@@ -162,10 +212,34 @@ tl_report_text(const struct tl_result *r)
 			any = true;
 		}
 	printf("%s\n", any ? "" : " -");
-	if (o->url.tls)
-		printf("Handshakes:             full %llu, resumed %llu\n",
+	if (o->url.tls) {
+		printf("Handshakes:             full %llu, resumed %llu "
+		       "(psk_dhe_ke %llu, psk_ke %llu)\n",
 		       (unsigned long long)st->hs_full,
-		       (unsigned long long)st->hs_resumed);
+		       (unsigned long long)st->hs_resumed,
+		       (unsigned long long)st->resumed_psk_dhe_ke,
+		       (unsigned long long)st->resumed_psk_ke);
+		if (o->early_data)
+			printf("Early data:             offered %llu, accepted "
+			       "%llu, rejected %llu\n",
+			       (unsigned long long)st->early_offered,
+			       (unsigned long long)st->early_accepted,
+			       (unsigned long long)st->early_rejected);
+		for (int k = 0; k < TL_HS_KINDS; k++) {
+			const struct tl_wire_sum *w = &st->wire[k];
+			double n = (double)w->handshakes;
+			if (w->handshakes == 0)
+				continue;
+			printf("Wire per %-7s (mean): client %.0f B in %.1f "
+			       "records, server %.0f B in %.1f records, "
+			       "tickets %.0f B\n",
+			       hs_kind_names[k], (double)w->client_sent / n,
+			       (double)w->client_records / n,
+			       (double)w->server_sent / n,
+			       (double)w->server_records / n,
+			       (double)w->ticket_bytes / n);
+		}
+	}
 	printf("\nLatency (ms)        min       mean        p50        p90 "
 	       "       p99      p99.9        max\n");
 	text_latency_row(o->rate > 0 ? "total*" : "total", &st->latency);
@@ -184,8 +258,8 @@ tl_report_text(const struct tl_result *r)
 	printf("\n");
 }
 
-static void
-json_string(const char *s)
+void
+tl_json_string(const char *s)
 {
 	putchar('"');
 	for (; *s; s++) {
@@ -198,6 +272,44 @@ json_string(const char *s)
 			putchar(c);
 	}
 	putchar('"');
+}
+
+/* A mean over n, or null when nothing is behind it. */
+static void
+json_mean(const char *name, uint64_t sum, uint64_t n, bool comma)
+{
+	if (n)
+		printf("\"%s\":%.2f", name, (double)sum / (double)n);
+	else
+		printf("\"%s\":null", name);
+	if (comma)
+		putchar(',');
+}
+
+static void
+json_wire(const struct tl_stats *st)
+{
+	printf("\"handshake_bytes\":{");
+	for (int k = 0; k < TL_HS_KINDS; k++) {
+		const struct tl_wire_sum *w = &st->wire[k];
+		uint64_t n = w->handshakes;
+		printf("%s\"%s\":{\"handshakes\":%llu,", k ? "," : "",
+		       hs_kind_names[k], (unsigned long long)n);
+		json_mean("client_sent", w->client_sent, n, true);
+		json_mean("server_sent", w->server_sent, n, true);
+		json_mean("client_records", w->client_records, n, true);
+		json_mean("server_records", w->server_records, n, true);
+		json_mean("client_segments", w->client_segments, w->segs_n,
+			  true);
+		json_mean("server_segments", w->server_segments, w->segs_n,
+			  true);
+		json_mean("ticket_bytes", w->ticket_bytes, n, true);
+		json_mean("ticket_records", w->ticket_records, n, true);
+		json_mean("early_data_bytes", w->early_bytes, n, true);
+		json_mean("server_read_ahead", w->read_ahead, n, false);
+		putchar('}');
+	}
+	printf("},");
 }
 
 static void
@@ -220,7 +332,7 @@ tl_report_json(const struct tl_result *r)
 	bool first = true;
 
 	printf("{\"url\":");
-	json_string(o->url_text);
+	tl_json_string(o->url_text);
 	printf(",\"connections\":%d,\"threads\":%d,\"mode\":\"%s\","
 	       "\"resume\":\"%s\",\"tls_version_requested\":\"%s\",",
 	       o->connections, r->threads, o->close ? "close" : "keepalive",
@@ -255,13 +367,46 @@ tl_report_json(const struct tl_result *r)
 	       "\"late_starts\":%llu,",
 	       st->cpu_user_s, st->cpu_sys_s, cpu_share(r), o->rate,
 	       (unsigned long long)st->late_starts);
-	printf("\"negotiated\":{\"version\":");
-	json_string(st->version);
+	printf("\"window_requests_started\":%llu,"
+	       "\"window_requests_completed\":%llu,"
+	       "\"inflight_abandoned\":%llu,\"warmup_s\":%.6f,"
+	       "\"warmup_requests\":%llu,\"warmup_failed\":%llu,"
+	       "\"warmup_full\":%llu,\"warmup_resumed\":%llu,"
+	       "\"warmup_per_slot\":%llu,\"slots_never_resumed\":%llu,"
+	       "\"slots_short_of_warmup\":%llu,",
+	       (unsigned long long)st->started,
+	       (unsigned long long)(st->ok + st->failed),
+	       (unsigned long long)st->abandoned, r->warmup_s,
+	       (unsigned long long)st->warmup_ok,
+	       (unsigned long long)st->warmup_failed,
+	       (unsigned long long)st->warmup_full,
+	       (unsigned long long)st->warmup_resumed,
+	       (unsigned long long)o->warmup_per_slot,
+	       (unsigned long long)st->slots_never_resumed,
+	       (unsigned long long)st->slots_cold);
+	printf("\"early_data\":%s,\"early_offered\":%llu,"
+	       "\"early_accepted\":%llu,\"early_rejected\":%llu,"
+	       "\"psk_mode\":\"%s\",\"resumed_psk_ke\":%llu,"
+	       "\"resumed_psk_dhe_ke\":%llu,",
+	       o->early_data ? "true" : "false",
+	       (unsigned long long)st->early_offered,
+	       (unsigned long long)st->early_accepted,
+	       (unsigned long long)st->early_rejected,
+	       tl_psk_mode_names[o->psk_mode],
+	       (unsigned long long)st->resumed_psk_ke,
+	       (unsigned long long)st->resumed_psk_dhe_ke);
+	json_wire(st);
+	printf("\"client_library\":");
+	tl_json_string(tl_tls_library());
+	printf(",\"negotiated\":{\"version\":");
+	tl_json_string(st->version);
 	printf(",\"cipher\":");
-	json_string(st->cipher);
+	tl_json_string(st->cipher);
 	printf(",\"group\":");
-	json_string(st->group);
+	tl_json_string(st->group);
+	printf(",\"sigalg\":");
+	tl_json_string(st->sigalg);
 	printf("},\"reason\":");
-	json_string(r->reason);
+	tl_json_string(r->reason);
 	printf("}\n");
 }

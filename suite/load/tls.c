@@ -162,6 +162,20 @@ tl_tls_context(const struct tl_options *o, char *err, size_t errlen)
 		if (o->resume == TL_RESUME_ID)
 			SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	}
+	/* OpenSSL's client (3.0 to 3.6) always lists psk_dhe_ke and adds
+	 * psk_ke after it with SSL_OP_ALLOW_NO_DHE_KEX; the server picks (an
+	 * OpenSSL server takes psk_dhe_ke unless it sets
+	 * SSL_OP_PREFER_NO_DHE_KEX).  psk_ke alone it cannot offer, and it
+	 * sends a key share in every ClientHello either way. */
+	if (o->psk_mode == TL_PSK_KE) {
+		snprintf(err, errlen,
+			 "--psk-mode ke: the OpenSSL client always offers "
+			 "psk_dhe_ke too; use --psk-mode both with a server "
+			 "that prefers psk_ke");
+		goto fail;
+	}
+	if (o->psk_mode == TL_PSK_BOTH)
+		SSL_CTX_set_options(ctx, SSL_OP_ALLOW_NO_DHE_KEX);
 	/* Every full handshake generates a fresh ephemeral key share, as
 	 * OpenSSL always does; a client reusing points (wolfSSL's FP_ECC
 	 * cache, say) would flatter the client side of the handshake. */
@@ -177,11 +191,70 @@ tl_tls_keep_sessions(SSL *ssl, SSL_SESSION **keep)
 	SSL_set_ex_data(ssl, ssl_slot_index, keep);
 }
 
+const char *
+tl_tls_library(void)
+{
+	return OpenSSL_version(OPENSSL_VERSION);
+}
+
+/* The IANA name of the scheme the server signed the handshake with, "" for
+ * none (a resumption).  OpenSSL 3.5 names it; before, it is put together
+ * from the key type and digest the same way. */
+static void
+peer_sigalg(SSL *ssl, char *out, size_t len)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30500000L
+	const char *name = NULL;
+
+	snprintf(out, len, "%s",
+		 SSL_get0_peer_signature_name(ssl, &name) && name ? name : "");
+#else
+	int type = NID_undef, hash = NID_undef;
+	const char *h;
+
+	out[0] = '\0';
+	if (!SSL_get_peer_signature_type_nid(ssl, &type) || type == NID_undef)
+		return;
+	SSL_get_peer_signature_nid(ssl, &hash);
+	h = hash == NID_sha256	 ? "sha256"
+	    : hash == NID_sha384 ? "sha384"
+	    : hash == NID_sha512 ? "sha512"
+	    : hash == NID_sha1	 ? "sha1"
+				 : OBJ_nid2sn(hash);
+	if (type == EVP_PKEY_ED25519 || type == EVP_PKEY_ED448) {
+		snprintf(out, len, "%s",
+			 type == EVP_PKEY_ED25519 ? "ed25519" : "ed448");
+	} else if (type == EVP_PKEY_EC) {
+		const char *curve = hash == NID_sha256	 ? "secp256r1_"
+				    : hash == NID_sha384 ? "secp384r1_"
+				    : hash == NID_sha512 ? "secp521r1_"
+							 : "";
+		snprintf(out, len, "ecdsa_%s%s", curve, h);
+	} else if (type == EVP_PKEY_RSA_PSS) {
+		/* rsae: the certificate's key is a plain RSA key. */
+		X509 *cert = SSL_get0_peer_certificate(ssl);
+		EVP_PKEY *key = cert ? X509_get0_pubkey(cert) : NULL;
+		bool pss = key && EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA_PSS;
+		snprintf(out, len, "rsa_pss_%s_%s", pss ? "pss" : "rsae", h);
+	} else if (type == EVP_PKEY_RSA) {
+		snprintf(out, len, "rsa_pkcs1_%s", h);
+	} else {
+		snprintf(out, len, "%s+%s", OBJ_nid2sn(type), h);
+	}
+#endif
+}
+
 void
 tl_tls_negotiated(SSL *ssl, struct tl_stats *st)
 {
 	const char *g = NULL;
 	int nid;
+
+	/* A resumption signs nothing: the first full handshake names it. */
+	if (st->sigalg[0] == '\0')
+		peer_sigalg(ssl, st->sigalg, sizeof(st->sigalg));
+	if (st->version[0] != '\0')
+		return;
 
 	snprintf(st->version, sizeof(st->version), "%s", SSL_get_version(ssl));
 	snprintf(st->cipher, sizeof(st->cipher), "%s",

@@ -209,13 +209,13 @@ wait_for(struct run *r, enum tb_status st)
 		if (st == TB_OK)
 			return 0;
 	}
-	p.events = st == TB_WANT_WRITE ? POLLOUT : POLLIN;
+	p.events = st == TB_WANT_WRITE ? POLLOUT : POLLIN | POLLRDHUP;
 	if (poll(&p, 1, WAIT_MS) != 1)
 		return fail("no %s readiness in %d ms after %s",
 			    st == TB_WANT_WRITE ? "write" : "read", WAIT_MS,
 			    status_name(st));
 	if (core && st == TB_WANT_READ)
-		tb_io_readable(&r->io);
+		tb_io_readable(&r->io, (p.revents & POLLRDHUP) != 0);
 	return 0;
 }
 

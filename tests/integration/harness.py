@@ -23,8 +23,12 @@ STATS_KEYS = (
     "conns_completed", "conns_failed", "conns_timed_out", "handshakes_full",
     "handshakes_resumed", "handshakes_failed", "requests", "status_200",
     "status_400", "status_404", "status_405", "status_408", "status_411",
-    "status_413", "status_431", "status_505", "bytes_sent", "tls_errors",
+    "status_413", "status_431", "status_505", "status_304", "status_412",
+    "status_414", "status_417", "status_421", "status_501", "bytes_sent",
+    "tls_errors",
     "timeouts_header", "timeouts_idle", "timeouts_write", "accept_pauses",
+    "resumed_ticket", "resumed_id", "resumed_psk_ke", "resumed_psk_dhe_ke",
+    "early_data_offered", "early_data_accepted", "early_data_rejected",
     "wakeups", "sys_accept", "sys_read", "sys_write", "sys_close",
     "sys_other", "cpu_user_us", "cpu_sys_us", "max_rss_kib",
 )
@@ -478,19 +482,23 @@ class Conn:
     """One client connection, TLS when the backend has TLS."""
 
     def __init__(self, srv, version=None, timeout=IO_TIMEOUT, handshake=True,
-                 ragged_eofs=True):
+                 ragged_eofs=True, ctx=None, session=None):
+        """ctx and session: offer session (from an earlier connection made
+        with the same ctx, as Python requires) to resume it."""
         self.srv = srv
+        self.timeout = timeout
         raw = socket.create_connection((srv.host, srv.port), timeout=timeout)
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.raw = raw
         if srv.env.tls and handshake:
-            ctx = tls_context(srv.env, version)
+            ctx = ctx or tls_context(srv.env, version)
             if not ragged_eofs:
                 # Python sets this by default; without it a TCP close with
                 # no close_notify is an error, which is what we look for
                 ctx.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF
             self.sock = ctx.wrap_socket(raw, server_hostname="localhost",
-                                        suppress_ragged_eofs=ragged_eofs)
+                                        suppress_ragged_eofs=ragged_eofs,
+                                        session=session)
         else:
             self.sock = raw
         self.buf = bytearray()
@@ -522,7 +530,8 @@ class Conn:
         self.buf += chunk
 
     def read_response(self, head=False):
-        """One response: status line, headers, Content-Length body."""
+        """One response: status line, headers, Content-Length body (none
+        for HEAD, 1xx and 304, RFC 9112 6.3)."""
         try:
             while b"\r\n\r\n" not in self.buf:
                 check(len(self.buf) < 65536,
@@ -545,7 +554,7 @@ class Conn:
             headers[k.lower()] = v.strip()
         status = int(m.group(2))
         body = b""
-        if not head:
+        if not head and status >= 200 and status != 304:
             cl = headers.get("content-length")
             check(cl is not None and cl.isdigit(),
                   f"status {status} without a Content-Length")
@@ -560,6 +569,21 @@ class Conn:
             del self.buf[:need]
         return Response(status, m.group(3), m.group(1), headers, body,
                         head_bytes)
+
+    def quiet_for(self, timeout):
+        """True when the server sends nothing for timeout seconds and keeps
+        the connection open; what it sends instead stays buffered."""
+        self.sock.settimeout(timeout)
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            return True
+        except (ssl.SSLEOFError, ConnectionResetError):
+            chunk = b""
+        finally:
+            self.sock.settimeout(self.timeout)
+        self.buf += chunk
+        return False
 
     def closed_by_server(self, timeout=3.0):
         """True when the server closes within timeout with nothing more sent;

@@ -46,9 +46,26 @@ def bad_values(env):
                  ["--resumption", "sometimes"], ["--workers", "0"],
                  ["--workers", "x"], ["--header-timeout", "-1"],
                  ["--listen", "not-an-address"], ["--seed"],
-                 ["--io", "kernel"], ["--defer-accept", "x"],
-                 ["--defer-accept", "-1"]):
+                 ["--psk-mode", "psk"], ["--ticket-key-lifetime", "-1"],
+                 ["--ticket-key-lifetime", "1s"], ["--io", "kernel"],
+                 ["--defer-accept", "x"], ["--defer-accept", "-1"]):
         refuses(env, cert_args(env) + args)
+
+
+@case("cli.resumption_flags_need_resumption")
+def resumption_flags_need_resumption(env):
+    """Flags that only mean something with tickets or TLS 1.3 are refused
+    without them (exit 2, one line naming the flag), never ignored."""
+    for args, flag in (
+            (["--ticket-key-lifetime", "60", "--resumption", "none"],
+             "--ticket-key-lifetime"),
+            (["--ticket-key-lifetime", "60", "--resumption", "cache"],
+             "--ticket-key-lifetime"),
+            (["--psk-mode", "ke", "--tls-max", "1.2"], "--psk-mode"),
+            (["--psk-mode", "ke", "--resumption", "none"], "--psk-mode"),
+            (["--early-data", "--tls-max", "1.2"], "--early-data"),
+            (["--early-data", "--resumption", "none"], "--early-data")):
+        refuses(env, cert_args(env) + args, [flag])
 
 
 @case("cli.min_above_max", "tls")

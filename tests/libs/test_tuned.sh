@@ -61,6 +61,13 @@ check "server.serves_20k" $rc "HTTP $code, $(stat -c %s "$out/body" 2>/dev/null)
 kill -TERM "$pid"
 wait "$pid" && rc=0 || rc=$?
 check "server.clean_exit" $rc "non-zero exit after SIGTERM"
+# The session policy (20480 sessions) holds in every tuned build, within
+# wolfSSL's compile-time table sizes (20027 with --enable-bigcache).
+cache=$(tail -n 1 "$out/stats" | python3 -c \
+	'import json, sys; print(json.load(sys.stdin)["tls_settings"]["session_cache_size"])' \
+	2>/dev/null || true)
+[[ ${cache%% *} =~ ^[0-9]+$ ]] && ((${cache%% *} >= 20000)) && rc=0 || rc=$?
+check "settings.session_cache_20k" $rc "session_cache_size is '${cache:-missing}'"
 
 echo "$passed passed, $failed failed"
 ((failed == 0))

@@ -63,7 +63,9 @@ run() {
 cells() { # cells ARGS...: the cell count --list prints
 	"$root/suite/run_matrix.sh" --list "$@" | tail -1 | awk '{print $1}'
 }
-py() { /usr/bin/python3 - "$@"; }
+# shellcheck source=ci/lib.sh
+. "$root/ci/lib.sh"
+py() { "$TB_PY" - "$@"; }
 
 # ---- matrix expansion (nothing runs) --------------------------------
 check "quick profile lists 37 cells" \
@@ -108,12 +110,12 @@ if bad or not st <= {'ok', 'error'} or len(rows) < 2:
     sys.exit('bad rows %s statuses %s' % (bad[:5], st))
 EOF
 
-check "every backend and both reference servers produced ok rows with figures" py "$csv" <<'EOF'
+check "every backend and both reference servers produced ok rows with figures" py "$csv" "$(tb_backends)" <<'EOF'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 seen = {(r['server'], r['backend']) for r in rows if r['status'] == 'ok'
         and float(r['rps'] or 0) > 0 and r['server_us_per_req']}
-want = {('tlsbench', b) for b in ('openssl', 'wolfssl', 'boringssl', 'none')}
+want = {('tlsbench', b) for b in sys.argv[2].split()}
 want |= {('nginx', '-'), ('asyncio', '-')}
 if want - seen:
     sys.exit('missing %s' % sorted(want - seen))
@@ -134,7 +136,6 @@ EOF
 
 check "the report and its charts exist" bash -c \
 	"test -s '$out/results/quick/report.md' &&
-	ls '$out/results/quick/'*.png >/dev/null &&
 	ls '$out/results/quick/'*.svg >/dev/null &&
 	grep -q 'report: ' '$out/quick.out'"
 

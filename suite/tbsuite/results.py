@@ -1,0 +1,143 @@
+"""The results CSV: its columns, durable appends, and reading it back.
+
+COLUMNS is the schema; results/README.md documents each one in this order
+and tests/suite/test_matrix.sh checks the two agree.  Each row is written
+with one write(), flushed and fsynced before the next cell starts, so a run
+killed at any moment leaves a valid file that `--resume` can complete.  A
+row that cannot be written whole (a full disk: the write may be short
+before it fails) is cut off again and raises WriteError, so the file never
+ends in a partial line.
+"""
+
+import csv
+import errno
+import io
+import os
+
+COLUMNS = (
+    # the run and the machine
+    'run_id', 'utc', 'git_commit', 'host', 'cpu_model', 'cores', 'kernel',
+    'cpu_flags',
+    # the cell
+    'cell', 'server', 'backend', 'io', 'lib', 'library_version', 'flavor',
+    'build_facts', 'tls_version', 'negotiated_cipher', 'negotiated_group',
+    'cert', 'mode', 'resumption', 'concurrency', 'body_bytes', 'workers',
+    'server_cpus', 'client_cpus', 'repeat',
+    # what happened in the measured window
+    'duration_s', 'requests', 'errors', 'rps', 'server_requests',
+    'handshakes_full', 'handshakes_resumed', 'handshakes_source',
+    'hs_full_per_s', 'hs_resumed_per_s',
+    'lat_p50_us', 'lat_p90_us', 'lat_p99_us', 'lat_p999_us', 'lat_max_us',
+    'server_cpu_user_s', 'server_cpu_sys_s', 'server_us_per_req',
+    'server_peak_rss_kib', 'client_cpu_s', 'client_cpu_share',
+    'client_saturated',
+    # cost and memory modes, and the crypto floor (suite/cost/)
+    'ops_n1', 'ops_n2', 'instr_n1', 'instr_n2', 'instr_per_op',
+    'instr_core', 'instr_libevent', 'instr_libc', 'instr_tls', 'instr_other',
+    'syscalls_per_op', 'syscalls_by_kind', 'cost_top_file', 'mem_conns', 'rss_base_kib', 'rss_held_kib',
+    'rss_after_kib', 'kib_per_conn', 'floor_sig_alg', 'floor_group',
+    'floor_sign_us', 'floor_kex_us', 'floor_us', 'cost_over_floor',
+    'floor_instr', 'cost_over_floor_instr',
+    # how to reproduce it, and whether it worked
+    'server_command', 'command', 'status', 'reason',
+)
+
+
+# Columns added after runs were committed: a CSV from before lacks them,
+# and reads as if they were empty.
+ADDED_COLUMNS = ('io', 'instr_core', 'instr_libevent', 'instr_libc',
+    'instr_tls', 'instr_other', 'syscalls_per_op', 'syscalls_by_kind')
+
+
+def format_row(row):
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator='\n').writerow(
+        ['' if row.get(c) is None else row.get(c) for c in COLUMNS])
+    return buf.getvalue()
+
+
+def repair(path):
+    """Drop a partial last line (a kill mid-write) so appends stay valid."""
+    with open(path, 'rb+') as f:
+        data = f.read()
+        if data and not data.endswith(b'\n'):
+            f.truncate(data.rfind(b'\n') + 1)
+
+
+def open_for_append(path):
+    """Open (creating with a header) and return a file descriptor."""
+    new = not os.path.exists(path) or os.path.getsize(path) == 0
+    if not new:
+        repair(path)
+        with open(path, newline='') as f:
+            header = next(csv.reader(f), [])
+        if tuple(header) != COLUMNS:
+            raise ValueError('%s has a different header than this '
+                'version writes; resume it with the version that '
+                'started it' % path)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    if new:
+        _write_line(fd, format_row({c: c for c in COLUMNS}).encode())
+    return fd
+
+
+class WriteError(Exception):
+    """A line could not be written; the file is as it was before it."""
+
+
+def _fd_path(fd):
+    try:
+        return os.readlink('/proc/self/fd/%d' % fd)
+    except OSError:
+        return 'fd %d' % fd
+
+
+def _write_error(fd, e):
+    path = _fd_path(fd)
+    where = os.path.dirname(path) or '.'
+    try:
+        st = os.statvfs(where)
+        free = ' (the filesystem holding %s has %d KiB free)' % (where,
+            st.f_bavail * st.f_frsize // 1024)
+    except OSError:
+        free = ''
+    return WriteError('cannot write a row to %s: %s%s' % (path,
+        e.strerror or e, free))
+
+
+def _write_line(fd, data):
+    """Append data whole and fsync it, or leave the file as it was."""
+    size = os.lseek(fd, 0, os.SEEK_END)
+    try:
+        done = 0
+        while done < len(data):
+            # a full disk can take part of a write: the retry of the
+            # rest then reports why
+            n = os.write(fd, data[done:])
+            if n <= 0:
+                raise OSError(errno.EIO, 'write wrote nothing')
+            done += n
+        os.fsync(fd)
+    except OSError as e:
+        try:
+            os.ftruncate(fd, size)
+        except OSError:
+            pass
+        raise _write_error(fd, e) from None
+
+
+def append(fd, row):
+    _write_line(fd, format_row(row).encode())
+
+
+def read(path):
+    with open(path, newline='') as f:
+        return list(csv.DictReader(f))
+
+
+def done_keys(path):
+    """{(cell, repeat)} already in the file, whatever their status."""
+    if not os.path.exists(path):
+        return set()
+    repair(path)
+    return {(r['cell'], r['repeat']) for r in read(path)}
