@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 
-from . import backends, costreport, results, tables
+from . import backends, cellstats, costreport, results, tables
 from .tables import fmt, fmt_spread, server_label
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -532,6 +532,9 @@ def main(argv):
             file=sys.stderr)
         return 2
     try:
+        if argv and os.path.exists(argv[0]):
+            # the per-cell intervals and comparisons the report reads
+            cellstats.write(argv[0])
         path = render(argv)
     except ReportError as e:
         print('report: %s' % e, file=sys.stderr)
