@@ -35,9 +35,13 @@ Runs, from the repository root (build output under build/), in this order:
                the tuned OpenSSL build: its ML-KEM, ML-DSA, PSK-mode and
                early-data cases too)
   suite-unit   the suite's Python unit tests (tests/suite/test_*.py): the
-               statistics behind every interval, against known distributions
+               statistics behind every interval, against known distributions;
+               the measurement protocol's window rules, block plan, summary
   matrix       tests/suite/test_matrix.sh: a quick matrix run, its schema,
                error rows, --resume, a crashed server, a full disk
+  protocol     tests/suite/test_protocol.sh: window rules with real servers
+               (a resumed window of full handshakes, a refused cell), a run
+               in six blocks, its cells.csv, --verify reproduced and not
   cost:<b>     tests/suite/test_cost.sh: instruction counts are repeatable
   fuzz         ci/fuzz.sh --quick: the libFuzzer targets, 20 s each
   stress:<b>   suite/stress.sh --quick: hostile and overload traffic
@@ -285,6 +289,8 @@ suite_unit() {
 
 matrix_tests() { bash tests/suite/test_matrix.sh --no-build "${PREFIX%/}"; }
 
+protocol_tests() { bash tests/suite/test_protocol.sh --no-build "${PREFIX%/}"; }
+
 cost_tests() { bash tests/suite/test_cost.sh "${PREFIX}$1"; }
 
 asan_env() {
@@ -369,10 +375,12 @@ phase_tuned() {
 }
 
 # A quick-profile matrix run checked against the CSV schema, an injected
-# failing cell and an interrupted run completed with --resume.
+# failing cell and an interrupted run completed with --resume; then the
+# measurement protocol with real servers.
 phase_matrix() {
 	tb_all_backends "$BACKENDS" || return 0
 	step "matrix" matrix_tests
+	step "protocol" protocol_tests
 }
 
 # Instruction counts: one small cost cell twice, the same within 0.5%.

@@ -335,9 +335,9 @@ class ResumeSkipsDoneRows(unittest.TestCase):
                 len(self.measured) >= self.stop_after:
             raise blockrun.Interrupted('SIGTERM')
         self.measured.append((c['id'], row['block']))
+        us = 100 + len(self.measured)
         row = dict(row, repeat=repeat, status='ok', reason='', rps='1',
-            bound='server', measure_s='1.0', server_us_per_req='%d' % (100 + len(
-            self.measured)))
+            bound='server', measure_s='1.0', server_us_per_req='%d' % us)
         return row
 
     def run_plan(self, plan):

@@ -24,21 +24,13 @@ temporary results directory and checks the rows, the per-cell summary and
 failed.
 EOF
 }
-no_build=()
-case "${1:-}" in
--h | --help) usage; exit 0 ;;
---no-build) no_build=(--no-build); shift ;;
-esac
-
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-build=$(realpath -m "${1:-$root/build}")
-out=$(mktemp -d /tmp/tb-test-protocol.XXXXXX)
+# shellcheck source=tests/suite/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+test_args protocol "$@"
 export TMPDIR=$out/tmp
 mkdir -p "$TMPDIR"
 trap 'rm -rf "$out"' EXIT
 
-# shellcheck source=tests/suite/lib.sh
-. "$root/tests/suite/lib.sh"
 
 # expect WANT NAME ARGS...: suite/run_matrix.sh ARGS (output in
 # $out/NAME.out and .err) must exit WANT
