@@ -52,20 +52,18 @@ def number(row, key):
         return None
 
 
-def ref_values(rows, ref_id, key='server_us_per_req'):
-    """{block: value} of the reference's ok rows."""
+def by_block(rows, cell_id, key='server_us_per_req'):
+    """{block: figure} of the cell's ok rows that have it."""
     return {int(r['block']): number(r, key) for r in rows
-        if r['cell'] == ref_id and r['status'] == 'ok' and r.get('block')
+        if r['cell'] == cell_id and r['status'] == 'ok' and r.get('block')
         and number(r, key)}
 
 
 def paired(rows, a_id, b_id, key='server_us_per_req'):
     """([a_i], [b_i], [blocks]) over the blocks where both cells have an
     ok row with the figure."""
-    a = {int(r['block']): number(r, key) for r in rows
-        if r['cell'] == a_id and r['status'] == 'ok' and r.get('block')
-        and number(r, key)}
-    b = ref_values(rows, b_id, key)
+    a = by_block(rows, a_id, key)
+    b = by_block(rows, b_id, key)
     blocks = sorted(set(a) & set(b))
     return [a[k] for k in blocks], [b[k] for k in blocks], blocks
 
@@ -74,7 +72,7 @@ def ratio_interval(rows, cell_id, ref_id):
     """The cell's ratio-to-reference interval over the blocks so far, or
     None when no block has both."""
     if cell_id == ref_id:
-        n = len(ref_values(rows, ref_id))
+        n = len(by_block(rows, ref_id))
         return stats.median_ci([1.0] * n) if n else None
     a, b, _ = paired(rows, cell_id, ref_id)
     return stats.paired_ratio(a, b) if a else None

@@ -299,6 +299,11 @@ def summary_table(lines):
             out.append([title, str(c['n']), c['status'].upper(), '', '',
                 '', c['reason'][:60]])
             continue
+        if c['instr_per_op'] or c['kib_per_conn']:
+            out.append([title, str(c['n']), '%s instructions/op' % c[
+                'instr_per_op'] if c['instr_per_op'] else '%s KiB/connection'
+                % c['kib_per_conn'], '', '', '', ''])
+            continue
         out.append([title, str(c['n']), fmt_iv(c['us_per_req'],
             c['us_per_req_lo'], c['us_per_req_hi']),
             fmt_iv(c['ratio_to_ref'], c['ratio_to_ref_lo'],
@@ -387,11 +392,14 @@ def main(argv):
 
     t0 = time.monotonic()
     least, most = estimate(m)
-    log('run %s: %s, %d cells in %d-%d blocks (seed %d, reference %s), '
-        'client %s, about %s (at most %s)' % (run_id, shown(m.path),
+    what = ['%d cells in %d-%d blocks (seed %d, reference %s)' % (
         len(m.group()), m.settings['min_blocks'], m.settings['max_blocks'],
-        spec['seed'], cell_title(m.ref) if m.ref else 'none',
-        spec['client'], hms(least), hms(most)))
+        spec['seed'], cell_title(m.ref))] if m.ref else []
+    if m.others:
+        what.append('%d cost/memory cells' % len(m.others))
+    log('run %s: %s, %s, client %s, about %s%s' % (run_id, shown(m.path),
+        ', '.join(what), spec['client'], hms(least), '' if least == most
+        else ' (at most %s)' % hms(most)))
     ctx = context.Context(ROOT, os.path.abspath(args.build_root),
         os.path.abspath(args.results), no_build=args.no_build)
     ctx.client = spec['client']
