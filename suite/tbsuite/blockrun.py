@@ -153,11 +153,6 @@ def run_block(ctx, plan, block, base, w):
             w.append(row)
         w.progress(row, cell_title(cell), 'block %d/%d #%d' % (block,
             plan.max_blocks, pos))
-    for p in pending:
-        # the reference had a row already (a resumed block): unreachable,
-        # kept so no measured row is ever dropped
-        set_ratio(p, ref_row)
-        w.append(p)
 
 
 def run_blocks(ctx, plan, base, w):
