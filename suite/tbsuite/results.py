@@ -18,19 +18,26 @@ COLUMNS = (
     # the run and the machine
     'run_id', 'utc', 'git_commit', 'host', 'cpu_model', 'cores', 'kernel',
     'cpu_flags',
-    # the cell
+    # the cell, the libraries and what they negotiated
     'cell', 'server', 'backend', 'lib', 'library_version', 'flavor',
-    'build_facts', 'tls_version', 'negotiated_cipher', 'negotiated_group',
-    'cert', 'mode', 'resumption', 'concurrency', 'body_bytes', 'workers',
-    'server_cpus', 'client_cpus', 'repeat',
+    'build_facts', 'client_library', 'tls_version', 'negotiated_cipher',
+    'negotiated_group', 'negotiated_sigalg', 'cert', 'group', 'suite', 'mode',
+    'resumption', 'tls_settings', 'concurrency', 'body_bytes', 'workers', 'io',
+    'server_cpus', 'client_cpus',
+    # where the row sits in the run, and the machine's speed then
+    'block', 'block_pos', 'block_seed', 'is_reference', 'repeat', 'canary_ns',
+    'steal_s',
     # what happened in the measured window
     'duration_s', 'requests', 'errors', 'rps', 'server_requests',
     'handshakes_full', 'handshakes_resumed', 'handshakes_source',
+    'client_handshakes_full', 'client_handshakes_resumed',
     'hs_full_per_s', 'hs_resumed_per_s',
     'lat_p50_us', 'lat_p90_us', 'lat_p99_us', 'lat_p999_us', 'lat_max_us',
-    'server_cpu_user_s', 'server_cpu_sys_s', 'server_us_per_req',
+    'warmup_s', 'warmup_requests',
+    'server_cpu_s', 'server_cpu_user_s', 'server_cpu_sys_s',
+    'server_us_per_req', 'ratio_to_ref', 'server_util',
     'server_peak_rss_kib', 'client_cpu_s', 'client_cpu_share',
-    'client_saturated',
+    'client_saturated', 'bound',
     # cost and memory modes, and the crypto floor (suite/cost/)
     'ops_n1', 'ops_n2', 'instr_n1', 'instr_n2', 'instr_per_op',
     'cost_top_file', 'mem_conns', 'rss_base_kib', 'rss_held_kib',
@@ -38,7 +45,7 @@ COLUMNS = (
     'floor_sign_us', 'floor_kex_us', 'floor_us', 'cost_over_floor',
     'floor_instr', 'cost_over_floor_instr',
     # how to reproduce it, and whether it worked
-    'server_command', 'command', 'status', 'reason',
+    'server_command', 'command', 'measure_s', 'status', 'reason',
 )
 
 
@@ -126,11 +133,3 @@ def append(fd, row):
 def read(path):
     with open(path, newline='') as f:
         return list(csv.DictReader(f))
-
-
-def done_keys(path):
-    """{(cell, repeat)} already in the file, whatever their status."""
-    if not os.path.exists(path):
-        return set()
-    repair(path)
-    return {(r['cell'], r['repeat']) for r in read(path)}
