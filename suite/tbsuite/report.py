@@ -454,7 +454,7 @@ def load(path):
         raise ReportError('no such file: %s' % path)
     with open(path, newline='') as f:
         header = next(csv.reader(f), [])
-    missing = [c for c in results.COLUMNS if c not in header]
+    missing = results.missing_columns(header)
     if missing:
         raise ReportError('%s lacks columns %s' % (path, ' '.join(missing)))
     try:

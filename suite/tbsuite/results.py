@@ -48,6 +48,23 @@ COLUMNS = (
     'server_command', 'command', 'measure_s', 'status', 'reason',
 )
 
+# What the measurement protocol added (blocks, the reference, the canary,
+# clean windows): a CSV written before it lacks these, and readers take
+# them as empty, "not measured"; any other missing column is an error.
+SINCE_PROTOCOL = (
+    'client_library', 'negotiated_sigalg', 'group', 'suite', 'tls_settings',
+    'io', 'block', 'block_pos', 'block_seed', 'is_reference', 'canary_ns',
+    'steal_s', 'client_handshakes_full', 'client_handshakes_resumed',
+    'warmup_s', 'warmup_requests', 'server_cpu_s', 'ratio_to_ref',
+    'server_util', 'bound', 'measure_s',
+)
+
+
+def missing_columns(header):
+    """The schema's columns a CSV header lacks, those a pre-protocol run
+    lacks by nature left out."""
+    return [c for c in COLUMNS if c not in header and c not in SINCE_PROTOCOL]
+
 
 def format_row(row):
     buf = io.StringIO()
@@ -131,5 +148,11 @@ def append(fd, row):
 
 
 def read(path):
+    """The rows of a results CSV as dicts; a column the file predates
+    (SINCE_PROTOCOL) reads as empty."""
     with open(path, newline='') as f:
-        return list(csv.DictReader(f))
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for c in SINCE_PROTOCOL:
+            r.setdefault(c, '')
+    return rows
