@@ -19,7 +19,11 @@ crash-*, leak-*, timeout-* (with the log in build/fuzz-work/<target>.log).
 Reproduce one with: DIR/tests/fuzz/fuzz_<target> build/fuzz-work/crash-...
 
   --seconds N   time per target (default 300)
-  --quick       20 s per target (what ci/test.sh runs)
+  --quick       what ci/test.sh runs: a fixed number of inputs per target
+                (http 400000, conn 60000: 5-20 s each) from a fixed seed
+                (-seed=1) on a fresh copy of the seed corpus, so the run is
+                the same every time and fails only when the code changed;
+                the timed runs explore, this one guards
   --target T    only this target (repeatable; default: http and conn)
   --build DIR   build directory (default build/fuzz)
   --jobs N      parallel fuzzing processes per target (default 1)
@@ -33,6 +37,7 @@ ROOT=$TB_ROOT
 cd "$ROOT"
 
 SECONDS_PER=300
+QUICK=0
 TARGETS=()
 BUILD=build/fuzz
 JOBS=1
@@ -49,7 +54,7 @@ while (($#)); do
 		SECONDS_PER=$2
 		shift
 		;;
-	--quick) SECONDS_PER=20 ;;
+	--quick) QUICK=1 ;;
 	--target)
 		tb_need_arg "$1" $#
 		TARGETS+=("$2")
@@ -105,12 +110,25 @@ for t in "${TARGETS[@]}"; do
 	bin=$ROOT/$BUILD/tests/fuzz/fuzz_$t
 	corpus=$WORK/$t
 	log=$WORK/$t.log
+	# --quick: the same inputs every run (see usage); a timed run keeps
+	# what it found for the next one.
+	((QUICK)) && rm -rf "$corpus"
 	mkdir -p "$corpus"
 	cp -n tests/fuzz/corpus/"$t"/* "$corpus"/
 	rm -f "$WORK"/crash-"$t"-* "$WORK"/leak-"$t"-* "$WORK"/timeout-"$t"-* \
 		"$WORK"/oom-"$t"-*
-	echo "fuzz:$t: ${SECONDS_PER}s on $corpus ($(ls "$corpus" | wc -l) inputs)"
 	par=(-dict="$ROOT/tests/fuzz/http.dict")
+	if ((QUICK)); then
+		runs=60000
+		[[ $t == http ]] && runs=400000
+		par+=(-seed=1 -runs="$runs")
+		limit=600
+		echo "fuzz:$t: $runs inputs from seed 1 on $corpus ($(ls "$corpus" | wc -l) inputs)"
+	else
+		par+=(-max_total_time="$SECONDS_PER")
+		limit=$((SECONDS_PER + 60))
+		echo "fuzz:$t: ${SECONDS_PER}s on $corpus ($(ls "$corpus" | wc -l) inputs)"
+	fi
 	((JOBS > 1)) && par+=(-jobs="$JOBS" -workers="$JOBS")
 	set +e
 	# -timeout: one input taking seconds is a hang in a loop this bounded;
@@ -118,8 +136,8 @@ for t in "${TARGETS[@]}"; do
 	# The outer timeout is a last resort if libFuzzer itself hangs.
 	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		timeout --kill-after=10 $((SECONDS_PER + 60)) \
-		"$bin" -max_total_time="$SECONDS_PER" -timeout=10 \
+		timeout --kill-after=10 "$limit" \
+		"$bin" -timeout=10 \
 		-max_len=20000 -rss_limit_mb=2048 -print_final_stats=1 \
 		"${par[@]}" -artifact_prefix="$WORK/crash-$t-" "$corpus" >"$log" 2>&1
 	rc=$?

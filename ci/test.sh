@@ -36,7 +36,8 @@ Runs, from the repository root (build output under build/), in this order:
                early-data cases too)
   suite-unit   the suite's Python unit tests (tests/suite/test_*.py): the
                statistics behind every interval, against known distributions;
-               reports, charts, the index and the site on synthetic runs
+               reports, charts, the index and the site on synthetic runs;
+               the measurement protocol's window rules, block plan, summary
   site         tests/suite/site_browser.py: the results site built from a
                small committed run and two synthetic ones, opened in headless
                Chromium: no console error, every chart and link resolves,
@@ -44,6 +45,9 @@ Runs, from the repository root (build output under build/), in this order:
                build/site-test/ (front.png, run.png, trends.png)
   matrix       tests/suite/test_matrix.sh: a quick matrix run, its schema,
                error rows, --resume, a crashed server, a full disk
+  protocol     tests/suite/test_protocol.sh: window rules with real servers
+               (a resumed window of full handshakes, a refused cell), a run
+               in six blocks, its cells.csv, --verify reproduced and not
   cost:<b>     tests/suite/test_cost.sh: instruction counts are repeatable
   fuzz         ci/fuzz.sh --quick: the libFuzzer targets, 20 s each
   stress:<b>   suite/stress.sh --quick: hostile and overload traffic
@@ -291,6 +295,8 @@ suite_unit() {
 
 matrix_tests() { bash tests/suite/test_matrix.sh --no-build "${PREFIX%/}"; }
 
+protocol_tests() { bash tests/suite/test_protocol.sh --no-build "${PREFIX%/}"; }
+
 # The results site as a reader sees it (headless Chromium).
 site_tests() {
 	tb_tbsuite
@@ -381,10 +387,12 @@ phase_tuned() {
 }
 
 # A quick-profile matrix run checked against the CSV schema, an injected
-# failing cell and an interrupted run completed with --resume.
+# failing cell and an interrupted run completed with --resume; then the
+# measurement protocol with real servers.
 phase_matrix() {
 	tb_all_backends "$BACKENDS" || return 0
 	step "matrix" matrix_tests
+	step "protocol" protocol_tests
 }
 
 # The site once (it does not depend on the backends): with all of them,

@@ -41,6 +41,7 @@ class Stats:
             'handshakes_failed', 'requests', 'status_200', 'status_400',
             'status_404', 'status_405', 'status_431', 'status_505',
             'bytes_sent'), 0)
+        self.tls_settings = {}
 
     def line(self):
         ru = resource.getrusage(resource.RUSAGE_SELF)
@@ -50,6 +51,7 @@ class Stats:
         out['cpu_user_us'] = int(ru.ru_utime * 1e6)
         out['cpu_sys_us'] = int(ru.ru_stime * 1e6)
         out['max_rss_kib'] = ru.ru_maxrss
+        out['tls_settings'] = self.tls_settings
         return json.dumps(out)
 
 
@@ -197,6 +199,11 @@ def main(argv):
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     loop = asyncio.new_event_loop()
     stats = Stats()
+    # as tlsbench reports what its library applied
+    stats.tls_settings = {
+        'tickets_per_handshake': str(ctx.num_tickets if
+            not ctx.options & ssl.OP_NO_TICKET else 0),
+        'session_cache': 'openssl default (Python cannot turn it off)'}
 
     def exception_handler(lp, context):
         # failed handshakes land here; count them instead of logging

@@ -5,11 +5,19 @@ entry points (suite/run_matrix.sh, suite/report, suite/site,
 suite/compare, suite/cost/run_cost.sh, suite/memory/run_memory.sh,
 suite/stress.sh) set that up.  The modules:
 
-  runner       suite/run_matrix.sh: arguments, resume, the run loop, summary
-  matrixfile   matrix files: axes, settings, blocks, expansion into cells
-  context      what a run needs before its first cell: builds, certificates,
-               bodies, CPUs, library facts
-  cells        one cell measured once: the modes and the measured window
+  runner       suite/run_matrix.sh: arguments, the matrix, --list, a run,
+               resume, its summary
+  matrixfile   matrix files: axes, settings, sections, cell specs,
+               reference and comparisons, expansion into cells
+  protocol     the block plan: seeds, shuffled orders, adaptive repeats
+  blockrun     running a block plan: rows measured and written with their
+               block and ratio to the reference
+  cellstats    cells.csv and comparisons.csv: medians, intervals, ratios
+  verify       suite/run_matrix.sh --verify: does a committed run reproduce
+  context      what a run needs before its first cell: builds, the client,
+               the canary, certificates, bodies, CPUs, library facts
+  cells        one cell measured once: the modes, the clean window and the
+               rules it must meet
   matrix_modes the matrix's cost and memory modes, the crypto-floor columns
   servers      starting tlsbench, nginx or the asyncio server, readiness,
                counters, a checked stop

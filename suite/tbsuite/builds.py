@@ -89,11 +89,13 @@ def tuned_prefix(name, version, flavor, logfile, log):
     return lines[-1].strip()
 
 
-def certs(certs_dir, names):
+def certs(certs_dir, names=(), always=False):
     """suite/certs.sh certs_dir unless the CA and every name's .pem and
-    .key are there already."""
+    .key are there already; always: run it anyway (it is idempotent and
+    renews what changed, e.g. a chain an older version made)."""
     need = ['ca.pem'] + [n + ext for n in names for ext in ('.pem', '.key')]
-    if all(os.path.exists(os.path.join(certs_dir, f)) for f in need):
+    if not always and all(os.path.exists(os.path.join(certs_dir, f))
+            for f in need):
         return
     try:
         subprocess.run([CERTS_SH, certs_dir], check=True,
@@ -101,6 +103,21 @@ def certs(certs_dir, names):
     except (OSError, subprocess.SubprocessError) as e:
         raise BuildError('suite/certs.sh %s failed: %s' % (
             cli.shown(certs_dir), e))
+
+
+def load_client(bdir, prefix, logfile):
+    """bdir's tlsbench-load and tlsbench-canary, the load generator linked
+    with the OpenSSL installed in prefix (meson -Dload_openssl_prefix;
+    the server in that directory is the plaintext one, never used)."""
+    where = ' (see %s)' % logfile.name
+    if not os.path.exists(os.path.join(bdir, 'build.ninja')):
+        if not _run(['meson', 'setup', bdir, '-Dtls=none',
+                '--buildtype=release', '-Dload_openssl_prefix=' + prefix],
+                600, logfile):
+            raise BuildError('meson setup %s failed%s' % (bdir, where))
+    if not _run(['ninja', '-C', bdir, 'tlsbench-load', 'tlsbench-canary'],
+            1200, logfile):
+        raise BuildError('ninja -C %s failed%s' % (bdir, where))
 
 
 def version(binary):

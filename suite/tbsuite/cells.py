@@ -1,7 +1,7 @@
 """Measure one cell once: the modes, the window, and the row it yields.
 
-A mode says what the load generator does and how a repeat is measured.
-The three load modes share one measurement (measure_window); a new kind of
+A mode says what the load generator does and how a row is measured.  The
+four window modes share one measurement (measure_window); a new kind of
 measurement (instruction counts, memory per connection) is a new Mode with
 its own `measure` function (which may start the server under a wrapper
 such as valgrind), listed in MODES here and in matrixfile.MODE_NAMES.
@@ -9,38 +9,59 @@ such as valgrind), listed in MODES here and in matrixfile.MODE_NAMES.
 measure_window, for every server alike, in three steps:
 
   window_samples  what is measured, raw:
-                  1. start the server pinned to its CPUs, wait until ready
-                  2. a two-request check run on one connection: the body's
+                  1. the canary: a fixed loop timed on the server's CPU
+                  2. start the server pinned to its CPUs, wait until ready
+                     (a library that lacks what the cell asks for refuses
+                     here: a `refused` row)
+                  3. a two-request check run on one connection: the body's
                      SHA-256
-                  3. the load run, pinned to the other CPUs: --warmup W,
-                     then the window
-                  4. when the warm-up ends (W after the start): counters
-                     (SIGUSR1) and server CPU (/proc)
-                  5. when the load run ends: counters, CPU and peak RSS
-                  6. SIGTERM the server; its exit status
+                  4. the load run, pinned to the other CPUs, on a control
+                     socket: warm-up until every slot made a request (and,
+                     resuming, a resumed handshake), then the client stops
+                     with nothing in flight and says `window-start`:
+                     server counters, then its CPU (schedstat and ticks)
+                     and the CPUs' steal, then `go`; the window of -n N
+                     requests, every one completed; `window-end`: CPU and
+                     steal, then counters, then `go`
+                  5. SIGTERM the server; its exit status
   row_fields      the samples as the row's figures
-  judge           the row's status and the reasons it is not clean
+  judge           the row's status and the reasons it is not clean: the
+                  window's counts agree between client and server, the
+                  handshakes are the mode's
 
 Anything that goes wrong becomes status=error with the reason; the caller
 writes the row and moves on.
 """
 
+import re
 import shlex
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
 
-from . import loadgen, matrix_modes, matrixfile, procstat, servers
+from . import context, loadgen, matrix_modes, matrixfile, procstat, servers
+
+AGREE = 0.01        # client and server window counts agree within 1%
+STRAY = 0.01        # a resumed window may hold 1% full handshakes
+# how a library's refusal reads (backends/common.c tb_lacks):
+# "<library> has no <what> (<which versions have it>)"
+REFUSAL = re.compile(r'\bhas no \S+.*\(.+\)')
 
 
 class CellError(Exception):
     pass
 
 
+class Refused(CellError):
+    """The server refused the cell at start-up: its library lacks what the
+    cell asks for (a group, a key type).  A stated limit, not a failure."""
+
+
 class Mode:
     """load_args: what tlsbench-load does in this mode; measure(ctx, cell,
-    repeat, row) -> row: how one repeat is measured."""
+    repeat, row) -> row: how one row is measured."""
 
     def __init__(self, name, load_args, measure):
         self.name = name
@@ -48,29 +69,41 @@ class Mode:
         self.measure = measure
 
 
-def load_command(ctx, cell, url, window, warmup=0.0, check=None):
-    """argv of one load run.  window is ('-d', secs) or ('-n', count);
-    warmup > 0 adds --warmup (same connections, not counted); check is a
-    body SHA-256 to verify (costs client CPU: only for the check run)."""
+def tls_lists(cell):
+    """[(option, value)] of the lists the cell pins: its group and suite
+    axes, else the settings' lists."""
+    s = cell['settings']
+    group = cell['group'] if cell['group'] != '-' else s['groups']
+    suite = cell['suite'] if cell['suite'] != '-' else s['ciphersuites']
+    return [(o, v) for o, v in (('ciphers', s['ciphers']),
+        ('ciphersuites', suite), ('groups', group)) if v]
+
+
+def load_command(ctx, cell, url, requests, check=None, control_fd=None):
+    """argv of one load run of `requests` requests.  check: a body SHA-256
+    to verify on one connection (costs client CPU: only for the check
+    run); otherwise the measured run with its warm-up on control_fd."""
     s = cell['settings']
     mode = MODES[cell['mode']]
-    flag, amount = window
     conc = cell['concurrency'] if check is None else '1'
     threads = ctx.client_threads(cell) if check is None else 1
     cmd = ['taskset', '-c', ctx.client_cpus(cell), ctx.load_binary,
-        '-c', conc, '-t', str(threads), flag, str(amount), '--json',
+        '-c', conc, '-t', str(threads), '-n', str(requests), '--json',
         '--timeout', '%g' % s['timeout'],
         '--max-time', '%d' % ctx.load_max_time(cell)]
-    if warmup > 0:
-        cmd += ['--warmup', '%g' % warmup]
+    if control_fd is not None:
+        # every slot warm (and resumed once, when resuming) before the
+        # window; not when a test makes the server refuse resumption
+        per_slot = 0 if s['test_server_resumption'] else 1
+        cmd += ['--warmup', '%g' % s['warmup'], '--warmup-per-slot',
+            str(per_slot), '--control-fd', str(control_fd)]
     cmd += mode.load_args
     if cell['tls'] != '-':
         # the suite measures servers: skip chain checks on the client, it
         # still verifies the handshake signature like any client
         cmd += ['--tls', cell['tls'], '--insecure']
-        for name in ('ciphers', 'ciphersuites', 'groups'):
-            if s[name]:
-                cmd += ['--' + name, s[name]]
+        for name, value in tls_lists(cell):
+            cmd += ['--' + name, value]
     if check:
         cmd += ['--expect-sha256', check]
     else:
@@ -79,35 +112,49 @@ def load_command(ctx, cell, url, window, warmup=0.0, check=None):
     return cmd
 
 
+def server_resumption(cell):
+    """The server's --resumption: the cell's, unless a test overrides it
+    (test_server_resumption) to make a window the mode does not expect."""
+    return cell['settings']['test_server_resumption'] or cell['resumption']
+
+
 def server_for(ctx, cell, workdir):
     """The cell's server, configured like the cell (not started)."""
     c, s = cell, cell['settings']
     pinned = {'cpus': ctx.server_cpus(c)}
-    tls_lists = [x for name in ('ciphers', 'ciphersuites', 'groups')
-        if s[name] for x in ('--' + name, s[name])]
+    lists = dict(tls_lists(c))
     if c['server'] == 'tlsbench':
-        args = ['--seed', str(s['seed']), '--io', c['io']]
+        args = ['--seed', str(s['seed'])]
+        if c['io'] not in ('native', '-'):
+            args += ['--io', c['io']]
         if c['backend'] != 'none':
             cert, key = ctx.cert_files(c['cert'])
             args += ['--cert', cert, '--key', key,
                 '--tls-min', c['tls'], '--tls-max', c['tls'],
-                '--resumption', c['resumption']] + tls_lists
+                '--resumption', server_resumption(c)]
+            for name, value in sorted(lists.items()):
+                args += ['--' + name, value]
         return servers.Tlsbench(workdir, ctx.server_binary(c), args,
             workers=c['workers'], **pinned)
     cert, key = ctx.cert_files(c['cert'])
     if c['server'] == 'asyncio':
+        # Python's ssl takes a TLS 1.2 cipher list only: the client's
+        # lists pin the group and suite
         args = ['--cert', cert, '--key', key,
             '--tls-min', c['tls'], '--tls-max', c['tls'],
-            '--resumption', c['resumption'],
+            '--resumption', server_resumption(c),
             '--body-dir', ctx.body_dir(s['seed'])]
-        if s['ciphers']:
-            args += ['--ciphers', s['ciphers']]
+        if lists.get('ciphers'):
+            args += ['--ciphers', lists['ciphers']]
         return servers.Asyncio(workdir, ctx.python, args, **pinned)
     return servers.Nginx(workdir, dict(cert=cert, key=key,
         body_dir=ctx.body_dir(s['seed']), tls_min=c['tls'],
-        tls_max=c['tls'], ciphers=s['ciphers'],
-        ciphersuites=s['ciphersuites'], groups=s['groups'],
-        resumption=c['resumption'], workers=int(c['workers'])), **pinned)
+        tls_max=c['tls'], ciphers=lists.get('ciphers', ''),
+        ciphersuites=lists.get('ciphersuites', ''),
+        groups=lists.get('groups', ''),
+        resumption=server_resumption(c), workers=int(c['workers'])),
+        count_reused=c['mode'] in ('full', 'full-tickets', 'resumed'),
+        **pinned)
 
 
 def check_body(ctx, cell, url):
@@ -115,52 +162,111 @@ def check_body(ctx, cell, url):
     the suite's bytes (a digest per response would load the client)."""
     sha = ctx.body_sha256(cell['settings']['seed'], cell['body'])
     if sha:
-        loadgen.run(load_command(ctx, cell, url, ('-n', 2), check=sha))
+        loadgen.run(load_command(ctx, cell, url, 2, check=sha))
+
+
+class Control:
+    """The caller's end of tlsbench-load's --control-fd socket."""
+
+    def __init__(self, sock, timeout):
+        self.sock = sock
+        self.sock.settimeout(timeout)
+        self.timeout = timeout
+        self.buf = b''
+
+    def wait(self, word):
+        """True once the client wrote `word`; False when it closed the
+        socket first (it ended: its JSON says why)."""
+        while b'\n' not in self.buf:
+            try:
+                got = self.sock.recv(256)
+            except socket.timeout:
+                raise loadgen.LoadError('the load generator did not say '
+                    '%s within %ds' % (word, self.timeout))
+            if not got:
+                return False
+            self.buf += got
+        line, _, self.buf = self.buf.partition(b'\n')
+        if line.decode(errors='replace') != word:
+            raise loadgen.LoadError('the load generator said %r on its '
+                'control socket, not %s' % (line[:60], word))
+        return True
+
+    def go(self):
+        self.sock.sendall(b'go\n')
 
 
 def run_window(ctx, cell, server, url, row):
-    """One load run: --warmup on the same connections (sessions and
-    keep-alive connections made), then the window.  The server is sampled
-    when the warm-up ends, so both samples bracket the window and the
-    counters and CPU cover the same interval.  Returns the samples."""
-    s = cell['settings']
-    window = ('-n', s['requests']) if s['requests'] > 0 else \
-        ('-d', '%g' % s['duration'])
-    cmd = load_command(ctx, cell, url, window, s['warmup'])
+    """One load run: the warm-up, then the window between two quiesced
+    boundaries where the server is read at rest.  At the start its
+    counters come before its CPU, at the end after it, so the CPU the
+    readings cost stays out of the window.  Returns the samples."""
+    ours, theirs = socket.socketpair()
+    cmd = load_command(ctx, cell, url, context.window_requests(cell),
+        control_fd=theirs.fileno())
     row['command'] = ctx.shown(' '.join(shlex.quote(a) for a in cmd))
+    cpus = ctx.server_cpu_list(cell)
     started = time.monotonic()
-    p = loadgen.start(cmd)
+    p = None
     try:
-        if s['warmup'] > 0:
-            try:
-                p.wait(timeout=s['warmup'])
-            except subprocess.TimeoutExpired:
-                pass
-        # counters first, CPU right after they arrive: an overloaded
-        # server may take seconds to answer SIGUSR1, and both must
-        # describe the same moment
-        c0 = server.counters()
-        cpu0 = server.cpu()
+        try:
+            p = loadgen.start(cmd, pass_fds=(theirs.fileno(),))
+        finally:
+            theirs.close()
+        ctl = Control(ours, loadgen.max_time(cmd) + loadgen.MARGIN)
+        edges = []
+        if ctl.wait('window-start'):
+            c0 = server.counters()
+            cpu0, steal0 = server.cpu(), procstat.steal_s(cpus)
+            ctl.go()
+            if ctl.wait('window-end'):
+                cpu1, steal1 = server.cpu(), procstat.steal_s(cpus)
+                c1 = server.counters()
+                ctl.go()
+                edges = [(c0, cpu0, steal0), (c1, cpu1, steal1)]
         rc, out, err = loadgen.finish(cmd, p, started)
-        c1 = server.counters()
-        cpu1 = server.cpu()
         rss = procstat.peak_rss_kib(server.pid())
     except BaseException:
         loadgen.kill(p)
         raise
+    finally:
+        ours.close()
+    if not edges:
+        raise loadgen.LoadError('the load generator ended before its '
+            'window did: %s' % (out.get('reason') or err or 'no reason'))
+    (c0, cpu0, steal0), (c1, cpu1, steal1) = edges
     return {'load_rc': rc, 'load': out, 'load_err': err,
-        'counters': (c0, c1), 'cpu': (cpu0, cpu1), 'peak_rss_kib': rss,
-        'scrape_cost': server.scrape_cost}
+        'counters': (c0, c1), 'cpu': (cpu0, cpu1),
+        'steal_s': steal1 - steal0, 'peak_rss_kib': rss,
+        'scrape_cost': server.scrape_cost, 'hs_source': server.hs_source,
+        'tls_settings': server.tls_settings(c1)}
+
+
+def refusal(server):
+    """The line in which the server refused the cell at start-up, or
+    None."""
+    try:
+        with open(server.stderr, errors='replace') as f:
+            for line in f:
+                if REFUSAL.search(line):
+                    return line.strip()
+    except OSError:
+        pass
+    return None
 
 
 def window_samples(ctx, cell, workdir, row):
     """Start the cell's server, check the body, run the window and stop
     the server; the raw samples with the server's exit ('stop': (exit
-    code, reason)).  Raises CellError when there is nothing to measure."""
+    code, reason)).  Raises CellError when there is nothing to measure
+    (Refused when the server's library lacks what the cell needs)."""
     server = server_for(ctx, cell, workdir)
     try:
         try:
             url = server.start(ctx.ready_timeout)
+        except servers.ServerError as e:
+            line = refusal(server)
+            raise Refused(line) if line else e
         finally:
             row['server_command'] = ctx.shown(' '.join(
                 shlex.quote(a) for a in server.cmdline))
@@ -191,40 +297,60 @@ def _fmt(x, digits=1):
     return str(x)
 
 
+def bound_class(server_util, client_share, saturation):
+    """Which side limited the window: `server` when the server's CPU was
+    busy at least `saturation` of the time, `client` when the client's
+    was and the server's was not, `neither` otherwise (latency-bound, or
+    a figure is missing)."""
+    if server_util is not None and server_util >= saturation:
+        return 'server'
+    if client_share is not None and client_share >= saturation:
+        return 'client'
+    return 'neither'
+
+
+def _handshakes(cell, samples, cfull, cresumed):
+    """(full, resumed, source) in the window, from the server."""
+    c0, c1 = samples['counters']
+    if cell['tls'] == '-':
+        return 0, 0, 'server'
+    if 'handshakes_full' in c1:
+        return (_delta(c1, c0, 'handshakes_full'),
+            _delta(c1, c0, 'handshakes_resumed'), samples['hs_source'])
+    # nginx in keep-alive cells (no access log): the connections it
+    # accepted are the handshakes, split as the client saw them
+    conns = max(0, _delta(c1, c0, 'conns_accepted') - samples['scrape_cost'])
+    share = cfull / (cfull + cresumed) if cfull + cresumed else 1.0
+    full = int(round(conns * share))
+    return full, conns - full, 'server-conns'
+
+
 def row_fields(cell, samples):
     """The row's figures from the window's samples."""
     s = cell['settings']
     out = samples['load']
     c0, c1 = samples['counters']
-    (user0, sys0), (user1, sys1) = samples['cpu']
+    cpu0, cpu1 = samples['cpu']
     f = {}
     dur = float(out.get('duration_s') or 0)
-    ok = int(out.get('requests_ok', 0))
-    f['duration_s'] = _fmt(dur, 3)
-    f['requests'] = ok
+    f['duration_s'] = _fmt(dur, 4)
+    f['requests'] = int(out.get('requests_ok', 0))
     f['errors'] = int(out.get('requests_failed', 0))
     neg = out.get('negotiated') or {}
     f['negotiated_cipher'] = neg.get('cipher') or '-'
     f['negotiated_group'] = neg.get('group') or '-'
+    f['negotiated_sigalg'] = neg.get('sigalg') or '-'
+    f['client_library'] = out.get('client_library') or ''
+    f['warmup_s'] = _fmt(float(out.get('warmup_s') or 0), 3)
+    f['warmup_requests'] = int(out.get('warmup_requests', 0))
     cfull = int(out.get('handshakes_full', 0))
     cresumed = int(out.get('handshakes_resumed', 0))
-    cost = samples['scrape_cost']
-    f['server_requests'] = _delta(c1, c0, 'requests') - cost
-    if 'handshakes_full' in c1:
-        full = _delta(c1, c0, 'handshakes_full')
-        resumed = _delta(c1, c0, 'handshakes_resumed')
-        source = 'server'
-    else:
-        # nginx: the connections it accepted are the handshakes; full
-        # against resumed in the client's proportion
-        conns = max(0, _delta(c1, c0, 'conns_accepted') - cost)
-        share = cfull / (cfull + cresumed) if cfull + cresumed else 1.0
-        full = int(round(conns * share))
-        resumed = conns - full
-        source = 'server-conns'
+    f['client_handshakes_full'] = cfull
+    f['client_handshakes_resumed'] = cresumed
+    f['server_requests'] = served = _delta(c1, c0, 'requests') - \
+        samples['scrape_cost']
+    full, resumed, source = _handshakes(cell, samples, cfull, cresumed)
     f['handshakes_source'] = source
-    if cell['tls'] == '-':
-        full = resumed = 0
     f['handshakes_full'] = full
     f['handshakes_resumed'] = resumed
     f['hs_full_per_s'] = _fmt(full / dur if dur > 0 else 0.0)
@@ -234,58 +360,113 @@ def row_fields(cell, samples):
             ('p99', 'lat_p99_us'), ('p999', 'lat_p999_us'),
             ('max', 'lat_max_us')):
         f[col] = _fmt(lat.get(key))
-    # throughput from the server's own count: with many connections,
-    # requests in flight at the window's edges are the server's work but
-    # not the client's (it counts requests started in the window), and
-    # the handshake rates come from the same counters
-    served = f['server_requests']
+    # requests/s and CPU per request over the same window: the server's
+    # count between the two boundaries, the client's window seconds
     f['rps'] = _fmt(served / dur if dur > 0 else 0.0)
-    user, sys_ = user1 - user0, sys1 - sys0
-    f['server_cpu_user_s'] = _fmt(user, 3)
-    f['server_cpu_sys_s'] = _fmt(sys_, 3)
-    f['server_us_per_req'] = _fmt((user + sys_) * 1e6 / served
-        if served else None)
+    cpu_s = (cpu1['ns'] - cpu0['ns']) / 1e9
+    f['server_cpu_s'] = _fmt(cpu_s, 4)
+    f['server_cpu_user_s'] = _fmt(cpu1['user_s'] - cpu0['user_s'], 2)
+    f['server_cpu_sys_s'] = _fmt(cpu1['sys_s'] - cpu0['sys_s'], 2)
+    f['server_us_per_req'] = _fmt(cpu_s * 1e6 / served, 2) if served > 0 \
+        else ''
+    util = cpu_s / dur / int(cell['workers']) if dur > 0 else None
+    f['server_util'] = _fmt(util, 3)
+    f['steal_s'] = _fmt(samples['steal_s'], 2)
     f['server_peak_rss_kib'] = samples['peak_rss_kib']
     ccpu = float(out.get('client_cpu_user_s', 0)) + \
         float(out.get('client_cpu_sys_s', 0))
     share = out.get('client_cpu_share')
+    share = float(share) if share is not None else None
     f['client_cpu_s'] = _fmt(ccpu, 3)
-    f['client_cpu_share'] = _fmt(share, 3) if share is not None else ''
+    f['client_cpu_share'] = _fmt(share, 3)
     f['client_saturated'] = 'yes' if share is not None and \
-        float(share) >= s['saturation'] else 'no'
+        share >= s['saturation'] else 'no'
+    f['bound'] = bound_class(util, share, s['saturation'])
+    f['tls_settings'] = samples['tls_settings']
     return f
 
 
+def _disagree(a, b):
+    return abs(a - b) > AGREE * max(a, b)
+
+
 def judge(cell, samples, fields):
-    """(status, reasons): error when the server did not exit cleanly;
+    """(status, reasons): `error` when the window is not the cell's (the
+    negotiated version or group, counts the client and the server do not
+    agree on, handshakes the mode does not have, a window cut short,
+    failed requests beyond 1%) or the server did not exit cleanly;
     reasons also name what makes an ok row less than clean."""
     out = samples['load']
-    reasons = []
-    version = str((out.get('negotiated') or {}).get('version') or '')
+    errors, notes = [], []
+    neg = out.get('negotiated') or {}
+    version = str(neg.get('version') or '')
     if cell['tls'] != '-' and version and not version.endswith(cell['tls']):
-        reasons.append('negotiated %s, not TLS %s' % (version, cell['tls']))
-    srv, ok = fields['server_requests'], fields['requests']
-    if srv > 2 * ok + 10:
-        # closed loop: latency = connections / rate; a window shorter than
-        # that counts almost nothing of what the server did
-        reasons.append('window too short for this concurrency: the server '
-            'answered %d requests, the client counted %d started in the '
-            'window (use requests = N or a longer duration)' % (srv, ok))
+        errors.append('negotiated %s, not TLS %s' % (version, cell['tls']))
+    group = str(neg.get('group') or '')
+    if cell['group'] != '-' and group.lower() != cell['group'].lower():
+        errors.append('negotiated group %s, not %s' % (group or 'none',
+            cell['group']))
+    started = out.get('window_requests_started')
+    completed = out.get('window_requests_completed')
+    if out.get('inflight_abandoned') or started != completed:
+        errors.append('window cut short: %s requests started, %s '
+            'completed, %s abandoned' % (started, completed,
+            out.get('inflight_abandoned')))
+    ok, served = fields['requests'], fields['server_requests']
+    if _disagree(ok, served):
+        errors.append('window counts disagree: the client completed %d '
+            'requests, the server counted %d' % (ok, served))
+    if cell['tls'] != '-':
+        cfull = fields['client_handshakes_full']
+        cresumed = fields['client_handshakes_resumed']
+        full, resumed = fields['handshakes_full'], \
+            fields['handshakes_resumed']
+        if fields['handshakes_source'] == 'server-conns':
+            pairs = [('handshakes', cfull + cresumed, full + resumed)]
+        else:
+            pairs = [('full handshakes', cfull, full),
+                ('resumed handshakes', cresumed, resumed)]
+        for what, c, srv in pairs:
+            if _disagree(c, srv):
+                errors.append('window counts disagree: the client made %d '
+                    '%s, the server counted %d' % (c, what, srv))
+        if cell['mode'] == 'resumed' and full > STRAY * (full + resumed):
+            errors.append('a resumed window with %d full handshakes of %d '
+                '(more than %g%%)' % (full, full + resumed, STRAY * 100))
+        if cell['mode'] in ('full', 'full-tickets') and resumed:
+            errors.append('a full-handshake window with %d resumed '
+                'handshakes of %d' % (resumed, full + resumed))
     if samples['load_rc'] != 0:
-        reasons.append('%d requests failed: %s' % (fields['errors'],
-            out.get('reason') or samples['load_err'] or 'no reason'))
+        why = '%d requests failed: %s' % (fields['errors'],
+            out.get('reason') or samples['load_err'] or 'no reason')
+        (errors if fields['errors'] > AGREE * max(ok, 1) else
+            notes).append(why)
     rc_stop, why = samples['stop']
     if rc_stop != 0:
-        reasons.append(why)
-    return ('ok' if rc_stop == 0 else 'error'), reasons
+        errors.append(why)
+    return ('error' if errors else 'ok'), errors + notes
+
+
+def canary_ns(ctx, cell):
+    """The canary's time on the server's first CPU, ns ('' if it
+    failed: the row still runs)."""
+    cpu = str(ctx.server_cpu_list(cell)[0])
+    try:
+        p = subprocess.run(['taskset', '-c', cpu, ctx.canary_binary],
+            capture_output=True, text=True, timeout=30)
+        return int(p.stdout.strip()) if p.returncode == 0 else ''
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return ''
 
 
 def measure_window(ctx, cell, repeat, row):
+    row['canary_ns'] = canary_ns(ctx, cell)
     tmp = tempfile.mkdtemp(prefix='tbcell-', dir=ctx.tmp_root)
     try:
         samples = window_samples(ctx, cell, tmp, row)
     except CellError as e:
-        row['status'], row['reason'] = 'error', str(e)
+        row['status'] = 'refused' if isinstance(e, Refused) else 'error'
+        row['reason'] = str(e)
         return row
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -295,9 +476,14 @@ def measure_window(ctx, cell, repeat, row):
     return row
 
 
+CLOSE = ['--close']
 MODES = {
-    'full': Mode('full', ['--close', '--resume', 'none'], measure_window),
-    'resumed': Mode('resumed', ['--close', '--resume', 'ticket'],
+    'full': Mode('full', CLOSE + ['--resume', 'none'], measure_window),
+    # the same client against a server that issues tickets (and caches):
+    # what a real server pays per full handshake
+    'full-tickets': Mode('full-tickets', CLOSE + ['--resume', 'none'],
+        measure_window),
+    'resumed': Mode('resumed', CLOSE + ['--resume', 'ticket'],
         measure_window),
     'keepalive': Mode('keepalive', [], measure_window),
     # instructions per operation under callgrind, and memory per idle
@@ -307,21 +493,22 @@ MODES = {
     'cost-keepalive': Mode('cost-keepalive', [], matrix_modes.measure_cost),
     'memory': Mode('memory', [], matrix_modes.measure_memory),
 }
+FLOOR_MODES = ('full', 'full-tickets')
 
 
 def run(ctx, cell, repeat, base_row):
-    """One row for cell x repeat (never raises for a cell's own failure)."""
+    """One row for the cell (never raises for a cell's own failure)."""
     row = dict(base_row)
     row['repeat'] = repeat
+    started = time.monotonic()
     problem = ctx.cell_problem(cell)
     if problem:
         row['status'] = 'error'
         row['reason'] = problem
-        return row
-    started = time.monotonic()
-    row = MODES[cell['mode']].measure(ctx, cell, repeat, row)
-    if cell['mode'] == 'full' and row.get('status') == 'ok':
-        # the crypto floor of this server's library, and cost over it
-        matrix_modes.add_floor(ctx, cell, row)
-    ctx.note_cell_time(time.monotonic() - started)
+    else:
+        row = MODES[cell['mode']].measure(ctx, cell, repeat, row)
+        if cell['mode'] in FLOOR_MODES and row.get('status') == 'ok':
+            # the crypto floor of this server's library, and cost over it
+            matrix_modes.add_floor(ctx, cell, row)
+    row['measure_s'] = '%.1f' % (time.monotonic() - started)
     return row

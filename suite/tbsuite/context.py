@@ -27,6 +27,14 @@ def _version_number(text):
     return m.group(0) if m else (text or '-')
 
 
+def window_requests(cell):
+    """Requests in the cell's window: the `requests` setting or the mode's
+    default, and at least 20 per connection."""
+    s = cell['settings']
+    n = s['requests'] or matrixfile.MODE_REQUESTS.get(cell['mode'], 0)
+    return max(n, 20 * int(cell['concurrency']))
+
+
 def _compact(pairs):
     return ';'.join('%s=%s' % (k, v.replace(';', ',')) for k, v in pairs)
 
@@ -45,8 +53,11 @@ class Context:
         self.builds = {}        # build dir name -> {'binary', 'problem', 'facts'}
         self.bodies_problem = ''
         self.load_binary = None
-        self.cell_times = []
+        self.canary_binary = None
+        self.client = 'system'   # the resolved `client` setting
+        self.client_facts = {}   # tlsbench-load --version
         self.originals = {}     # snapshot path -> the build's path
+        self.client_problem = ''
         self._sha = {}
 
     # ---- CPUs --------------------------------------------------------
@@ -68,10 +79,10 @@ class Context:
         return len(self.client_cpu_list(cell))
 
     def load_max_time(self, cell):
-        s = cell['settings']
-        if s['requests'] > 0:
-            return int(120 + s['requests'] / 100)
-        return int(max(s['duration'], s['warmup']) + 30)
+        """The load run's --max-time: generous for the slowest cell (a
+        few hundred full handshakes a second) and its warm-up."""
+        return int(120 + window_requests(cell) / 100 +
+            cell['settings']['warmup'])
 
     # ---- builds ------------------------------------------------------
     def build_name(self, cell):
@@ -139,8 +150,61 @@ class Context:
             state = 'ok' if not info['problem'] else info['problem']
             log('build %s: %s (%.0fs)' % (name, state,
                 time.monotonic() - t))
-        load = self._find_load()
+        load = self._find_program('tlsbench-load')
+        canary = self._find_program('tlsbench-canary')
+        self.canary_binary = self._snapshot(canary) if canary else None
+        if self.client != 'system':
+            load = self._client_build(self.client)
         self.load_binary = self._snapshot(load) if load else None
+        if self.load_binary:
+            try:
+                self.client_facts = builds.version_facts(self.load_binary)
+            except builds.BuildError as e:
+                log(str(e))
+
+    # ---- the client --------------------------------------------------
+    @staticmethod
+    def resolve_client(setting):
+        """The `client` setting as the run records it: `auto` is
+        openssl@<tuned series>-tuned when the tuned-library cache has that
+        build (nothing is compiled to find out), else `system`."""
+        if setting != 'auto':
+            return setting
+        series = backends.LIBRARIES['openssl']['tuned']
+        try:
+            p = subprocess.run([builds.LIBS_SH, '--cached', 'openssl',
+                series, 'tuned'], capture_output=True, text=True,
+                timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            return 'system'
+        return 'openssl@%s-tuned' % series if p.returncode == 0 else \
+            'system'
+
+    def _client_build(self, client):
+        """build/client-<lib>-<series>: tlsbench-load (and the canary)
+        linked with the client's OpenSSL prefix; None when it cannot be
+        made (every cell then says why)."""
+        name, version, flavor = matrixfile.parse_lib(client)
+        bdir = os.path.join(self.build_root, 'client-%s-%s' % (name,
+            version))
+        binary = os.path.join(bdir, 'tlsbench-load')
+        if self.no_build and os.path.exists(binary):
+            return binary
+        logs = os.path.join(self.build_root, 'logs')
+        os.makedirs(logs, exist_ok=True)
+        logfile = os.path.join(logs, os.path.basename(bdir) + '.log')
+        t = time.monotonic()
+        try:
+            with open(logfile, 'w') as lf:
+                prefix = builds.tuned_prefix(name, version, flavor, lf, log)
+                builds.load_client(bdir, prefix, lf)
+        except builds.BuildError as e:
+            self.client_problem = 'client %s: %s' % (client, e)
+            log(self.client_problem)
+            return None
+        log('build %s: ok (%.0fs)' % (os.path.basename(bdir),
+            time.monotonic() - t))
+        return binary
 
     def _snapshot(self, binary):
         """A private copy of a binary for the rest of the run: a rebuild
@@ -159,17 +223,17 @@ class Context:
             text = text.replace(copy, orig)
         return text
 
-    def _find_load(self):
-        # any build's tlsbench-load is the same client (the system
-        # OpenSSL); prefer the openssl build's, as every build made it
+    def _find_program(self, program):
+        # any server build's tlsbench-load is the same client (the system
+        # OpenSSL), its tlsbench-canary the same canary; prefer the
+        # openssl build's, as every build made them
         first = [n for n in ('openssl', backends.PLAINTEXT) if n in
             self.builds]
         names = first + [n for n in self.builds if n not in first]
         for n in names:
-            for rel in ('tlsbench-load', 'suite/load/tlsbench-load'):
-                p = os.path.join(self.build_root, n, rel)
-                if os.access(p, os.X_OK):
-                    return p
+            p = os.path.join(self.build_root, n, program)
+            if os.access(p, os.X_OK):
+                return p
         return None
 
     def server_binary(self, cell):
@@ -264,12 +328,13 @@ class Context:
         return self.builds[key]['facts']
 
     # ---- certificates ------------------------------------------------
-    def prepare_certs(self, cells):
-        """A missing certificate is not fatal: the cells that name it
-        become error rows (the server says why)."""
+    def prepare_certs(self):
+        """suite/certs.sh every run (idempotent, under a second when
+        nothing changed), so an old directory gets the current chains.  A
+        missing certificate is not fatal: the cells that name it become
+        error rows (the server says why)."""
         try:
-            builds.certs(self.certs_dir, sorted({c['cert'] for c in cells
-                if c['cert'] != '-'}))
+            builds.certs(self.certs_dir, always=True)
         except builds.BuildError as e:
             log(str(e))
 
@@ -354,9 +419,13 @@ class Context:
     # ---- per cell ----------------------------------------------------
     def cell_problem(self, cell):
         if self.load_binary is None:
-            return 'no tlsbench-load binary under %s (build one: meson ' \
-                'setup build/openssl -Dtls=openssl && ninja -C ' \
-                'build/openssl)' % self.build_root
+            return self.client_problem or 'no tlsbench-load binary ' \
+                'under %s (build one: meson setup build/openssl ' \
+                '-Dtls=openssl && ninja -C build/openssl)' % self.build_root
+        if self.canary_binary is None and cell['mode'] in \
+                matrixfile.WINDOW_MODES:
+            return 'no tlsbench-canary under %s (ninja -C %s/openssl, or ' \
+                'drop --no-build)' % (self.build_root, self.build_root)
         if cell['server'] == 'tlsbench':
             info = self.builds.get(self.build_name(cell), {})
             return info.get('problem') or ('' if info.get('binary')
@@ -365,6 +434,3 @@ class Context:
                 self.body_dir(cell['settings']['seed']), cell['body'])):
             return self.bodies_problem
         return ''
-
-    def note_cell_time(self, seconds):
-        self.cell_times.append(seconds)

@@ -18,7 +18,8 @@ runs).  Each carries how it was made.
 import collections
 import os
 
-from . import backends, index, results, stats, tables
+from . import backends, cellstats, index, results, stats, tables
+from .cells import bound_class
 
 # The axes that make a cell, as row columns, in cell-id order; newer runs
 # add the EXTRA_AXES (a cell matches across runs on the axes both have).
@@ -116,8 +117,9 @@ def interval(value, lo, hi, n):
 
 
 def row_bound(row, saturation=SATURATION):
-    """server | client | neither: the row's own column, or the protocol's
-    rule on its figures (server utilisation per worker CPU, client share)."""
+    """server | client | neither: the row's own column, or, for a run made
+    before rows carried it, the protocol's rule (cells.bound_class) on its
+    figures (server utilisation per worker CPU, client share)."""
     b = row.get(ROWS['bound'])
     if b in BOUNDS:
         return b
@@ -128,12 +130,10 @@ def row_bound(row, saturation=SATURATION):
         dur = num(row.get('duration_s'))
         workers = num(row.get('workers')) or 1
         util = cpu / dur / workers if dur else None
-    share = num(row.get('client_cpu_share'))
-    if util is not None and util >= saturation:
-        return 'server'
-    if share is not None and share >= saturation:
-        return 'client'
-    return 'neither' if util is not None else ''
+    if util is None:
+        return ''
+    return bound_class(util, num(row.get('client_cpu_share')),
+        saturation)
 
 
 class Cell:
@@ -246,36 +246,15 @@ def _key(axes):
 
 
 def _from_rows(rows):
-    """Cells recomputed from the rows (the run had no cells.csv)."""
-    by = collections.OrderedDict()
+    """Cells recomputed from the rows (the run had no cells.csv), by the
+    code that writes cells.csv; rows without a `bound` get theirs derived
+    first (a run made before rows carried it)."""
+    derived = []
     for r in rows:
-        by.setdefault(r[ROWS['id']], []).append(r)
-    cells = []
-    for cid, rs in by.items():
-        c = Cell(_axes(rs[0], AXES + EXTRA_AXES))
-        c.id = cid
-        _attach_rows(c, rs)
-        c.library, c.version, c.flavor = parse_lib(rs[0].get('lib'))
-        c.version = rs[0].get('library_version') or c.version
-        c.flavor = rs[0].get('flavor') or c.flavor
-        c.n = len(c.ok)
-        c.status = 'ok' if c.ok else rs[0].get('status', 'error')
-        for what in ('us', 'rps', 'ratio'):
-            xs = c.samples(what)
-            setattr(c, what, stats.median_ci(xs) if xs else None)
-        counts = collections.Counter(row_bound(r) for r in c.ok)
-        counts.pop('', None)
-        c.bound_counts = dict(counts)
-        c.bound = counts.most_common(1)[0][0] if counts else ''
-        utils = [v for v in (num(r.get(ROWS['server_util'])) for r in c.ok)
-            if v is not None]
-        c.server_util = stats.median(utils) if utils else None
-        canary = c.samples('canary_ns')
-        c.canary_ns = stats.median(canary) if canary else None
-        c.is_reference = any(r.get(ROWS['is_reference']) == 'yes'
-            for r in rs)
-        cells.append(c)
-    return cells
+        r = dict(r)
+        r[ROWS['bound']] = row_bound(r)
+        derived.append(r)
+    return _from_cell_lines(cellstats.cells(derived, {}), rows)
 
 
 def _attach_rows(cell, rows):
@@ -285,7 +264,12 @@ def _attach_rows(cell, rows):
 
 def _from_cells_csv(path, rows):
     """Cells as the run summarised them, joined to their rows by axes."""
-    table = results.read(path)
+    return _from_cell_lines(results.read(path), rows)
+
+
+def _from_cell_lines(table, rows):
+    """Cell objects from cells.csv lines (read back, or made from the rows
+    by cellstats), joined to their rows."""
     rows_by = collections.defaultdict(list)
     for r in rows:
         rows_by[r[ROWS['id']]].append(r)

@@ -24,10 +24,11 @@ def max_time(cmd):
     return int(cmd[cmd.index('--max-time') + 1])
 
 
-def start(cmd, env=None):
+def start(cmd, env=None, pass_fds=()):
+    """pass_fds: descriptors the client inherits (its --control-fd)."""
     try:
         return subprocess.Popen(cmd, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, env=env,
+            stderr=subprocess.PIPE, text=True, env=env, pass_fds=pass_fds,
             preexec_fn=servers.die_with_parent(signal.SIGKILL))
     except OSError as e:
         raise LoadError('cannot run the load generator: %s' % e)

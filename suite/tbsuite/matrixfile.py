@@ -1,22 +1,28 @@
 """Matrix files: parse `axis = v1 v2` lines and expand them into cells.
 
 A matrix file holds axes (one a line), settings (same syntax, one value) and
-optional `[block]` sections.  Lines before the first block are shared by
-every block; a block overrides axes and settings for its own cells.  A file
-without blocks is one block.  Cells are the cross product of each block's
-axes, with nonsense combinations collapsed (a field that does not apply is
-`-`) and duplicates dropped, so a user can write broad axes and let the
-expansion keep only what can run.
+optional `[section]`s.  Lines before the first section are shared by every
+section; a section overrides axes and settings for its own cells.  A file
+without sections is one section.  Cells are the cross product of each
+section's axes, with nonsense combinations collapsed (a field that does not
+apply is `-`) and duplicates dropped, so a user can write broad axes and let
+the expansion keep only what can run.
+
+Run-level settings (the measurement protocol: the reference cell, the
+comparisons, the block counts, the client) belong to the whole run: they
+are given before the first section or with --set.  A cell spec (the
+reference, each side of a comparison) is `axis=value` pairs separated by
+spaces or commas, the form of a cell id; axes it leaves out take their
+defaults.
 """
 
 import re
 
 from . import backends, cli
 
-# Axis order is the loop order and the order of fields in a cell id (io
-# last, and left out of the id at its default: ids from before it stay).
-AXES = ('server', 'lib', 'backend', 'tls', 'cert', 'mode', 'resumption',
-    'concurrency', 'body', 'workers', 'io')
+# Axis order is the loop order and the order of fields in a cell id.
+AXES = ('server', 'lib', 'backend', 'tls', 'cert', 'group', 'suite', 'mode',
+    'resumption', 'concurrency', 'body', 'workers', 'io')
 
 AXIS_DEFAULTS = {
     'server': ['tlsbench'],
@@ -24,6 +30,8 @@ AXIS_DEFAULTS = {
     'backend': ['openssl'],
     'tls': ['1.3'],
     'cert': ['ecdsa-p256'],
+    'group': ['-'],         # the libraries' default groups
+    'suite': ['-'],         # the libraries' default TLS 1.3 suites
     'mode': ['full'],
     'resumption': ['both'],
     'concurrency': ['10'],
@@ -39,27 +47,55 @@ BACKENDS = backends.BACKENDS
 ALL_BACKENDS = 'all'
 TLS_VERSIONS = ('1.2', '1.3')
 RESUMPTIONS = ('none', 'cache', 'tickets', 'both')
-IO_MODES = ('native', 'core')   # tlsbench-server --io
+IO_MODES = ('native', 'core')   # tlsbench-server --io; native: not passed
 
 # Settings: name -> (type, default).  A matrix file or --set may give any.
 SETTINGS = {
-    'repeats': (int, 3),
-    'duration': (float, 3.0),     # measured window, seconds (-d)
-    'warmup': (float, 1.0),       # warm-up run before the window, seconds
-    'requests': (int, 0),         # >0: measured run is -n REQUESTS, not -d
+    'requests': (int, 0),         # window: -n max(requests or the mode's
+                                  # default, 20 x concurrency)
+    'warmup': (float, 0.5),       # at least this many seconds of warm-up
     'seed': (int, 1),             # body seed, same bytes on every server
     'groups': (str, ''),          # client --groups (empty: library default)
     'ciphers': (str, ''),         # TLS 1.2 cipher list for client and servers
     'ciphersuites': (str, ''),    # TLS 1.3 suites for client and servers
     'timeout': (float, 10.0),     # per-request timeout of the load generator
-    'saturation': (float, 0.9),   # client CPU share that flags saturation
+    'saturation': (float, 0.9),   # utilisation that makes a row `bound`
+    'repeats': (int, 1),          # rows per cost or memory cell
     'description': (str, ''),
+    # run-level: the measurement protocol (suite/matrix/README.md)
+    'reference': (str, ''),       # the cell every block measures
+    'compare': (list, []),        # `compare = SPEC vs SPEC`, repeatable
+    'min_blocks': (int, 6),
+    'max_blocks': (int, 10),
+    'target_half_width': (float, 0.03),
+    'time_budget': (float, 0.0),  # minutes for blocks past min_blocks; 0: none
+    'order_seed': (int, 0),       # block order; 0: drawn when the run starts
+    'client': (str, 'auto'),      # the load generator's OpenSSL
+    # tests only: the server's --resumption whatever the cell says (and
+    # no per-slot warm-up, which would wait for resumptions never made)
+    'test_server_resumption': (str, ''),
+}
+RUN_SETTINGS = ('reference', 'compare', 'min_blocks', 'max_blocks',
+    'target_half_width', 'time_budget', 'order_seed', 'client')
+# settings older matrix files used, and what replaced them
+REMOVED_SETTINGS = {
+    'duration': 'a window is a request count now: use requests = N',
 }
 
 # a mode is also a Mode in cells.MODES (how it is measured); the cost and
 # memory modes are matrix_modes.py's
 COST_MODES = ('cost-full', 'cost-resumed', 'cost-keepalive')
-MODE_NAMES = ('full', 'resumed', 'keepalive') + COST_MODES + ('memory',)
+WINDOW_MODES = ('full', 'full-tickets', 'resumed', 'keepalive')
+MODE_NAMES = WINDOW_MODES + COST_MODES + ('memory',)
+# window requests per mode when `requests` is 0 (about a second or more)
+MODE_REQUESTS = {'full': 2000, 'full-tickets': 2000, 'resumed': 2000,
+    'keepalive': 30000}
+# the server's resumption in each window mode: full handshakes against a
+# server that issues nothing (what handshake references measure); `-`:
+# the cell's resumption axis
+MODE_RESUMPTION = {'full': 'none'}
+# modes whose client resumes or whose server must issue tickets
+TICKET_MODES = ('resumed', 'full-tickets', 'cost-resumed')
 
 
 class MatrixError(Exception):
@@ -108,6 +144,8 @@ def axis_values(axis, values):
 
 def _convert_setting(name, value):
     kind = SETTINGS[name][0]
+    if kind is list:
+        return [parse_pair(value)]
     try:
         return kind(value)
     except ValueError:
@@ -115,10 +153,37 @@ def _convert_setting(name, value):
             (name, value, kind.__name__))
 
 
+def parse_spec(text):
+    """A cell spec, `server=tlsbench backend=openssl mode=full` (spaces or
+    commas, as in a cell id) -> {axis: value}."""
+    spec = {}
+    for part in re.split(r'[,\s]+', text.strip()):
+        if not part:
+            continue
+        key, eq, value = part.partition('=')
+        if not eq or key not in AXES or not value:
+            raise MatrixError('cell spec "%s": "%s" is not AXIS=VALUE with '
+                'AXIS one of %s' % (text, part, ' '.join(AXES)))
+        spec[key] = value
+    if not spec:
+        raise MatrixError('empty cell spec')
+    return spec
+
+
+def parse_pair(text):
+    """`SPEC vs SPEC` -> (spec, spec): one comparison."""
+    parts = re.split(r'\s+vs\s+', text.strip())
+    if len(parts) != 2:
+        raise MatrixError('compare = "%s": expected "SPEC vs SPEC", e.g. '
+            'lib=openssl@3.6-tuned vs lib=openssl@3.0-debian' % text)
+    return tuple(parse_spec(p) for p in parts)
+
+
 def parse(text, origin='matrix'):
-    """Return a list of blocks: {'name', 'axes': {..}, 'settings': {..}}."""
+    """Return a list of sections: {'name', 'axes': {..}, 'settings':
+    {..}}; run-level settings are the same in every section."""
     shared_axes, shared_settings = {}, {}
-    blocks = []
+    sections = []
     axes, settings = shared_axes, shared_settings
     shared_explicit = set()
     explicit = shared_explicit
@@ -128,32 +193,43 @@ def parse(text, origin='matrix'):
             continue
         m = re.fullmatch(r'\[([\w.-]+)\]', line)
         if m:
-            blocks.append({'name': m.group(1), 'axes': {},
+            sections.append({'name': m.group(1), 'axes': {},
                 'settings': {}, 'explicit': set()})
-            axes, settings = blocks[-1]['axes'], blocks[-1]['settings']
-            explicit = blocks[-1]['explicit']
+            axes, settings = sections[-1]['axes'], sections[-1]['settings']
+            explicit = sections[-1]['explicit']
             continue
         if '=' not in line:
             raise MatrixError('%s:%d: expected "name = values", got "%s"'
                 % (origin, num, line))
         key, _, value = (s.strip() for s in line.partition('='))
+        where = '%s:%d: ' % (origin, num)
         if key in AXES:
             if not value.split():
-                raise MatrixError('%s:%d: axis %s has no values' %
-                    (origin, num, key))
+                raise MatrixError('%saxis %s has no values' % (where, key))
             axes[key] = axis_values(key, value.split())
             explicit.add(key)
         elif key in SETTINGS:
-            settings[key] = _convert_setting(key, value)
+            if key in RUN_SETTINGS and settings is not shared_settings:
+                raise MatrixError('%s%s is a run-level setting: give it '
+                    'before the first [section]' % (where, key))
+            try:
+                v = _convert_setting(key, value)
+            except MatrixError as e:
+                raise MatrixError(where + str(e))
+            settings[key] = settings.get(key, []) + v if \
+                SETTINGS[key][0] is list else v
+        elif key in REMOVED_SETTINGS:
+            raise MatrixError('%ssetting %s is gone: %s' % (where, key,
+                REMOVED_SETTINGS[key]))
         else:
-            raise MatrixError('%s:%d: unknown axis or setting "%s" '
-                '(axes: %s; settings: %s)' % (origin, num, key,
+            raise MatrixError('%sunknown axis or setting "%s" '
+                '(axes: %s; settings: %s)' % (where, key,
                 ' '.join(AXES), ' '.join(sorted(SETTINGS))))
-    if not blocks:
-        blocks.append({'name': 'main', 'axes': {}, 'settings': {},
+    if not sections:
+        sections.append({'name': 'main', 'axes': {}, 'settings': {},
             'explicit': set()})
     out = []
-    for b in blocks:
+    for b in sections:
         merged_axes = dict(AXIS_DEFAULTS)
         merged_axes.update(shared_axes)
         merged_axes.update(b['axes'])
@@ -184,16 +260,45 @@ def parse_only(specs):
 
 
 def parse_set(specs):
-    """`--set key=value` (repeatable) -> {key: converted value}."""
+    """`--set key=value` (repeatable) -> {key: converted value}; a list
+    setting given with --set (compare) replaces the file's list."""
     out = {}
     for spec in specs:
         key, eq, value = spec.partition('=')
         key = key.strip()
         if not eq or key not in SETTINGS:
+            if key in REMOVED_SETTINGS:
+                raise MatrixError('--set %s: that setting is gone: %s' % (
+                    key, REMOVED_SETTINGS[key]))
             raise MatrixError('--set "%s": expected SETTING=VALUE with '
                 'SETTING one of %s' % (spec, ' '.join(sorted(SETTINGS))))
-        out[key] = _convert_setting(key, value.strip())
+        v = _convert_setting(key, value.strip())
+        out[key] = out.get(key, []) + v if SETTINGS[key][0] is list else v
     return out
+
+
+def check_run_settings(s):
+    """The run-level settings make sense together (MatrixError if not)."""
+    if s['min_blocks'] < 1 or s['max_blocks'] < s['min_blocks']:
+        raise MatrixError('min_blocks = %d, max_blocks = %d: need 1 <= '
+            'min_blocks <= max_blocks' % (s['min_blocks'], s['max_blocks']))
+    if not 0 < s['target_half_width'] < 1:
+        raise MatrixError('target_half_width = %g: a fraction, e.g. 0.03 '
+            'for 3%%' % s['target_half_width'])
+    if s['time_budget'] < 0:
+        raise MatrixError('time_budget = %g: minutes, 0 for none' %
+            s['time_budget'])
+    if s['test_server_resumption'] not in ('',) + RESUMPTIONS:
+        raise MatrixError('test_server_resumption "%s": use one of %s' % (
+            s['test_server_resumption'], ' '.join(RESUMPTIONS)))
+    if s['client'] not in ('auto', 'system') and not \
+            s['client'].endswith('-tuned'):
+        raise MatrixError('client = %s: use auto, system or '
+            'openssl@SERIES-tuned (e.g. openssl@3.6-tuned)' % s['client'])
+    if s['client'] not in ('auto', 'system'):
+        if parse_lib(s['client'])[0] != 'openssl':
+            raise MatrixError('client = %s: the load generator links '
+                'OpenSSL only' % s['client'])
 
 
 def _validate(cell):
@@ -208,7 +313,7 @@ def _validate(cell):
     if cell['mode'] not in MODE_NAMES:
         raise MatrixError('mode "%s": use one of %s' %
             (cell['mode'], ' '.join(MODE_NAMES)))
-    if cell['resumption'] not in RESUMPTIONS:
+    if cell['resumption'] not in RESUMPTIONS + ('-',):
         raise MatrixError('resumption "%s": use one of %s' %
             (cell['resumption'], ' '.join(RESUMPTIONS)))
     if cell['io'] not in IO_MODES + ('-',):
@@ -218,6 +323,10 @@ def _validate(cell):
         if not cell[key].isdigit() or int(cell[key]) < 1:
             raise MatrixError('%s "%s" is not a positive integer' %
                 (key, cell[key]))
+    for key in ('group', 'suite'):
+        if not re.fullmatch(r'[\w.-]+', cell[key]):
+            raise MatrixError('%s "%s": one name, e.g. X25519 or '
+                'TLS_AES_128_GCM_SHA256' % (key, cell[key]))
     parse_body(cell['body'])
     if cell['lib'] != '-':
         parse_lib(cell['lib'])
@@ -235,9 +344,10 @@ def _normalise(cell, cores):
             c['backend'] = name
         elif c['backend'] == '-':
             return None
+        if c['io'] == '-':
+            c['io'] = AXIS_DEFAULTS['io'][0]
     else:
         # reference servers link Debian's OpenSSL through their own stack
-        # and do their own I/O
         c['backend'] = '-'
         c['lib'] = '-'
         c['io'] = '-'
@@ -256,12 +366,16 @@ def _normalise(cell, cores):
     if c['mode'] in COST_MODES + ('memory',) and c['workers'] != '1':
         return None   # one worker: one process to count or weigh
     if c['backend'] == 'none':
-        # plaintext: no TLS version, certificate or resumption
-        if c['mode'] in ('resumed', 'cost-resumed'):
+        # plaintext: no TLS version, certificate, group or resumption
+        if c['mode'] in TICKET_MODES:
             return None
         c['tls'] = c['cert'] = c['resumption'] = '-'
-    if c['mode'] in ('resumed', 'cost-resumed') and \
-            c['resumption'] in ('none', 'cache'):
+        c['group'] = c['suite'] = '-'
+    elif c['tls'] == '1.2':
+        c['suite'] = '-'   # the suite axis names TLS 1.3 suites
+    if c['mode'] in MODE_RESUMPTION and c['backend'] != 'none':
+        c['resumption'] = MODE_RESUMPTION[c['mode']]
+    if c['mode'] in TICKET_MODES and c['resumption'] in ('none', 'cache'):
         return None   # the client resumes with tickets only
     if int(c['workers']) >= cores and cores > 1:
         return None   # the load generator needs a core of its own
@@ -269,15 +383,81 @@ def _normalise(cell, cores):
 
 
 def cell_id(cell):
-    return ','.join('%s=%s' % (k, cell[k]) for k in AXES
-        if k != 'io' or cell[k] not in ('native', '-'))
+    return ','.join('%s=%s' % (k, cell[k]) for k in AXES)
 
 
-def expand(blocks, only, cores):
-    """Cells (dicts with every axis plus 'settings' and 'block') in order."""
+def make_cell(axes, section, cores):
+    """One cell from single axis values (defaults for the rest), with the
+    section's settings; None when it cannot run."""
+    combo = {k: v[0] for k, v in AXIS_DEFAULTS.items()}
+    combo.update(axes)
+    if 'lib' in axes and 'backend' not in axes:
+        combo['backend'] = '-'
+    _validate(combo)
+    cell = _normalise(combo, cores)
+    if cell is None:
+        return None
+    cell['id'] = cell_id(cell)
+    cell['section'] = section['name']
+    cell['settings'] = section['settings']
+    return cell
+
+
+def matches(cell, spec):
+    return all(cell.get(k) == v for k, v in spec.items())
+
+
+def reference_cell(sections, cells, cores):
+    """The run's reference: the cell the `reference` setting names (a
+    matrix cell when one has its id, else made with the first section's
+    settings), or the first window-mode cell when none is named.  None
+    when the run has no window-mode cell."""
+    text = sections[0]['settings']['reference']
+    windowed = [c for c in cells if c['mode'] in WINDOW_MODES]
+    if not text:
+        return windowed[0] if windowed else None
+    spec = parse_spec(text)
+    cell = make_cell(spec, sections[0], cores)
+    if cell is None:
+        raise MatrixError('reference "%s" is not a cell that can run here'
+            % text)
+    if cell['mode'] not in WINDOW_MODES:
+        raise MatrixError('reference "%s": mode %s is not measured in '
+            'windows (%s)' % (text, cell['mode'], ' '.join(WINDOW_MODES)))
+    return next((c for c in cells if c['id'] == cell['id']), cell)
+
+
+def comparison_pairs(cells, pairs, cores):
+    """[(a, b)] cells for each `compare = A vs B`: every cell matching A,
+    paired with the cell that has B's values in B's axes (when it is in
+    the run).  A full spec names one cell; a partial one, as many pairs
+    as match."""
+    by_id = {c['id']: c for c in cells}
+    out = []
+    for spec_a, spec_b in pairs:
+        for a in cells:
+            if not matches(a, spec_a):
+                continue
+            combo = {k: a[k] for k in AXES}
+            combo.update(spec_b)
+            if 'lib' in spec_b and 'backend' not in spec_b:
+                combo['backend'] = '-'
+            _validate(combo)
+            b = _normalise(combo, cores)
+            if b is not None and cell_id(b) in by_id and \
+                    cell_id(b) != a['id']:
+                pair = (a, by_id[cell_id(b)])
+                if pair not in out:
+                    out.append(pair)
+    return out
+
+
+def expand(sections, only, cores):
+    """Cells (dicts with every axis plus 'settings' and 'section') in
+    order."""
     cells, seen = [], set()
-    for block in blocks:
-        axes = dict(block['axes'])
+    for section in sections:
+        axes = dict(section['axes'])
         for key, values in only.items():
             axes[key] = values
         combos = [{}]
@@ -294,7 +474,7 @@ def expand(blocks, only, cores):
                 continue
             seen.add(cid)
             cell['id'] = cid
-            cell['block'] = block['name']
-            cell['settings'] = block['settings']
+            cell['section'] = section['name']
+            cell['settings'] = section['settings']
             cells.append(cell)
     return cells

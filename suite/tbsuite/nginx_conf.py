@@ -5,8 +5,10 @@ Debian's nginx with the distro OpenSSL, set up the way the cell sets up
 tlsbench-server: same certificate and key, same protocol bounds, cipher
 lists and groups when the cell pins them, the same resumption mode
 (session cache and tickets on or off), the same bodies (files named for
-their URL path), keep-alive without a request limit, no access log.  The
-suite runs it in the foreground:
+their URL path), keep-alive without a request limit, no access log unless
+asked for one of `$ssl_session_reused` (`r` or `.` per request, written
+unbuffered: nginx's only count of resumed handshakes).  The suite runs it
+in the foreground:
   nginx -p DIR -c DIR/nginx.conf -e DIR/error.log -g 'daemon off; master_process on;'
 Everything nginx writes (pid, logs, temp files) stays in DIR.
 """
@@ -23,11 +25,14 @@ RESUMPTION = {
     'tickets': ('off', 'on'),
     'both': ('shared:TB:16m', 'on'),
 }
+SESSION_TIMEOUT = '5m'   # nginx's default, stated
+
+
 
 
 def render(dir_, port, cert, key, body_dir, tls_min='1.2', tls_max='1.3',
         ciphers='', ciphersuites='', groups='', resumption='both',
-        workers=1, status_port=0):
+        workers=1, status_port=0, reused_log=''):
     protocols = ' '.join('TLSv' + v for v in ('1.2', '1.3')
         if tls_min <= v <= tls_max)
     cache, tickets = RESUMPTION[resumption]
@@ -54,6 +59,8 @@ def render(dir_, port, cert, key, body_dir, tls_min='1.2', tls_max='1.3',
         '}',
         'http {',
         '\taccess_log off;',
+        "\tlog_format tb_reused '$ssl_session_reused';" if reused_log
+        else '',
         '\tdefault_type application/octet-stream;',
         '\tserver_tokens off;',
         '\tetag off;',
@@ -73,6 +80,9 @@ def render(dir_, port, cert, key, body_dir, tls_min='1.2', tls_max='1.3',
         '\t\tssl_protocols %s;' % protocols,
         '\t\tssl_session_cache %s;' % cache,
         '\t\tssl_session_tickets %s;' % tickets,
+        '\t\tssl_session_timeout %s;' % SESSION_TIMEOUT,
+        # one write() per request, no buffer: counted at rest
+        '\t\taccess_log %s tb_reused;' % reused_log if reused_log else '',
     ] + ['\t\t' + e for e in extra] + [
         '\t\troot %s;' % body_dir,
         '\t\tlocation = / { try_files /20k =404; }',

@@ -2,10 +2,20 @@
 every server and every program of the suite.
 
 A server is a process tree (nginx: master and worker; tlsbench: one process
-per worker).  CPU is the sum of utime and stime over every live process in
-the tree, each counted once across all its threads (the process line of
-/proc/PID/stat already sums its threads).  Sampled right before and right
-after a measured window, only the window's work is in the difference.
+per worker).  Its CPU comes two ways, both summed over every live process
+of the tree:
+
+  schedstat  nanoseconds on a CPU, the scheduler's own clock, per thread
+             (/proc/PID/task/TID/schedstat, first field): exact, what a
+             figure per request divides
+  ticks      utime and stime from /proc/PID/stat (the process line sums its
+             threads), in clock ticks (10 ms at USER_HZ 100): only the
+             split between user and system time, which schedstat lacks
+
+Sampled right before and right after a measured window, only the window's
+work is in the difference.  steal() reads the CPUs' steal time from
+/proc/stat: time a hypervisor gave another guest while this one wanted
+the CPU.
 """
 
 import os
@@ -55,6 +65,43 @@ def cpu(pid):
         user += u
         sys_ += s
     return user / TICKS, sys_ / TICKS
+
+
+def _schedstat_ns(pid):
+    total = 0
+    try:
+        tids = os.listdir('/proc/%d/task' % pid)
+    except OSError:
+        return 0
+    for tid in tids:
+        try:
+            with open('/proc/%d/task/%s/schedstat' % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        except (OSError, IndexError, ValueError):
+            pass    # a thread that ended between the listing and the read
+    return total
+
+
+def cpu_ns(pid):
+    """Nanoseconds the process tree rooted at pid ran on a CPU
+    (schedstat, every thread of every process)."""
+    return sum(_schedstat_ns(p) for p in tree(pid))
+
+
+def steal_s(cpus):
+    """Steal time in seconds so far, summed over the CPUs (numbers) given:
+    the 8th value of each `cpuN` line of /proc/stat, in clock ticks."""
+    want = {'cpu%d' % c for c in cpus}
+    total = 0
+    try:
+        with open('/proc/stat') as f:
+            for line in f:
+                fields = line.split()
+                if fields and fields[0] in want and len(fields) > 8:
+                    total += int(fields[8])
+    except OSError:
+        return 0.0
+    return total / TICKS
 
 
 def _status_kib(pid, key):

@@ -15,7 +15,7 @@ import csv
 import os
 import sys
 
-from . import charts, costreport, figures, results, stats, tables
+from . import cellstats, charts, costreport, figures, results, stats, tables
 from .figures import BOUND_TITLE, label_key, mode_key, mode_title
 
 USAGE = """\
@@ -454,8 +454,7 @@ def load(path):
         raise ReportError('no such file: %s' % path)
     with open(path, newline='') as f:
         header = next(csv.reader(f), [])
-    missing = [c for c in results.COLUMNS if c not in header and
-        c not in results.ADDED_COLUMNS]
+    missing = results.missing_columns(header)
     if missing:
         raise ReportError('%s lacks columns %s' % (path, ' '.join(missing)))
     try:
@@ -519,6 +518,9 @@ def main(argv):
             file=sys.stderr)
         return 2
     try:
+        if argv and os.path.exists(argv[0]):
+            # the per-cell intervals and comparisons the report reads
+            cellstats.write(argv[0])
         path = render(argv)
     except ReportError as e:
         print('report: %s' % e, file=sys.stderr)

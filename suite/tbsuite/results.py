@@ -18,19 +18,26 @@ COLUMNS = (
     # the run and the machine
     'run_id', 'utc', 'git_commit', 'host', 'cpu_model', 'cores', 'kernel',
     'cpu_flags',
-    # the cell
-    'cell', 'server', 'backend', 'io', 'lib', 'library_version', 'flavor',
-    'build_facts', 'tls_version', 'negotiated_cipher', 'negotiated_group',
-    'cert', 'mode', 'resumption', 'concurrency', 'body_bytes', 'workers',
-    'server_cpus', 'client_cpus', 'repeat',
+    # the cell, the libraries and what they negotiated
+    'cell', 'server', 'backend', 'lib', 'library_version', 'flavor',
+    'build_facts', 'client_library', 'tls_version', 'negotiated_cipher',
+    'negotiated_group', 'negotiated_sigalg', 'cert', 'group', 'suite', 'mode',
+    'resumption', 'tls_settings', 'concurrency', 'body_bytes', 'workers', 'io',
+    'server_cpus', 'client_cpus',
+    # where the row sits in the run, and the machine's speed then
+    'block', 'block_pos', 'block_seed', 'is_reference', 'repeat', 'canary_ns',
+    'steal_s',
     # what happened in the measured window
     'duration_s', 'requests', 'errors', 'rps', 'server_requests',
     'handshakes_full', 'handshakes_resumed', 'handshakes_source',
+    'client_handshakes_full', 'client_handshakes_resumed',
     'hs_full_per_s', 'hs_resumed_per_s',
     'lat_p50_us', 'lat_p90_us', 'lat_p99_us', 'lat_p999_us', 'lat_max_us',
-    'server_cpu_user_s', 'server_cpu_sys_s', 'server_us_per_req',
+    'warmup_s', 'warmup_requests',
+    'server_cpu_s', 'server_cpu_user_s', 'server_cpu_sys_s',
+    'server_us_per_req', 'ratio_to_ref', 'server_util',
     'server_peak_rss_kib', 'client_cpu_s', 'client_cpu_share',
-    'client_saturated',
+    'client_saturated', 'bound',
     # cost and memory modes, and the crypto floor (suite/cost/)
     'ops_n1', 'ops_n2', 'instr_n1', 'instr_n2', 'instr_per_op',
     'instr_core', 'instr_libevent', 'instr_libc', 'instr_tls', 'instr_other',
@@ -39,14 +46,28 @@ COLUMNS = (
     'floor_sign_us', 'floor_kex_us', 'floor_us', 'cost_over_floor',
     'floor_instr', 'cost_over_floor_instr',
     # how to reproduce it, and whether it worked
-    'server_command', 'command', 'status', 'reason',
+    'server_command', 'command', 'measure_s', 'status', 'reason',
+)
+
+# What the measurement protocol added (blocks, the reference, the canary,
+# clean windows): a CSV written before it lacks these, and readers take
+# them as empty, "not measured"; any other missing column is an error.
+SINCE_PROTOCOL = (
+    'client_library', 'negotiated_sigalg', 'group', 'suite', 'tls_settings',
+    'io', 'block', 'block_pos', 'block_seed', 'is_reference', 'canary_ns',
+    'steal_s', 'client_handshakes_full', 'client_handshakes_resumed',
+    'warmup_s', 'warmup_requests', 'server_cpu_s', 'ratio_to_ref',
+    'server_util', 'bound', 'measure_s',
+    # and the cost modes' split by object and system calls, added with it
+    'instr_core', 'instr_libevent', 'instr_libc', 'instr_tls', 'instr_other',
+    'syscalls_per_op', 'syscalls_by_kind',
 )
 
 
-# Columns added after runs were committed: a CSV from before lacks them,
-# and reads as if they were empty.
-ADDED_COLUMNS = ('io', 'instr_core', 'instr_libevent', 'instr_libc',
-    'instr_tls', 'instr_other', 'syscalls_per_op', 'syscalls_by_kind')
+def missing_columns(header):
+    """The schema's columns a CSV header lacks, those a pre-protocol run
+    lacks by nature left out."""
+    return [c for c in COLUMNS if c not in header and c not in SINCE_PROTOCOL]
 
 
 def format_row(row):
@@ -131,13 +152,11 @@ def append(fd, row):
 
 
 def read(path):
+    """The rows of a results CSV as dicts; a column the file predates
+    (SINCE_PROTOCOL) reads as empty."""
     with open(path, newline='') as f:
-        return list(csv.DictReader(f))
-
-
-def done_keys(path):
-    """{(cell, repeat)} already in the file, whatever their status."""
-    if not os.path.exists(path):
-        return set()
-    repair(path)
-    return {(r['cell'], r['repeat']) for r in read(path)}
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for c in SINCE_PROTOCOL:
+            r.setdefault(c, '')
+    return rows

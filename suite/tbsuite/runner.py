@@ -1,4 +1,5 @@
-"""suite/run_matrix.sh: run a matrix profile, one CSV row per cell x repeat.
+"""suite/run_matrix.sh: run a matrix profile in randomized blocks, one CSV
+row per cell and block, then the per-cell summary with intervals.
 
 Called by the bash entry point after it checked the tools; see --help.
 """
@@ -7,14 +8,16 @@ import argparse
 import datetime
 import json
 import os
+import random
 import resource
 import shutil
 import signal
 import sys
 import time
 
-from . import cells as cellrun
-from . import cli, context, hostfacts, matrixfile, report, results, tables
+from . import (blockrun, cellstats, cli, context, hostfacts, matrixfile,
+    protocol, report, results, verify)
+from .blockrun import cell_title, hms
 from .cli import ROOT, shown
 
 log = cli.logger('run_matrix')
@@ -22,10 +25,16 @@ MATRIX_DIR = os.path.join(ROOT, 'suite', 'matrix')
 
 USAGE = """\
 usage: suite/run_matrix.sh [options]
+       suite/run_matrix.sh --verify RUN_ID [--sample N] [--seed S]
 
 Runs a benchmark matrix over tlsbench (every backend), nginx and an asyncio
-server, one CSV row per cell and repeat in results/<run-id>.csv, then
-renders results/<run-id>/report.md and prints a summary.
+server in randomized, interleaved blocks: block b measures every cell once
+plus the profile's reference cell, in an order shuffled by the block's
+seed; after min_blocks, only cells whose ratio-to-reference interval is
+wider than target_half_width run again (up to max_blocks or time_budget).
+One CSV row per cell and block in results/<run-id>.csv; at the end the
+medians with 95% intervals per cell (results/<run-id>/cells.csv), the
+profile's comparisons (comparisons.csv), a summary, and the report.
 
   --profile NAME       suite/matrix/NAME.matrix (default: default); one of:
                        %(profiles)s
@@ -33,10 +42,10 @@ renders results/<run-id>/report.md and prints a summary.
   --only AXIS=V[,V]    narrow (or set) an axis, repeatable:
                        --only backend=openssl,wolfssl --only mode=full
                        axes: %(axes)s
-  --set NAME=VALUE     override a setting, repeatable (--set duration=1)
+  --set NAME=VALUE     override a setting, repeatable (--set min_blocks=3)
                        settings: %(settings)s
-  --resume RUN_ID      complete an interrupted run: same matrix, skips the
-                       cell x repeat rows already in its CSV
+  --resume RUN_ID      complete an interrupted run: same matrix, seed and
+                       client, skips the rows already in its CSV
   --run-id ID          name the run (default: UTC time and commit)
   --results DIR        where the CSV and report go (default: results/)
   --build-root DIR     build directories, certificates, bodies
@@ -46,10 +55,27 @@ renders results/<run-id>/report.md and prints a summary.
   --list               print the cells and an estimate, run nothing
   --help               this text
 
+  --verify RUN_ID      re-measure a sample of a committed run's cells, in
+                       randomized blocks with its reference and settings,
+                       and say whether it reproduced: per cell the
+                       committed ratio-to-reference interval, the new
+                       median ratio, and whether it falls inside.  The run
+                       reproduced when at least 75%% of the sampled cells'
+                       new medians fall inside their committed intervals
+                       and no sampled cell's new interval is disjoint from
+                       its committed one (that is a real shift).  Writes
+                       results/RUN_ID/verify-<utc>.txt (and .csv, the
+                       rows); exit 0 when reproduced, 1 when not.
+  --sample N           cells to re-measure (default 8; at least one of each
+                       mode present; never the reference itself)
+  --seed S             the sample's and the blocks' seed (default: drawn,
+                       and printed)
+
 Matrix files: `axis = v1 v2 ...` and `setting = value` lines, # comments,
-optional [block] sections (see suite/matrix/README.md).  Exit status: 0
-when every row is ok, 1 when some rows are errors or a row cannot be
-written (a full disk: the CSV keeps the rows before it), 2 on usage errors.
+optional [section]s (see suite/matrix/README.md).  Exit status: 0 when
+every row is ok (refused cells, a library's stated limit, count as ok), 1
+when some rows are errors or a row cannot be written (a full disk: the CSV
+keeps the rows before it), 2 on usage errors.
 """
 
 
@@ -84,112 +110,155 @@ def parse_args(argv):
     p.add_argument('--no-build', action='store_true')
     p.add_argument('--no-report', action='store_true')
     p.add_argument('--list', action='store_true')
+    p.add_argument('--verify')
+    p.add_argument('--sample', type=int, default=8)
+    p.add_argument('--seed', type=int)
     p.add_argument('--help', '-h', action='store_true')
-    args, rest = p.parse_known_args(argv)
+    try:
+        args, rest = p.parse_known_args(argv)
+    except SystemExit:
+        raise UsageError('bad arguments (see --help)')
     if rest:
         raise UsageError('unknown argument %s (see --help)' % rest[0])
+    if args.verify and (args.resume or args.list):
+        raise UsageError('--verify runs alone (no --resume or --list)')
+    if args.sample < 1:
+        raise UsageError('--sample %d: at least 1' % args.sample)
     return args
 
 
-def load_matrix(spec):
-    """spec: {'profile', 'matrix', 'only', 'set'} -> cells."""
-    path = spec['matrix'] or os.path.join(MATRIX_DIR,
-        (spec['profile'] or 'default') + '.matrix')
-    if not os.path.exists(path):
-        raise UsageError('no matrix file %s (profiles: %s)' % (path,
-            ' '.join(profiles())))
-    with open(path) as f:
-        blocks = matrixfile.parse(f.read(), os.path.relpath(path, ROOT))
-    overrides = matrixfile.parse_set(spec['set'])
-    for b in blocks:
-        b['settings'].update(overrides)
-    only = matrixfile.parse_only(spec['only'])
-    return matrixfile.expand(blocks, only, len(hostfacts.cores())), path
+class Matrix:
+    """What a run measures: the cells, the reference, the comparisons and
+    the run-level settings of a spec ({'profile', 'matrix', 'only',
+    'set'})."""
+
+    def __init__(self, spec):
+        self.path = spec['matrix'] or os.path.join(MATRIX_DIR,
+            (spec['profile'] or 'default') + '.matrix')
+        if not os.path.exists(self.path):
+            raise UsageError('no matrix file %s (profiles: %s)' % (
+                self.path, ' '.join(profiles())))
+        with open(self.path) as f:
+            self.sections = matrixfile.parse(f.read(),
+                os.path.relpath(self.path, ROOT))
+        overrides = matrixfile.parse_set(spec['set'])
+        for s in self.sections:
+            s['settings'].update(overrides)
+        self.settings = self.sections[0]['settings']
+        matrixfile.check_run_settings(self.settings)
+        self.cores = len(hostfacts.cores())
+        only = matrixfile.parse_only(spec['only'])
+        self.cells = matrixfile.expand(self.sections, only, self.cores)
+        self.windowed = [c for c in self.cells
+            if c['mode'] in matrixfile.WINDOW_MODES]
+        self.others = [c for c in self.cells
+            if c['mode'] not in matrixfile.WINDOW_MODES]
+        self.ref = matrixfile.reference_cell(self.sections, self.cells,
+            self.cores) if self.windowed else None
+        group = self.group()
+        self.pairs = matrixfile.comparison_pairs(group,
+            self.settings['compare'], self.cores)
+
+    def group(self):
+        """The block group: the window-mode cells and the reference."""
+        ids = [c['id'] for c in self.windowed]
+        return self.windowed + ([self.ref] if self.ref and
+            self.ref['id'] not in ids else [])
+
+    def plan(self, seed):
+        return protocol.Plan(self.windowed, self.ref, self.settings, seed) \
+            if self.ref else None
+
+    def by_id(self, cell_id):
+        return next((c for c in self.group() if c['id'] == cell_id), None)
 
 
-def estimate_repeat_s(cell):
+# requests/s one server core gives, roughly, on a 2020s x86 machine: only
+# for --list's estimate (the asyncio server about 2.5 times slower)
+EST_RATE = {'full': 1500.0, 'full-tickets': 1500.0, 'resumed': 2000.0,
+    'keepalive': 20000.0}
+
+
+def estimate_s(cell):
+    """Seconds one row of the cell takes, roughly."""
     s = cell['settings']
     if cell['mode'].startswith('cost-'):
         return 60.0     # two runs under callgrind (~50x slower)
     if cell['mode'] == 'memory':
         return 10.0 + int(cell['concurrency']) / 150.0
-    # a request-bounded window: assume full handshakes at a few hundred/s
-    window = s['duration'] if s['requests'] <= 0 else \
-        max(1.0, s['requests'] / 300.0)
-    return s['warmup'] + window + 0.8
+    rate = EST_RATE[cell['mode']] * int(cell['workers'])
+    if cell['mode'] in ('full', 'full-tickets') and \
+            cell['cert'].startswith('rsa'):
+        rate /= 2.0
+    if cell['server'] == 'asyncio':
+        rate /= 2.5
+    warm = max(s['warmup'], 2 * int(cell['concurrency']) / rate)
+    # canary, start, check run and stop: about 0.4 s
+    return 0.4 + warm + context.window_requests(cell) / rate
 
 
-def hms(seconds):
-    seconds = int(max(0, seconds))
-    if seconds >= 3600:
-        return '%dh%02dm' % (seconds // 3600, seconds % 3600 // 60)
-    return '%dm%02ds' % (seconds // 60, seconds % 60)
+def estimate(m):
+    """(least, most) seconds: min_blocks blocks of the group, or
+    max_blocks; plus the cost and memory rows."""
+    s = m.settings
+    block = sum(estimate_s(c) for c in m.group())
+    rest = sum(c['settings']['repeats'] * estimate_s(c) for c in m.others)
+    return (s['min_blocks'] * block + rest, s['max_blocks'] * block + rest)
 
 
-def cell_title(c):
-    who = c['server'] + ('/' + c['backend'] if c['server'] == 'tlsbench'
-        else '')
-    if c['lib'] != '-':
-        who = c['server'] + '/' + c['lib']
-    if c['io'] == 'core':
-        who += ' io=core'
-    return '%s tls%s %s %s c%s %s w%s' % (who, c['tls'], c['cert'],
-        c['mode'], c['concurrency'], c['body'], c['workers'])
+def print_list(m):
+    ref = m.ref['id'] if m.ref else None
+    for c in m.group():
+        print('%-62s %s[%s]' % (cell_title(c), 'REFERENCE ' if c['id'] ==
+            ref else '', c['section'] if c in m.cells else 'reference'))
+    for c in m.others:
+        print('%-62s x%d  [%s]' % (cell_title(c), c['settings']['repeats'],
+            c['section']))
+    for a, b in m.pairs:
+        print('compare %s  vs  %s' % (cell_title(a), cell_title(b)))
+    s = m.settings
+    least, most = estimate(m)
+    parts = []
+    if m.ref:
+        parts.append('%d cells with the reference in %d to %d blocks' % (
+            len(m.group()), s['min_blocks'], s['max_blocks']))
+    if m.others:
+        parts.append('%d cost/memory rows' % sum(c['settings']['repeats']
+            for c in m.others))
+    print('%s: about %s%s' % (', '.join(parts), hms(least), '' if
+        least == most else ' (at most %s)' % hms(most)))
 
 
-def base_row(run_id, commit, host, ctx, cell):
-    row = {'run_id': run_id, 'git_commit': commit}
-    row.update(host)
-    row.update({
-        'cell': cell['id'],
-        'server': cell['server'],
-        'backend': cell['backend'],
-        'io': cell['io'],
-        'tls_version': cell['tls'],
-        'cert': cell['cert'],
-        'mode': cell['mode'],
-        'resumption': cell['resumption'],
-        'concurrency': cell['concurrency'],
-        'body_bytes': matrixfile.parse_body(cell['body']),
-        'workers': cell['workers'],
-        'server_cpus': ctx.server_cpus(cell),
-        'client_cpus': ctx.client_cpus(cell),
-        'negotiated_cipher': '', 'negotiated_group': '',
-    })
-    row.update(ctx.lib_facts(cell))
-    return row
-
-
-class Interrupted(Exception):
-    pass
-
-
-def on_signal(signum, frame):
-    raise Interrupted(signal.Signals(signum).name)
+def read_meta(results_dir, run_id):
+    path = os.path.join(results_dir, run_id, 'run.json')
+    if not os.path.exists(path):
+        raise UsageError('no run %s: %s is missing (runs: %s)' % (
+            run_id, path, ' '.join(sorted(
+            f[:-4] for f in os.listdir(results_dir)
+            if f.endswith('.csv'))) or 'none'))
+    with open(path) as f:
+        return json.load(f)
 
 
 def run_spec(args, argv):
     """What to run: a new run's profile, --only and --set, or, with
-    --resume, the interrupted run's own (from its run.json)."""
-    if not args.resume:
+    --resume or --verify, the run's own (from its run.json)."""
+    old = args.resume or args.verify
+    if not old:
         return {'profile': args.profile, 'matrix': args.matrix and
             os.path.abspath(args.matrix), 'only': args.only, 'set': args.set}
-    meta_path = os.path.join(args.results, args.resume, 'run.json')
-    if not os.path.exists(meta_path):
-        raise UsageError('no run %s: %s is missing (runs: %s)' % (
-            args.resume, meta_path, ' '.join(sorted(
-            f[:-4] for f in os.listdir(args.results)
-            if f.endswith('.csv'))) or 'none'))
-    with open(meta_path) as f:
-        spec = json.load(f)
+    spec = read_meta(args.results, old)
     if args.profile or args.matrix or args.only or args.set:
-        log('--resume reuses the run\'s own profile, --only and --set; '
-            'ignoring those given now')
+        log('%s reuses the run\'s own profile, --only and --set; '
+            'ignoring those given now' % ('--resume' if args.resume else
+            '--verify'))
     return spec
 
 
-def new_run(args, argv, spec, commit):
-    """A new run's id, its directory and run.json."""
+def new_run(args, argv, spec, commit, m):
+    """A new run's id, its directory and run.json (with the seed, the
+    client, the reference and the comparisons, so a resume, a report and
+    a verification need nothing else)."""
     run_id = args.run_id or '%s-%s' % (
         datetime.datetime.utcnow().strftime('%Y%m%dT%H%M%SZ'),
         hostfacts.short_commit(commit))
@@ -197,65 +266,80 @@ def new_run(args, argv, spec, commit):
         raise UsageError('run %s exists; use --resume %s' % (run_id, run_id))
     run_dir = os.path.join(args.results, run_id)
     os.makedirs(run_dir, exist_ok=True)
+    seed = m.settings['order_seed'] or random.SystemRandom().randrange(1,
+        2 ** 31)
     spec = dict(spec, started=datetime.datetime.utcnow().isoformat() + 'Z',
-        git_commit=commit, argv=argv)
+        git_commit=commit, argv=argv, seed=seed,
+        client=context.Context.resolve_client(m.settings['client']),
+        reference=m.ref['id'] if m.ref else None,
+        cells=[c['id'] for c in m.group() + m.others],
+        comparisons=[[a['id'], b['id']] for a, b in m.pairs],
+        protocol={k: m.settings[k] for k in matrixfile.RUN_SETTINGS
+            if k != 'compare'})
     with open(os.path.join(run_dir, 'run.json'), 'w') as f:
         json.dump(spec, f, indent=1)
-    return run_id
+    return run_id, spec
 
 
-def progress_line(row):
-    """What a finished row says in the progress line."""
-    if row['status'] != 'ok':
-        return 'ERROR %s' % row['reason'][:90]
-    if row.get('instr_per_op'):
-        return '%s instructions/op' % row['instr_per_op']
-    if row.get('kib_per_conn'):
-        return '%s KiB/connection' % row['kib_per_conn']
-    return '%s rps' % row['rps']
+def fmt_iv(value, lo, hi):
+    if not value:
+        return '-'
+    return '%s [%s, %s]' % (value, lo, hi)
 
 
-def run_cells(ctx, cells, run_id, commit, csv_path, done, t0):
-    """Every cell x repeat not in `done`, one row each, appended to the
-    CSV as it finishes, with a progress line on stderr."""
-    total = sum(c['settings']['repeats'] for c in cells)
-    host = hostfacts.host()
-    fd = results.open_for_append(csv_path)
-    try:
-        n = len([1 for c in cells for r in range(c['settings']['repeats'])
-            if (c['id'], str(r + 1)) in done])
-        t_cells = time.monotonic()
-        ran = 0
-        for c in cells:
-            for rep in range(1, c['settings']['repeats'] + 1):
-                if (c['id'], str(rep)) in done:
-                    continue
-                row = base_row(run_id, commit, host, ctx, c)
-                row['utc'] = datetime.datetime.utcnow().strftime(
-                    '%Y-%m-%dT%H:%M:%SZ')
-                row = cellrun.run(ctx, c, rep, row)
-                results.append(fd, row)
-                n += 1
-                ran += 1
-                left = (time.monotonic() - t_cells) / ran * (total - n)
-                print('[%d/%d] %s elapsed, ~%s left  %s #%d: %s' % (n,
-                    total, hms(time.monotonic() - t0), hms(left),
-                    cell_title(c), rep, progress_line(row)),
-                    file=sys.stderr, flush=True)
-    finally:
-        os.close(fd)
+def summary_table(lines):
+    header = ['cell', 'n', 'us/req [95% CI]', 'ratio to ref [95% CI]',
+        'rps', 'bound', 'stop']
+    out = []
+    for c in lines:
+        title = cell_title(cellstats.axes_of(c['cell']))
+        if c['is_reference'] == 'yes':
+            title += ' (reference)'
+        if c['status'] != 'ok':
+            out.append([title, str(c['n']), c['status'].upper(), '', '',
+                '', c['reason'][:60]])
+            continue
+        if c['instr_per_op'] or c['kib_per_conn']:
+            out.append([title, str(c['n']), '%s instructions/op' % c[
+                'instr_per_op'] if c['instr_per_op'] else '%s KiB/connection'
+                % c['kib_per_conn'], '', '', '', ''])
+            continue
+        out.append([title, str(c['n']), fmt_iv(c['us_per_req'],
+            c['us_per_req_lo'], c['us_per_req_hi']),
+            fmt_iv(c['ratio_to_ref'], c['ratio_to_ref_lo'],
+            c['ratio_to_ref_hi']), c['rps'] or '-', c['bound'] or '-',
+            c['stop_reason'] or '-'])
+    widths = [max(len(r[i]) for r in [header] + out) for i in
+        range(len(header))]
+    text = ['  '.join(h.ljust(w) for h, w in zip(header, widths))]
+    text += ['  '.join(x.ljust(w) for x, w in zip(r, widths)) for r in out]
+    return '\n'.join(text)
 
 
 def summary(run_id, csv_path, t0, no_report):
-    """The medians per cell on stdout and the report; the exit status."""
+    """cells.csv and comparisons.csv, the medians with intervals on
+    stdout, the report; the exit status."""
     rows = results.read(csv_path)
-    header, trs = tables.summary_rows(tables.group(rows))
+    cells_csv, comp_csv = cellstats.write(csv_path, rows)
+    lines = results.read(cells_csv)
     print('\nrun %s: %d rows in %s (%s)' % (run_id, len(rows),
         shown(csv_path), hms(time.monotonic() - t0)))
-    print('medians per cell (hs/s: full or resumed handshakes per second '
-        'by the server; us/req: server CPU per request):')
-    print(tables.text_table(header, trs))
-    bad = sum(1 for r in rows if r['status'] != 'ok')
+    print('per cell (%s): median server CPU per request with its 95%% '
+        'interval, the ratio to the reference paired by block, the bound '
+        'class, why it stopped' % shown(cells_csv))
+    print(summary_table(lines))
+    comps = results.read(comp_csv)
+    if comps:
+        print('comparisons (%s): a / b of server CPU per request, paired '
+            'by block; ~ where the interval includes 1' % shown(comp_csv))
+        for c in comps:
+            print('  %-7s %s [%s, %s] n=%s%s  %s  vs  %s' % (
+                c['verdict'] or '-', c['ratio'] or '-', c['lo'], c['hi'],
+                c['n'], '' if c['both_server_bound'] == 'yes' else
+                ' (not both server-bound)',
+                cell_title(cellstats.axes_of(c['a'])),
+                cell_title(cellstats.axes_of(c['b']))))
+    bad = sum(1 for r in rows if r['status'] == 'error')
     if bad:
         print('%d error rows (see the reason column)' % bad)
     if not no_report:
@@ -274,50 +358,67 @@ def main(argv):
             return 0
         os.makedirs(args.results, exist_ok=True)
         spec = run_spec(args, argv)
-        cells, matrix_path = load_matrix(spec)
+        m = Matrix(spec)
     except (UsageError, matrixfile.MatrixError, ValueError) as e:
         print('run_matrix: %s' % e, file=sys.stderr)
         return 2
-    if not cells:
+    if not m.cells:
         print('run_matrix: the matrix has no runnable cells (check --only)',
             file=sys.stderr)
         return 2
-
-    total = sum(c['settings']['repeats'] for c in cells)
-    est = sum(c['settings']['repeats'] * estimate_repeat_s(c) for c in cells)
     if args.list:
-        for c in cells:
-            print('%-60s x%d  [%s]' % (cell_title(c),
-                c['settings']['repeats'], c['block']))
-        print('%d cells, %d rows, about %s' % (len(cells), total, hms(est)))
+        print_list(m)
         return 0
+    signal.signal(signal.SIGTERM, blockrun.on_signal)
+    signal.signal(signal.SIGINT, blockrun.on_signal)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if args.verify:
+        return verify.main(args, spec, m)
 
     commit = hostfacts.git_commit(ROOT)
     try:
-        run_id = args.resume or new_run(args, argv, spec, commit)
+        if args.resume:
+            run_id = args.resume
+            if 'seed' not in spec:
+                raise UsageError('run %s has no seed in its run.json: it '
+                    'was made before blocks; start a new run' % run_id)
+        else:
+            run_id, spec = new_run(args, argv, spec, commit, m)
     except UsageError as e:
         print('run_matrix: %s' % e, file=sys.stderr)
         return 2
     csv_path = os.path.join(args.results, run_id + '.csv')
-    done = results.done_keys(csv_path)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     t0 = time.monotonic()
-    log('run %s: %s, %d cells, %d rows%s, about %s' % (run_id,
-        shown(matrix_path), len(cells), total,
-        ', %d already done' % len(done) if done else '', hms(est)))
+    least, most = estimate(m)
+    what = ['%d cells in %d-%d blocks (seed %d, reference %s)' % (
+        len(m.group()), m.settings['min_blocks'], m.settings['max_blocks'],
+        spec['seed'], cell_title(m.ref))] if m.ref else []
+    if m.others:
+        what.append('%d cost/memory cells' % len(m.others))
+    log('run %s: %s, %s, client %s, about %s%s' % (run_id, shown(m.path),
+        ', '.join(what), spec['client'], hms(least), '' if least == most
+        else ' (at most %s)' % hms(most)))
     ctx = context.Context(ROOT, os.path.abspath(args.build_root),
         os.path.abspath(args.results), no_build=args.no_build)
+    ctx.client = spec['client']
     try:
-        ctx.prepare_builds(cells)
-        ctx.prepare_certs(cells)
-        ctx.prepare_bodies(cells)
-        run_cells(ctx, cells, run_id, commit, csv_path, done, t0)
-    except Interrupted as e:
+        fd = results.open_for_append(csv_path)
+    except (ValueError, results.WriteError) as e:
+        print('run_matrix: %s' % e, file=sys.stderr)
+        return 1
+    host = hostfacts.host()
+    w = blockrun.Writer(fd, results.read(csv_path), t0, run_id)
+    try:
+        blockrun.prepare(ctx, m.cells + ([m.ref] if m.ref else []))
+
+        def base(cell):
+            return blockrun.base_row(run_id, commit, host, ctx, cell)
+        if m.ref:
+            blockrun.run_blocks(ctx, m.plan(spec['seed']), base, w)
+        blockrun.run_others(ctx, m.others, base, w)
+    except blockrun.Interrupted as e:
         print('run_matrix: interrupted (%s); complete it with: '
             'suite/run_matrix.sh --resume %s' % (e, run_id),
             file=sys.stderr)
@@ -328,6 +429,7 @@ def main(argv):
             % (e, run_id), file=sys.stderr)
         return 1
     finally:
+        os.close(fd)
         shutil.rmtree(ctx.tmp_root, ignore_errors=True)
     return summary(run_id, csv_path, t0, args.no_report)
 

@@ -12,10 +12,13 @@ arguments must be absolute; its stdout and stderr go to files there.  Readiness 
 kind:
 
   tlsbench  `listening URL` on stdout; counters: SIGUSR1 -> --stats-file
+            (requests, full and resumed handshakes, the TLS settings the
+            library applied)
   asyncio   the same contract (suite/reference/asyncio_server.py)
   nginx     ready once it answers stub_status on a second, plaintext port;
-            counters: stub_status (connections accepted and requests; no
-            full/resumed split)
+            counters: stub_status (connections accepted and requests) and,
+            with an access log of $ssl_session_reused, full and resumed
+            handshakes counted from its lines
 
 stop() sends SIGTERM and requires exit status 0: a server that crashes or
 cannot stop cleanly is an error of the measurement, never ignored.
@@ -88,6 +91,8 @@ class Server:
     how readiness shows (ready)."""
     # requests (and connections) that reading the counters adds itself
     scrape_cost = 0
+    # where its full and resumed handshake counts come from
+    hs_source = 'server'
 
     def __init__(self, workdir, cpus=None, wrapper=(), env=None,
             nofile=None):
@@ -214,8 +219,17 @@ class Server:
             return []
 
     def cpu(self):
-        """(user_s, sys_s) of the server's process tree."""
-        return procstat.cpu(self.proc.pid)
+        """The server's process tree's CPU so far: {'ns': schedstat
+        nanoseconds, 'user_s', 'sys_s': from clock ticks}."""
+        user, sys_ = procstat.cpu(self.proc.pid)
+        return {'ns': procstat.cpu_ns(self.proc.pid), 'user_s': user,
+            'sys_s': sys_}
+
+    def tls_settings(self, counters):
+        """The TLS settings the server applied, `key=value;...`, from its
+        counters (tlsbench and asyncio report them)."""
+        got = counters.get('tls_settings') or {}
+        return ';'.join('%s=%s' % kv for kv in sorted(got.items()))
 
     def stop(self, timeout=15, resend=None):
         """SIGTERM and wait; returns (exit code, reason or '').  resend:
@@ -294,20 +308,30 @@ class Nginx(Server):
     """Debian's nginx with a configuration written for the cell
     (nginx_conf), its prefix the work directory.  one_process: no master
     (master_process off), so a wrapper such as callgrind sees the process
-    that serves."""
+    that serves.  count_reused: an access log of `$ssl_session_reused`
+    (one unbuffered write per request) gives full and resumed handshakes
+    from nginx itself."""
     scrape_cost = 1     # each stub_status read is a connection and request
+    LOG_WAIT = 5        # seconds the access log may lag its requests
 
-    def __init__(self, workdir, conf, one_process=False, **kw):
+    def __init__(self, workdir, conf, one_process=False, count_reused=False,
+            **kw):
         """conf: nginx_conf.render's settings except the ports."""
         Server.__init__(self, workdir, **kw)
         self.conf = dict(conf)
         self.one_process = one_process
+        self.reused_log = os.path.join(workdir, 'reused.log') \
+            if count_reused else ''
+        # the log's counts, or (keep-alive) connections accepted
+        self.hs_source = 'server-log' if count_reused else 'server-conns'
+        self.status_reads = 0
 
     def command(self):
         self.https_port = free_port()
         self.status_port = free_port()
         path = nginx_conf.write(self.dir, port=self.https_port,
-            status_port=self.status_port, **self.conf)
+            status_port=self.status_port, reused_log=self.reused_log,
+            **self.conf)
         return nginx_conf.command(self.dir, path, self.one_process)
 
     def _status_url(self):
@@ -327,6 +351,7 @@ class Nginx(Server):
                 with urllib.request.urlopen(self._status_url(),
                         timeout=0.5) as r:
                     r.read()
+                self.status_reads += 1   # a request nginx counted
                 return 'https://127.0.0.1:%d' % self.https_port
             except OSError:
                 time.sleep(0.02)
@@ -341,19 +366,56 @@ class Nginx(Server):
                 dst.write(src.read())
 
     def counters(self, timeout=STATS_WAIT):
-        """{'conns_accepted', 'requests'} from stub_status."""
+        """{'conns_accepted', 'requests'} from stub_status, and with the
+        access log {'handshakes_full', 'handshakes_resumed'} from it.
+        Read at rest (no request in flight): nginx writes a request's log
+        line after its response, so the lines are read once they number
+        the requests stub_status counted (its own reads aside)."""
         try:
             with urllib.request.urlopen(self._status_url(),
                     timeout=timeout) as r:
                 text = r.read().decode()
         except OSError as e:
             raise ServerError('cannot read nginx stub_status: %s' % e)
+        self.status_reads += 1
         # "Active connections: N \nserver accepts handled requests\n A H R"
         m = re.search(r'^\s*(\d+)\s+(\d+)\s+(\d+)\s*$', text, re.M)
         if not m:
             raise ServerError('unexpected stub_status: %r' % text[:120])
-        return {'conns_accepted': int(m.group(1)),
+        out = {'conns_accepted': int(m.group(1)),
             'requests': int(m.group(3))}
+        if self.reused_log:
+            out.update(self._reused_counts(out['requests'] -
+                self.status_reads))
+        return out
+
+    def _reused_counts(self, want):
+        """Full ('.') and resumed ('r') lines of the access log, once it
+        holds `want` lines (bounded by LOG_WAIT)."""
+        deadline = time.monotonic() + self.LOG_WAIT
+        while True:
+            try:
+                with open(self.reused_log) as f:
+                    lines = f.read().split('\n')[:-1]
+            except OSError:
+                lines = []
+            if len(lines) >= want:
+                break
+            if time.monotonic() > deadline:
+                raise ServerError('nginx access log %s has %d lines, '
+                    'stub_status counted %d requests (after %ds)' % (
+                    self.reused_log, len(lines), want, self.LOG_WAIT))
+            time.sleep(0.002)
+        resumed = sum(1 for l in lines if l == 'r')
+        return {'handshakes_full': len(lines) - resumed,
+            'handshakes_resumed': resumed}
+
+    def tls_settings(self, counters):
+        cache, tickets = nginx_conf.RESUMPTION[self.conf.get('resumption',
+            'both')]
+        return 'ssl_session_cache=%s;ssl_session_tickets=%s;' \
+            'ssl_session_timeout=%s' % (cache, tickets,
+            nginx_conf.SESSION_TIMEOUT)
 
     def exit_reason(self, rc):
         self.stderr_from_log()

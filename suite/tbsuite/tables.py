@@ -16,11 +16,9 @@ def num(row, key):
 
 
 def server_label(row):
-    """`tlsbench/openssl`, `tlsbench/openssl io=core`, `nginx`,
-    `asyncio`."""
+    """`tlsbench/openssl`, `nginx`, `asyncio`."""
     if row['server'] == 'tlsbench':
-        io = ' io=core' if row.get('io') == 'core' else ''
-        return 'tlsbench/' + row['backend'] + io
+        return 'tlsbench/' + row['backend']
     return row['server']
 
 

@@ -533,6 +533,8 @@ else
 		echo "SKIP hybrid-groups, mldsa-certificate ($TUNED/tlsbench-load has $TCLIENT: build it with -Dload_openssl_prefix)"
 	fi
 
+	# -cert_chain: the leaf file holds its intermediate too, which s_server
+	# sends only from -cert_chain (certs.sh issues leaves from intermediates).
 	# s_server of the same prefix answers GET /r with the file r (a whole
 	# response), one connection at a time: the PSK modes it picks
 	# (psk_ke when offered), early data, and replay protection (tickets
@@ -540,7 +542,7 @@ else
 	mkdir -p "$TMP/ss"
 	printf 'HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello' >"$TMP/ss/r"
 	SPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	(cd "$TMP/ss" && OPENSSL_CONF=$TMP/min.cnf exec "$OSSL" s_server -quiet -accept "127.0.0.1:$SPORT" -cert "$CERTS/ecdsa-p256.pem" -key "$CERTS/ecdsa-p256.key" -HTTP -early_data -allow_no_dhe_kex -prefer_no_dhe_kex) >"$TMP/ss.out" 2>&1 &
+	(cd "$TMP/ss" && OPENSSL_CONF=$TMP/min.cnf exec "$OSSL" s_server -quiet -accept "127.0.0.1:$SPORT" -cert "$CERTS/ecdsa-p256.pem" -cert_chain "$CERTS/ecdsa-p256.pem" -key "$CERTS/ecdsa-p256.key" -HTTP -early_data -allow_no_dhe_kex -prefer_no_dhe_kex) >"$TMP/ss.out" 2>&1 &
 	SS_PID=$!
 	PIDS+=("$SS_PID")
 	for _ in $(seq 100); do

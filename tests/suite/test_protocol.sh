@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# test_protocol.sh: the measurement protocol end to end, with real servers.
+#
+# The window rules: a resumed cell whose server resumes nothing (a test-only
+# override, test_server_resumption = none) becomes an error row naming the
+# full handshakes it saw, and a cell the server's library refuses at
+# start-up (X25519MLKEM768 with Debian's OpenSSL 3.0) a `refused` row with
+# the library's line.  Blocks: a three-cell run in six blocks writes every
+# cell once per block in its seed's order, the reference marked, ratios
+# paired, cells.csv and comparisons.csv; `--verify` re-measures it and
+# finds it reproduced (exit 0); with the committed intervals moved away
+# from the truth it finds it not reproduced (exit 1).  About 2 minutes on
+# 2 cores.
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+usage: tests/suite/test_protocol.sh [--no-build] [BUILD_ROOT]
+
+Runs suite/run_matrix.sh (builds missing backends under BUILD_ROOT, default
+build/; --no-build: use the builds as they are) on small matrices into a
+temporary results directory and checks the rows, the per-cell summary and
+--verify.  Prints PASS/FAIL lines and `N passed, N failed`; exit 1 if any
+failed.
+EOF
+}
+# shellcheck source=tests/suite/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+test_args protocol "$@"
+export TMPDIR=$out/tmp
+mkdir -p "$TMPDIR"
+trap 'rm -rf "$out"' EXIT
+
+
+# expect WANT NAME ARGS...: suite/run_matrix.sh ARGS (output in
+# $out/NAME.out and .err) must exit WANT
+expect() {
+	local want=$1 name=$2 rc=0
+	shift 2
+	"$root/suite/run_matrix.sh" --results "$out/results" \
+		--build-root "$build" "${no_build[@]}" --no-report "$@" \
+		>"$out/$name.out" 2>"$out/$name.err" || rc=$?
+	[[ $rc == "$want" ]] ||
+		{ echo "exit $rc, want $want"; tail -3 "$out/$name.err"; return 1; }
+}
+
+# ---- the window rules ---------------------------------------------------
+cat >"$out/rules.matrix" <<'MATRIX'
+min_blocks = 1
+max_blocks = 1
+requests = 300
+warmup = 0.2
+reference = server=tlsbench backend=openssl tls=1.3 cert=ecdsa-p256 mode=full concurrency=10
+server = tlsbench
+backend = openssl
+tls = 1.3
+cert = ecdsa-p256
+concurrency = 10
+[resumed-without-resumption]
+mode = resumed
+test_server_resumption = none
+[pq-on-openssl-3.0]
+mode = full
+group = X25519MLKEM768
+MATRIX
+check "a run with an error row exits 1" \
+	expect 1 rules --matrix "$out/rules.matrix" --run-id rules
+check "a resumed window full of full handshakes is an error row naming them; refused is its own status" \
+	py "$out/results/rules.csv" <<'EOF'
+import csv, sys
+rows = {r['mode'] + ':' + r['group']: r for r in csv.DictReader(open(sys.argv[1]))}
+res, pq, ref = rows['resumed:-'], rows['full:X25519MLKEM768'], rows['full:-']
+want = 'a resumed window with %s full handshakes of %s' % (
+    res['handshakes_full'], res['handshakes_full'])
+if res['status'] != 'error' or want not in res['reason'] or \
+        res['handshakes_resumed'] != '0':
+    sys.exit('resumed row: %s %s' % (res['status'], res['reason']))
+if pq['status'] != 'refused' or 'has no X25519MLKEM768' not in pq['reason']:
+    sys.exit('pq row: %s %s' % (pq['status'], pq['reason']))
+if ref['status'] != 'ok' or ref['is_reference'] != 'yes':
+    sys.exit('reference row: %s %s' % (ref['status'], ref['reason']))
+EOF
+
+# ---- blocks, the summary, --verify --------------------------------------
+# Three handshake cells whose ratios to the reference hold under load (a
+# keep-alive cell's CPU per request depends on how busy the server is)
+cat >"$out/three.matrix" <<'MATRIX'
+min_blocks = 6
+max_blocks = 6
+requests = 1000
+warmup = 0.2
+reference = server=tlsbench backend=openssl tls=1.3 cert=ecdsa-p256 mode=full concurrency=10
+compare = mode=resumed vs mode=full
+server = tlsbench
+backend = openssl
+tls = 1.3
+cert = ecdsa-p256
+mode = full full-tickets resumed
+concurrency = 10
+MATRIX
+start=$SECONDS
+check "a three-cell run in six blocks ends ok (exit 0)" \
+	expect 0 three --matrix "$out/three.matrix" --run-id three
+echo "(the run took $((SECONDS - start)) s)"
+check "every cell once per block, in its block seed's order, the reference marked and ratios paired" \
+	py "$out/results/three.csv" "$out/results/three/run.json" <<'EOF'
+import collections, csv, json, sys
+from tbsuite import protocol
+rows = list(csv.DictReader(open(sys.argv[1])))
+meta = json.load(open(sys.argv[2]))
+cells = meta['cells']
+by = collections.defaultdict(dict)
+for r in rows:
+    by[int(r['block'])][r['cell']] = r
+if sorted(by) != list(range(1, 7)) or any(sorted(b) != sorted(cells)
+        for b in by.values()):
+    sys.exit('blocks %s' % {k: len(v) for k, v in by.items()})
+for b, got in by.items():
+    order = [c for _, c in sorted((int(r['block_pos']), c)
+        for c, r in got.items())]
+    want = [c['id'] for c in protocol.block_order([{'id': c} for c in cells],
+        meta['seed'], b)]
+    if order != want:
+        sys.exit('block %d order %s, want %s' % (b, order, want))
+    ref = got[meta['reference']]
+    if ref['is_reference'] != 'yes' or ref['block_seed'] != \
+            str(protocol.block_seed(meta['seed'], b)):
+        sys.exit('block %d reference %s' % (b, ref['is_reference']))
+    for r in got.values():
+        want = float(r['server_us_per_req']) / float(ref['server_us_per_req'])
+        if abs(float(r['ratio_to_ref']) - want) > 1e-3:
+            sys.exit('ratio %s, want %.4f' % (r['ratio_to_ref'], want))
+EOF
+check "cells.csv: medians with complete intervals per cell; comparisons.csv: the paired ratio" \
+	py "$out/results/three" <<'EOF'
+import csv, sys
+from tbsuite import cellstats
+d = sys.argv[1]
+lines = list(csv.DictReader(open(d + '/cells.csv')))
+if tuple(lines[0]) != cellstats.CELL_COLUMNS or len(lines) != 3:
+    sys.exit('cells.csv: %d lines, columns %s' % (len(lines), list(lines[0])))
+for c in lines:
+    if c['status'] != 'ok' or c['n'] != '6' or c['complete'] != 'yes' or \
+            not float(c['us_per_req_lo']) <= float(c['us_per_req']) <= \
+            float(c['us_per_req_hi']) or c['stop_reason'] not in (
+            'converged', 'max_blocks'):
+        sys.exit('cell %s' % c)
+comps = list(csv.DictReader(open(d + '/comparisons.csv')))
+if len(comps) != 1 or comps[0]['n'] != '6' or not comps[0]['verdict']:
+    sys.exit('comparisons %s' % comps)
+EOF
+
+check "--verify re-measures the run and finds it reproduced (exit 0)" \
+	expect 0 verify --verify three --sample 2 --seed 7
+check "--verify says so and writes verify-<utc>.txt" bash -c \
+	"grep -q '^verdict: REPRODUCED' '$out/verify.out' &&
+	ls '$out/results/three/'verify-*.txt >/dev/null"
+check "--verify sampled one cell of each mode but the reference's, and said so per cell" \
+	bash -c "grep -q 'full-tickets' '$out/verify.out' &&
+	grep -q 'resumed' '$out/verify.out' &&
+	(( \$(grep -cE '^(inside|outside|DISJOINT) ' '$out/verify.out') == 2 ))"
+
+# committed intervals far from the truth: every new median is outside and
+# every new interval disjoint
+py "$out/results/three/cells.csv" <<'EOF'
+import csv, sys
+path = sys.argv[1]
+rows = list(csv.DictReader(open(path)))
+for r in rows:
+    if r['is_reference'] == 'no':
+        r['ratio_to_ref_lo'], r['ratio_to_ref_hi'] = '10.0', '11.0'
+with open(path, 'w', newline='') as f:
+    w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator='\n')
+    w.writeheader()
+    w.writerows(rows)
+EOF
+check "--verify against committed intervals that exclude the truth: not reproduced (exit 1)" \
+	expect 1 tamper --verify three --sample 1 --seed 7
+check "--verify says why: a disjoint interval" bash -c \
+	"grep -q '^verdict: NOT REPRODUCED' '$out/tamper.out' &&
+	grep -q '^DISJOINT ' '$out/tamper.out'"
+check "--verify of a run that does not exist is a usage error (exit 2)" \
+	expect 2 usage --verify nosuchrun
+check "the usage error names the run" grep -q 'no run nosuchrun' "$out/usage.err"
+
+finish
