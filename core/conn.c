@@ -144,11 +144,12 @@ struct tb_conn {
 	uint8_t unconfirmed : 1; /* 0-RTT: the client's Finished not yet in */
 	/* The core owns the TLS layer's life (tls.h): after TB_CLOSED or
 	 * TB_ERROR no call but free, and tb_tls_shutdown at most once. */
-	uint8_t tls_dead : 1; /* TB_CLOSED or TB_ERROR seen: no more calls */
-	uint8_t shut : 1;     /* tb_tls_shutdown already called */
-	uint8_t wrote : 1;    /* write progress since the timer was armed */
-	uint8_t timer_on : 1; /* the timer is pending, until expires */
-	uint8_t io_write : 1; /* ev watches EV_WRITE, else EV_READ */
+	uint8_t tls_dead : 1;	/* TB_CLOSED or TB_ERROR seen: no more calls */
+	uint8_t shut : 1;	/* tb_tls_shutdown already called */
+	uint8_t write_wait : 1; /* tb_tls_write waits to be retried */
+	uint8_t wrote : 1;	/* write progress since the timer was armed */
+	uint8_t timer_on : 1;	/* the timer is pending, until expires */
+	uint8_t io_write : 1;	/* ev watches EV_WRITE, else EV_READ */
 };
 
 static void conn_run(struct tb_conn *c);
@@ -347,12 +348,13 @@ conn_set_fate(struct tb_conn *c, enum conn_fate fate)
 }
 
 /* close_notify once, only on an established session the library has
- * not given up on (tls.h); never waiting for it to leave or for the
- * peer's: a benchmark server does not linger on clean closes. */
+ * not given up on and with no record half sent (tls.h); never waiting for
+ * it to leave or for the peer's: a benchmark server does not linger on
+ * clean closes. */
 static void
 conn_shutdown(struct tb_conn *c)
 {
-	if (!c->handshake_done || c->tls_dead || c->shut)
+	if (!c->handshake_done || c->tls_dead || c->shut || c->write_wait)
 		return;
 	c->shut = 1;
 	tb_tls_shutdown(c->tls);
@@ -874,8 +876,9 @@ conn_write_response(struct tb_conn *c)
 			return conn_response_done(c);
 		}
 		st = tb_tls_write(c->tls, p, len, &n);
+		c->write_wait = st == TB_WANT_READ || st == TB_WANT_WRITE;
 		if (st != TB_OK) {
-			if (st == TB_WANT_READ || st == TB_WANT_WRITE)
+			if (c->write_wait)
 				return st;
 			return conn_tls_failed(c, st);
 		}

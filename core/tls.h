@@ -43,11 +43,12 @@
  * The core owns the connection's life: after TB_CLOSED or TB_ERROR the only
  * calls it makes are tb_tls_conn_error() and tb_tls_conn_free().  It calls
  * tb_tls_shutdown() at most once, only after tb_tls_handshake() returned
- * TB_OK and never after TB_CLOSED or TB_ERROR, so a backend keeps no flags
- * of its own for either.  The fd belongs to the caller: the backend never
- * closes it.  Library data read ahead of a request is returned by the next
- * read even when the socket has nothing: drive reads until TB_WANT_READ
- * before waiting.
+ * TB_OK, never after TB_CLOSED or TB_ERROR, and never while a tb_tls_write()
+ * waits to be retried (its record half sent: no alert could leave before
+ * it), so a backend keeps no flags of its own for any of these.  The fd belongs
+ * to the caller: the backend never closes it.  Library data read ahead of a
+ * request is returned by the next read even when the socket has nothing: drive
+ * reads until TB_WANT_READ before waiting.
  *
  * Early data (TLS 1.3 0-RTT, tb_tls_config.max_early_data > 0): when the
  * library accepts a client's early data, tb_tls_handshake() returns TB_OK
