@@ -27,6 +27,7 @@ Runs, from the repository root (build output under build/), in this order:
   unit:<b>     meson test --suite unit: the parser tests and the backend
                contract test (tests/backends) of each build
   it:<b>       tests/integration/run.py against each backend
+  it-core:<b>  the same with every server run with --io core
   tuned-build:<l>, tuned:<l>, tuned-unit:<l>, tuned-it:<l>
                a server built against that library (the OpenSSL one's load
                generator too), its flavor and loaded-library checks, its
@@ -52,9 +53,9 @@ Runs, from the repository root (build output under build/), in this order:
   fuzz         ci/fuzz.sh --quick: the libFuzzer targets, 20 s each
   stress:<b>   suite/stress.sh --quick: hostile and overload traffic
   testssl:<b>  ci/testssl.sh: protocols, ciphers, known vulnerabilities
-  asan-build:<b>, asan-it:<b>
+  asan-build:<b>, asan-it:<b>, asan-it-core:<b>
                an ASan+UBSan build per backend (build/asan-<b>) and the
-               integration tests against it
+               integration tests against it, with --io native and core
 Each step's log is in build/test-logs/<step>.log; a failing step prints its
 tail.  The last line is `N passed, N failed`; exit status 1 when anything
 failed, 2 for a usage or setup error.
@@ -250,8 +251,12 @@ build_asan() {
 
 unit_tests() { meson test -C "$1" --suite unit --print-errorlogs; }
 
+# integration BUILD [ARG...]: ARGs go to run.py (e.g. --server-arg=--io=core)
 integration() {
-	"$TB_PY" tests/integration/run.py --build "$1" --certs "$CERTS" $QUICK
+	local build=$1
+	shift
+	"$TB_PY" tests/integration/run.py --build "$build" --certs "$CERTS" \
+		$QUICK "$@"
 }
 
 # With a tuned OpenSSL >= 3.5 build (its load generator linked to it too),
@@ -334,6 +339,7 @@ phase_integration() {
 	for b in $BACKENDS; do
 		[[ -x ${PREFIX}$b/tlsbench-server ]] || continue
 		step "it:$b" integration "${PREFIX}$b"
+		step "it-core:$b" integration "${PREFIX}$b" --server-arg=--io=core
 	done
 }
 
@@ -358,6 +364,8 @@ phase_asan() {
 		step "asan-build:$b" build_asan "$b"
 		[[ -x ${PREFIX}asan-$b/tlsbench-server ]] || continue
 		step "asan-it:$b" asan_env integration "${PREFIX}asan-$b"
+		step "asan-it-core:$b" asan_env integration "${PREFIX}asan-$b" \
+			--server-arg=--io=core
 	done
 }
 
