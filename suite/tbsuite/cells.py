@@ -41,7 +41,8 @@ import subprocess
 import tempfile
 import time
 
-from . import context, loadgen, matrix_modes, matrixfile, procstat, servers
+from . import (context, loadgen, matrix_modes, matrixfile, openloop,
+    procstat, resumemodes, servers)
 
 AGREE = 0.01        # client and server window counts agree within 1%
 STRAY = 0.01        # a resumed window may hold 1% full handshakes
@@ -97,7 +98,8 @@ def load_command(ctx, cell, url, requests, check=None, control_fd=None):
         per_slot = 0 if s['test_server_resumption'] else 1
         cmd += ['--warmup', '%g' % s['warmup'], '--warmup-per-slot',
             str(per_slot), '--control-fd', str(control_fd)]
-    cmd += mode.load_args
+        cmd += openloop.load_args(cell)
+    cmd += resumemodes.client_args(cell, mode.load_args)
     if cell['tls'] != '-':
         # the suite measures servers: skip chain checks on the client, it
         # still verifies the handshake signature like any client
@@ -132,6 +134,7 @@ def server_for(ctx, cell, workdir):
             args += ['--cert', cert, '--key', key,
                 '--tls-min', c['tls'], '--tls-max', c['tls'],
                 '--resumption', server_resumption(c)]
+            args += resumemodes.server_args(c)
             for name, value in sorted(lists.items()):
                 args += ['--' + name, value]
         return servers.Tlsbench(workdir, ctx.server_binary(c), args,
@@ -152,9 +155,10 @@ def server_for(ctx, cell, workdir):
         tls_max=c['tls'], ciphers=lists.get('ciphers', ''),
         ciphersuites=lists.get('ciphersuites', ''),
         groups=lists.get('groups', ''),
-        resumption=server_resumption(c), workers=int(c['workers'])),
-        count_reused=c['mode'] in ('full', 'full-tickets', 'resumed'),
-        **pinned)
+        resumption=server_resumption(c), workers=int(c['workers']),
+        early_data=c['mode'] == 'resumed-0rtt'),
+        count_reused=c['mode'] in ('full', 'full-tickets') +
+        matrixfile.RESUMED_MODES, **pinned)
 
 
 def check_body(ctx, cell, url):
@@ -239,7 +243,8 @@ def run_window(ctx, cell, server, url, row):
         'counters': (c0, c1), 'cpu': (cpu0, cpu1),
         'steal_s': steal1 - steal0, 'peak_rss_kib': rss,
         'scrape_cost': server.scrape_cost, 'hs_source': server.hs_source,
-        'tls_settings': server.tls_settings(c1)}
+        'tls_settings': server.tls_settings(c1),
+        'anti_replay': server.anti_replay(c1)}
 
 
 def refusal(server):
@@ -248,7 +253,8 @@ def refusal(server):
     try:
         with open(server.stderr, errors='replace') as f:
             for line in f:
-                if REFUSAL.search(line):
+                if REFUSAL.search(line) or \
+                        resumemodes.REFUSED_OPTION.search(line):
                     return line.strip()
     except OSError:
         pass
@@ -360,6 +366,10 @@ def row_fields(cell, samples):
             ('p99', 'lat_p99_us'), ('p999', 'lat_p999_us'),
             ('max', 'lat_max_us')):
         f[col] = _fmt(lat.get(key))
+    # the handshake phase, where the window had handshakes
+    hs = out.get('handshake_us') or {}
+    for key in ('p50', 'p90', 'p99', 'p999'):
+        f['hs_%s_us' % key] = _fmt(hs.get(key)) if hs.get('count') else '-'
     # requests/s and CPU per request over the same window: the server's
     # count between the two boundaries, the client's window seconds
     f['rps'] = _fmt(served / dur if dur > 0 else 0.0)
@@ -383,6 +393,9 @@ def row_fields(cell, samples):
         share >= s['saturation'] else 'no'
     f['bound'] = bound_class(util, share, s['saturation'])
     f['tls_settings'] = samples['tls_settings']
+    f.update(openloop.row_fields(cell, out))
+    f.update(resumemodes.row_fields(cell, samples) if cell['tls'] != '-'
+        else dict.fromkeys(resumemodes.COLUMNS, '-'))
     return f
 
 
@@ -430,9 +443,10 @@ def judge(cell, samples, fields):
             if _disagree(c, srv):
                 errors.append('window counts disagree: the client made %d '
                     '%s, the server counted %d' % (c, what, srv))
-        if cell['mode'] == 'resumed' and full > STRAY * (full + resumed):
-            errors.append('a resumed window with %d full handshakes of %d '
-                '(more than %g%%)' % (full, full + resumed, STRAY * 100))
+        # the full-handshake share, the confirmed resumption, early data
+        more, said = resumemodes.problems(cell, fields, AGREE, STRAY)
+        errors += more
+        notes += said
         if cell['mode'] in ('full', 'full-tickets') and resumed:
             errors.append('a full-handshake window with %d resumed '
                 'handshakes of %d' % (resumed, full + resumed))
@@ -444,6 +458,7 @@ def judge(cell, samples, fields):
     rc_stop, why = samples['stop']
     if rc_stop != 0:
         errors.append(why)
+    notes += openloop.notes(cell, fields)
     return ('error' if errors else 'ok'), errors + notes
 
 
@@ -486,6 +501,9 @@ MODES = {
     'resumed': Mode('resumed', CLOSE + ['--resume', 'ticket'],
         measure_window),
     'keepalive': Mode('keepalive', [], measure_window),
+    # the request in TLS 1.3 early data on a resumption (0-RTT)
+    'resumed-0rtt': Mode('resumed-0rtt', CLOSE + ['--resume', 'ticket',
+        '--early-data'], measure_window),
     # instructions per operation under callgrind, and memory per idle
     # connection (matrix_modes.py)
     'cost-full': Mode('cost-full', [], matrix_modes.measure_cost),
@@ -501,9 +519,11 @@ def run(ctx, cell, repeat, base_row):
     row = dict(base_row)
     row['repeat'] = repeat
     started = time.monotonic()
-    problem = ctx.cell_problem(cell)
+    status, problem = 'error', ctx.cell_problem(cell)
+    if not problem:
+        status, problem = openloop.problem(cell)
     if problem:
-        row['status'] = 'error'
+        row['status'] = status
         row['reason'] = problem
     else:
         row = MODES[cell['mode']].measure(ctx, cell, repeat, row)

@@ -28,8 +28,12 @@ def _version_number(text):
 
 
 def window_requests(cell):
-    """Requests in the cell's window: the `requests` setting or the mode's
-    default, and at least 20 per connection."""
+    """Requests in the cell's window: an open-loop level's planned count
+    (openloop.py), else the `requests` setting or the mode's default, and
+    at least 20 per connection."""
+    planned = (cell.get('openloop') or {}).get('requests')
+    if planned:
+        return planned
     s = cell['settings']
     n = s['requests'] or matrixfile.MODE_REQUESTS.get(cell['mode'], 0)
     return max(n, 20 * int(cell['concurrency']))
@@ -80,9 +84,11 @@ class Context:
 
     def load_max_time(self, cell):
         """The load run's --max-time: generous for the slowest cell (a
-        few hundred full handshakes a second) and its warm-up."""
-        return int(120 + window_requests(cell) / 100 +
-            cell['settings']['warmup'])
+        few hundred full handshakes a second) and its warm-up; an
+        open-loop level's window may last its window_cap."""
+        s = cell['settings']
+        cap = s['window_cap'] if cell.get('openloop') else 0
+        return int(120 + cap + window_requests(cell) / 100 + s['warmup'])
 
     # ---- builds ------------------------------------------------------
     def build_name(self, cell):

@@ -38,6 +38,16 @@ COLUMNS = (
     'server_us_per_req', 'ratio_to_ref', 'server_util',
     'server_peak_rss_kib', 'client_cpu_s', 'client_cpu_share',
     'client_saturated', 'bound',
+    # open-loop levels, the handshake phase, how resumptions went (the
+    # resumption axes, the server's confirmation) and early data
+    'psk', 'resume_via', 'load_fraction', 'client_shares_core',
+    'capacity_rps', 'offered_rps', 'late_starts', 'p999_samples',
+    'window_capped', 'hs_p50_us', 'hs_p90_us', 'hs_p99_us', 'hs_p999_us',
+    'resumed_ticket', 'resumed_id', 'resumed_psk_ke', 'resumed_psk_dhe_ke',
+    'client_resumed_psk_ke', 'client_resumed_psk_dhe_ke',
+    'confirmed_resumption', 'expected_full_share', 'early_offered',
+    'early_accepted', 'early_rejected', 'client_early_offered',
+    'client_early_accepted', 'client_early_rejected', 'anti_replay',
     # cost and memory modes, and the crypto floor (suite/cost/)
     'ops_n1', 'ops_n2', 'instr_n1', 'instr_n2', 'instr_per_op',
     'cost_top_file', 'mem_conns', 'rss_base_kib', 'rss_held_kib',
@@ -60,10 +70,16 @@ SINCE_PROTOCOL = (
 )
 
 
+# What open-loop levels, the resumption axes and early data added: the
+# same, for a CSV written before them.
+SINCE_LATENCY = COLUMNS[COLUMNS.index('psk'):COLUMNS.index('anti_replay') + 1]
+
+
 def missing_columns(header):
-    """The schema's columns a CSV header lacks, those a pre-protocol run
-    lacks by nature left out."""
-    return [c for c in COLUMNS if c not in header and c not in SINCE_PROTOCOL]
+    """The schema's columns a CSV header lacks, those an older run lacks
+    by nature left out."""
+    return [c for c in COLUMNS if c not in header and c not in
+        SINCE_PROTOCOL + SINCE_LATENCY]
 
 
 def format_row(row):
@@ -149,10 +165,10 @@ def append(fd, row):
 
 def read(path):
     """The rows of a results CSV as dicts; a column the file predates
-    (SINCE_PROTOCOL) reads as empty."""
+    (SINCE_PROTOCOL, SINCE_LATENCY) reads as empty."""
     with open(path, newline='') as f:
         rows = list(csv.DictReader(f))
     for r in rows:
-        for c in SINCE_PROTOCOL:
+        for c in SINCE_PROTOCOL + SINCE_LATENCY:
             r.setdefault(c, '')
     return rows

@@ -231,6 +231,11 @@ class Server:
         got = counters.get('tls_settings') or {}
         return ';'.join('%s=%s' % kv for kv in sorted(got.items()))
 
+    def anti_replay(self, counters):
+        """The server's protection against replayed early data, as its
+        counters state it (tlsbench: tls_settings.anti_replay)."""
+        return (counters.get('tls_settings') or {}).get('anti_replay', '')
+
     def stop(self, timeout=15, resend=None):
         """SIGTERM and wait; returns (exit code, reason or '').  resend:
         repeat SIGTERM every that many seconds (valgrind can miss one
@@ -406,16 +411,25 @@ class Nginx(Server):
                     'stub_status counted %d requests (after %ds)' % (
                     self.reused_log, len(lines), want, self.LOG_WAIT))
             time.sleep(0.002)
-        resumed = sum(1 for l in lines if l == 'r')
-        return {'handshakes_full': len(lines) - resumed,
+        resumed = sum(1 for l in lines if l.startswith('r'))
+        out = {'handshakes_full': len(lines) - resumed,
             'handshakes_resumed': resumed}
+        if self.conf.get('early_data'):
+            # nginx counts no early data offered or rejected
+            out['early_data_accepted'] = sum(1 for l in lines
+                if l.endswith('1'))
+        return out
 
     def tls_settings(self, counters):
         cache, tickets = nginx_conf.RESUMPTION[self.conf.get('resumption',
             'both')]
         return 'ssl_session_cache=%s;ssl_session_tickets=%s;' \
-            'ssl_session_timeout=%s' % (cache, tickets,
-            nginx_conf.SESSION_TIMEOUT)
+            'ssl_session_timeout=%s%s' % (cache, tickets,
+            nginx_conf.SESSION_TIMEOUT, ';ssl_early_data=on' if
+            self.conf.get('early_data') else '')
+
+    def anti_replay(self, counters):
+        return nginx_conf.ANTI_REPLAY if self.conf.get('early_data') else ''
 
     def exit_reason(self, rc):
         self.stderr_from_log()

@@ -518,8 +518,9 @@ class VerifyRule(unittest.TestCase):
 
     def test_sample_takes_each_mode_and_never_the_reference(self):
         lines = []
-        for i in range(12):
-            mode = matrixfile.WINDOW_MODES[i % 4]
+        modes = matrixfile.WINDOW_MODES
+        for i in range(3 * len(modes)):
+            mode = modes[i % len(modes)]
             lines.append({'cell': 'c%d' % i, 'mode': mode, 'status': 'ok',
                 'ratio_to_ref_lo': '1'})
         lines.append({'cell': 'ref', 'mode': 'full', 'status': 'ok',
