@@ -25,7 +25,10 @@ from .cells import bound_class
 # add the EXTRA_AXES (a cell matches across runs on the axes both have).
 AXES = ('server', 'lib', 'backend', 'tls_version', 'cert', 'mode',
     'resumption', 'concurrency', 'body_bytes', 'workers')
-EXTRA_AXES = ('group', 'suite', 'io')
+EXTRA_AXES = ('group', 'suite', 'io', 'psk', 'resume_via', 'load_fraction')
+# the resumption axes and the open-loop load: `-` (unset) in a run made
+# before them, so its cells match their closed-loop, default twins
+UNSET_BEFORE = ('psk', 'resume_via', 'load_fraction')
 
 # cells.csv: meaning -> column (a triple: median, low, high of the 95%
 # interval).  Columns named `bound_<class>` are the counts of each class.
@@ -54,13 +57,14 @@ ROWS = {'id': 'cell', 'us': 'server_us_per_req', 'rps': 'rps',
     'server_util': 'server_util', 'canary_ns': 'canary_ns',
     'is_reference': 'is_reference'}
 
-LOAD_MODES = ('full', 'full-tickets', 'resumed', 'keepalive')
+LOAD_MODES = ('full', 'full-tickets', 'resumed', 'keepalive', 'resumed-0rtt')
 # the kinds of work, in the order reports show them; a mode not listed
 # here (a later kind) follows them under its own name
-MODE_ORDER = ('full', 'full-tickets', 'resumed', 'keepalive', 'bulk', 'pq',
-    'keys')
+MODE_ORDER = ('full', 'full-tickets', 'resumed', 'resumed-0rtt',
+    'keepalive', 'bulk', 'pq', 'keys')
 MODE_TITLE = {'full': 'full handshake', 'full-tickets':
     'full handshake, tickets issued', 'resumed': 'resumed handshake',
+    'resumed-0rtt': 'resumed handshake with 0-RTT early data',
     'keepalive': 'keep-alive request', 'bulk': 'bulk transfer',
     'pq': 'post-quantum key exchange', 'keys': 'key types'}
 # row classification (the protocol's rule, for rows that do not carry it)
@@ -175,6 +179,15 @@ class Cell:
             FLAVOR_NAMES.get(self.flavor, self.flavor)]
         return '%s · %s' % (self['server'], ' '.join(p for p in parts if p))
 
+    def variant(self):
+        """How its resumption differs from the default, for labels:
+        ` (psk_ke)`, ` (session ID)`, ` (ticket)`; '' otherwise."""
+        words = [{'ke': 'psk_ke', 'dhe': 'psk_dhe_ke'}.get(self.get('psk'),
+            ''), {'id': 'session ID', 'ticket': 'ticket'}.get(self.get(
+            'resume_via'), '')]
+        words = [w for w in words if w]
+        return ' (%s)' % ', '.join(words) if words else ''
+
     def family(self):
         """What picks its colour: the library for tlsbench, the server
         for the reference servers (they use the system library)."""
@@ -281,6 +294,8 @@ def _from_cell_lines(table, rows):
         c.id = t.get(CELLS['id']) or next((cid for cid, rs in
             rows_by.items() if _key(_axes(rs[0], names)) == want), '')
         _attach_rows(c, rows_by.get(c.id, []))
+        for a in UNSET_BEFORE:
+            c.axes[a] = c.axes.get(a) or '-'
         lib = parse_lib(t.get('lib'))
         c.library = t.get(CELLS['library']) or lib[0]
         c.version = t.get(CELLS['version']) or lib[1]
@@ -305,7 +320,8 @@ def _from_cell_lines(table, rows):
 def _parse_spec(text):
     """`server=tlsbench backend=openssl tls=1.3` (a profile's reference)
     -> {'server': 'tlsbench', ...} in row-column names."""
-    rename = {'tls': 'tls_version', 'body': 'body_bytes'}
+    rename = {'tls': 'tls_version', 'body': 'body_bytes',
+        'load': 'load_fraction'}
     out = {}
     for word in (text or '').replace(',', ' ').split():
         k, _, v = word.partition('=')
@@ -487,9 +503,10 @@ def compare_unpaired(a, b, what='us'):
 def headline(cells):
     """The cells at the run's usual concurrency, body and workers (of its
     TLS cells), one per server, library, TLS version, certificate and mode
-    (the mode's most common resumption where several): what the charts
-    compare.  Returns (cells, {axis: value})."""
+    (the mode's most common resumption where several), closed loop: what
+    the charts compare.  Returns (cells, {axis: value})."""
     keys = ('concurrency', 'body_bytes', 'workers')
+    cells = [c for c in cells if c.get('load_fraction') in ('', '-')]
     tls = [c for c in cells if c.tls] or cells
     want = {}
     for k in keys:

@@ -15,7 +15,8 @@ import csv
 import os
 import sys
 
-from . import cellstats, charts, costreport, figures, results, stats, tables
+from . import (cellstats, charts, costreport, figures, latreport, results,
+    stats, tables)
 from .figures import BOUND_TITLE, label_key, mode_key, mode_title
 
 USAGE = """\
@@ -127,8 +128,9 @@ def panels(run, cells, what='us'):
                 '', c.bound not in ('server', ''))
             if note == BOUND_TITLE['server']:
                 note = ''
-            bars.append(charts.Bar(c.label(), getattr(c, what),
-                charts.colour(c.family()), note, tone, muted))
+            bars.append(charts.Bar(c.label() + c.variant(),
+                getattr(c, what), charts.colour(c.family()), note, tone,
+                muted))
         if what == 'us':
             title = '%s: server CPU per request (lower is better)' % \
                 cap(mode_title(mode))
@@ -334,9 +336,10 @@ def headline_section(run, head, made):
                 cmp_ = run.compare(c, ref) if ref is not None and \
                     c is not ref and c.us is not None else None
                 note = ref_note(run, c, ref, cmp_)[0] if c.us else ''
-                rows.append([mode_title(mode), c.label(), iv(c.us),
-                    iv(c.rps), iv(cmp_.ratio) if cmp_ else '–', note or
-                    '–', cmp_.how if cmp_ else '–', bound_text(c)])
+                rows.append([mode_title(mode), c.label() + c.variant(),
+                    iv(c.us), iv(c.rps), iv(cmp_.ratio) if cmp_ else '–',
+                    note or '–', cmp_.how if cmp_ else '–',
+                    bound_text(c)])
         md += md_table(['kind', 'server · library', 'server µs/req',
             'req/s', '× panel reference', 'verdict', 'how', 'bound'],
             rows) + ['']
@@ -480,6 +483,7 @@ def markdown(run, outdir, base=None, readme='../README.md'):
             md += ['## Latency', '']
             for title, f in lat:
                 md += ['![%s](%s)' % (title, f), '']
+        md += latreport.sections(run, outdir)
         md += cell_tables(run)
         md += libraries_section(run)
     else:
