@@ -5,7 +5,10 @@
 # override, test_server_resumption = none) becomes an error row naming the
 # full handshakes it saw, and a cell the server's library refuses at
 # start-up (X25519MLKEM768 with Debian's OpenSSL 3.0) a `refused` row with
-# the library's line.  Blocks: a three-cell run in six blocks writes every
+# the library's line.  Resumption modes: 0-RTT counted at both ends, the
+# refusals of psk_ke and 0-RTT, two workers with session IDs expecting
+# half their handshakes full.  Open-loop levels at fractions of the
+# capacity measured in block 1, and their report section.  Blocks: a three-cell run in six blocks writes every
 # cell once per block in its seed's order, the reference marked, ratios
 # paired, cells.csv and comparisons.csv; `--verify` re-measures it and
 # finds it reproduced (exit 0); with the committed intervals moved away
@@ -80,6 +83,124 @@ if pq['status'] != 'refused' or 'has no X25519MLKEM768' not in pq['reason']:
 if ref['status'] != 'ok' or ref['is_reference'] != 'yes':
     sys.exit('reference row: %s %s' % (ref['status'], ref['reason']))
 EOF
+
+# ---- resumption modes ---------------------------------------------------
+# 0-RTT on OpenSSL (counted at both ends, single-use tickets from the
+# cache) and refused by Debian's wolfSSL; psk_ke refused by OpenSSL 3.0;
+# TLS 1.2 session IDs with two workers, each with its own cache: about
+# half the window full handshakes, expected and said, not an error
+cat >"$out/modes.matrix" <<'MATRIX'
+min_blocks = 1
+max_blocks = 1
+requests = 400
+warmup = 0.2
+reference = server=tlsbench backend=openssl tls=1.3 cert=ecdsa-p256 mode=resumed concurrency=10
+server = tlsbench
+backend = openssl
+cert = ecdsa-p256
+concurrency = 10
+[zero-rtt]
+backend = openssl wolfssl
+tls = 1.3
+mode = resumed-0rtt
+[psk-ke]
+tls = 1.3
+mode = resumed
+psk = ke
+[ids-two-workers]
+tls = 1.2
+mode = resumed
+resume_via = id
+workers = 2
+MATRIX
+check "a run of resumption modes, refusals included, ends ok (exit 0)" \
+	expect 0 modes --matrix "$out/modes.matrix" --run-id modes
+check "0-RTT counted at both ends, confirmed from the cache; refusals name the option; two workers with session IDs expect half" \
+	py "$out/results/modes.csv" <<'EOF'
+import csv, os, sys
+rows = {(r['backend'], r['mode'], r['psk'], r['workers']): r
+    for r in csv.DictReader(open(sys.argv[1]))}
+z = rows[('openssl', 'resumed-0rtt', '-', '1')]
+n = z['handshakes_resumed']
+if z['status'] != 'ok' or int(n) < 400 or not (z['early_accepted'] ==
+        z['client_early_accepted'] == z['early_offered'] == n) or \
+        z['confirmed_resumption'] != 'id psk_dhe_ke' or \
+        'single-use' not in z['anti_replay']:
+    sys.exit('0-RTT row: %s' % {k: z[k] for k in ('status', 'reason',
+        'handshakes_resumed', 'early_offered', 'early_accepted',
+        'client_early_accepted', 'confirmed_resumption', 'anti_replay')})
+w = rows[('wolfssl', 'resumed-0rtt', '-', '1')]
+if w['status'] != 'refused' or '--early-data:' not in w['reason']:
+    sys.exit('wolfSSL 0-RTT row: %s %s' % (w['status'], w['reason']))
+k = rows[('openssl', 'resumed', 'ke', '1')]
+if k['status'] != 'refused' or '--psk-mode ke:' not in k['reason']:
+    sys.exit('psk_ke row: %s %s' % (k['status'], k['reason']))
+if len(os.sched_getaffinity(0)) >= 2:
+    t = rows[('openssl', 'resumed', '-', '2')]
+    full, res = int(t['handshakes_full']), int(t['handshakes_resumed'])
+    if t['status'] != 'ok' or t['expected_full_share'] != '0.50' or \
+            not 0.3 < full / (full + res) < 0.7 or \
+            'expected about 50% full handshakes' not in t['reason'] or \
+            t['confirmed_resumption'] != 'id' or \
+            t['client_shares_core'] != 'yes':
+        sys.exit('two-worker row: %s' % {k: t[k] for k in ('status',
+            'reason', 'handshakes_full', 'handshakes_resumed',
+            'expected_full_share', 'confirmed_resumption',
+            'client_shares_core')})
+EOF
+
+# ---- open-loop levels ---------------------------------------------------
+# Keep-alive at 25% and 50% of the capacity measured in block 1, windows of
+# 2000 requests (tail_samples = 2): block 1 holds the capacity alone, block
+# 2 both levels, each offering its fraction of block 1's requests/s
+cat >"$out/levels.matrix" <<'MATRIX'
+min_blocks = 2
+max_blocks = 2
+requests = 3000
+warmup = 0.2
+tail_samples = 2
+reference = server=tlsbench backend=openssl tls=1.3 cert=ecdsa-p256 mode=keepalive concurrency=10
+server = tlsbench
+backend = openssl
+tls = 1.3
+cert = ecdsa-p256
+mode = keepalive
+concurrency = 10
+load = 0.25 0.5
+MATRIX
+check "an open-loop run of two levels ends ok (exit 0)" \
+	expect 0 levels --matrix "$out/levels.matrix" --run-id levels
+check "levels run from block 2 at their fraction of block 1's capacity, on schedule, 2000 requests each" \
+	py "$out/results/levels.csv" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+cap = [r for r in rows if r['load_fraction'] == '-']
+levels = [r for r in rows if r['load_fraction'] != '-']
+if sorted(r['block'] for r in cap) != ['1', '2'] or \
+        sorted(r['load_fraction'] for r in levels) != ['0.25', '0.5'] or \
+        {r['block'] for r in levels} != {'2'}:
+    sys.exit('blocks: %s' % [(r['load_fraction'], r['block']) for r in rows])
+first = next(r for r in cap if r['block'] == '1')
+for r in levels:
+    want = float(r['load_fraction']) * float(first['rps'])
+    n = int(r['requests'])
+    # the schedule's last start is (n - 1) / rate after go: the window
+    # cannot end sooner, whatever the machine's speed
+    if r['status'] != 'ok' or r['capacity_rps'] != '%.1f' % float(
+            first['rps']) or abs(float(r['offered_rps']) - want) > 0.1 or \
+            n != 2000 or r['p999_samples'] != '2' or \
+            r['window_capped'] != 'no' or not r['late_starts'].isdigit() or \
+            float(r['duration_s']) < (n - 1) / float(r['offered_rps']) or \
+            '-R' not in r['command'].split():
+        sys.exit('level %s' % {k: r[k] for k in ('status', 'reason',
+            'capacity_rps', 'offered_rps', 'requests', 'duration_s',
+            'p999_samples', 'window_capped', 'late_starts')})
+EOF
+check "the report draws latency against load and tabulates the levels" \
+	bash -c "'$root/suite/report' '$out/results/levels.csv' >/dev/null &&
+	grep -q '^## Latency under load' '$out/results/levels/report.md' &&
+	ls '$out/results/levels/'latency-load-1-keepalive-p999.svg >/dev/null &&
+	grep -q 'level_blocks' '$out/results/levels/cells.csv'"
 
 # ---- blocks, the summary, --verify --------------------------------------
 # Three handshake cells whose ratios to the reference hold under load (a
