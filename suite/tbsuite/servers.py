@@ -416,11 +416,13 @@ class Nginx(Server):
             'handshakes_resumed': resumed}
 
     def tls_settings(self, counters):
-        cache, tickets = nginx_conf.RESUMPTION[self.conf.get('resumption',
-            'both')]
+        resumption = self.conf.get('resumption', 'both')
+        cache, tickets = nginx_conf.RESUMPTION[resumption]
+        num = nginx_conf.NUM_TICKETS.get(resumption)
         return 'ssl_session_cache=%s;ssl_session_tickets=%s;' \
-            'ssl_session_timeout=%s' % (cache, tickets,
-            nginx_conf.SESSION_TIMEOUT)
+            'ssl_session_timeout=%s%s' % (cache, tickets,
+            nginx_conf.SESSION_TIMEOUT, '' if num is None else
+            ';num_tickets=%d' % num)
 
     def exit_reason(self, rc):
         self.stderr_from_log()
