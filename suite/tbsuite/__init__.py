@@ -38,6 +38,8 @@ suite/stress.sh) set that up.  The modules:
   charts       SVG charts drawn in Python, one palette for every chart
   report       suite/report: report.md and its charts
   costreport   the report's cost, memory and floor sections
+  axisreport   the report's pq, keys and ciphers sections: one axis per
+               library against its baseline value
   site         suite/site: the static results site
   compare      suite/compare: two runs side by side, a regression gate
   index        results/index.csv of committed runs (ci/publish.sh,
