@@ -42,6 +42,8 @@ suite/stress.sh) set that up.  The modules:
   charts       SVG charts drawn in Python, one palette for every chart
   report       suite/report: report.md and its charts
   costreport   the report's cost, memory and floor sections
+  axisreport   the report's pq, keys and ciphers sections: one axis per
+               library against its baseline value
   latreport    the report's latency-under-load, 0-RTT and resumption-mode
                sections
   site         suite/site: the static results site

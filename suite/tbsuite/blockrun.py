@@ -92,8 +92,10 @@ def progress_line(row):
         return '%s KiB/connection' % row['kib_per_conn']
     ratio = ' ratio %s' % row['ratio_to_ref'] if row.get('ratio_to_ref') \
         else ''
-    return '%s us/req, %s rps, %s-bound%s' % (row['server_us_per_req'],
-        row['rps'], row['bound'], ratio)
+    mib = ' (%s us/MiB)' % row['server_us_per_mib'] if \
+        row.get('server_us_per_mib') else ''
+    return '%s us/req%s, %s rps, %s-bound%s' % (row['server_us_per_req'],
+        mib, row['rps'], row['bound'], ratio)
 
 
 def set_ratio(row, ref_row):

@@ -1,7 +1,7 @@
 """Measure one cell once: the modes, the window, and the row it yields.
 
 A mode says what the load generator does and how a row is measured.  The
-four window modes share one measurement (measure_window); a new kind of
+window modes share one measurement (measure_window); a new kind of
 measurement (instruction counts, memory per connection) is a new Mode with
 its own `measure` function (which may start the server under a wrapper
 such as valgrind), listed in MODES here and in matrixfile.MODE_NAMES.
@@ -14,7 +14,8 @@ measure_window, for every server alike, in three steps:
                      (a library that lacks what the cell asks for refuses
                      here: a `refused` row)
                   3. a two-request check run on one connection: the body's
-                     SHA-256
+                     SHA-256 (a group or suite the client's OpenSSL cannot
+                     offer refuses here: a `refused` row too)
                   4. the load run, pinned to the other CPUs, on a control
                      socket: warm-up until every slot made a request (and,
                      resuming, a resumed handshake), then the client stops
@@ -24,10 +25,11 @@ measure_window, for every server alike, in three steps:
                      requests, every one completed; `window-end`: CPU and
                      steal, then counters, then `go`
                   5. SIGTERM the server; its exit status
-  row_fields      the samples as the row's figures
+  row_fields      the samples as the row's figures (with the handshakes'
+                  bytes on the wire, and a bulk window's CPU per MiB)
   judge           the row's status and the reasons it is not clean: the
                   window's counts agree between client and server, the
-                  handshakes are the mode's
+                  handshakes are the mode's, the group and suite the cell's
 
 Anything that goes wrong becomes status=error with the reason; the caller
 writes the row and moves on.
@@ -42,13 +44,17 @@ import tempfile
 import time
 
 from . import (context, loadgen, matrix_modes, matrixfile, openloop,
-    procstat, resumemodes, servers)
+    procstat, results, resumemodes, servers)
 
 AGREE = 0.01        # client and server window counts agree within 1%
 STRAY = 0.01        # a resumed window may hold 1% full handshakes
 # how a library's refusal reads (backends/common.c tb_lacks):
 # "<library> has no <what> (<which versions have it>)"
 REFUSAL = re.compile(r'\bhas no \S+.*\(.+\)')
+# how the load generator rejects a list its OpenSSL cannot take (a group
+# such as X25519Kyber768Draft00 that no OpenSSL has)
+CLIENT_LIST = re.compile(r'(tlsbench-load: --(?:groups|ciphersuites) '
+    r'"([^"]+)": not a valid list)')
 
 
 class CellError(Exception):
@@ -120,11 +126,29 @@ def server_resumption(cell):
     return cell['settings']['test_server_resumption'] or cell['resumption']
 
 
+# (server, backend) that cannot pin one TLS 1.3 suite: BoringSSL has no
+# setting for it (its backend refuses a list it would not follow; the
+# server takes the client's first choice).  The suite axis then pins the
+# client alone (as for the asyncio server, whose Python ssl takes no suite
+# list at all), and the negotiated suite is checked all the same.
+CLIENT_PINS_SUITE = {('tlsbench', 'boringssl')}
+
+
+def server_lists(cell):
+    """The lists the cell's server is given: tls_lists without a suite
+    axis the server cannot take (CLIENT_PINS_SUITE)."""
+    lists = dict(tls_lists(cell))
+    if cell['suite'] != '-' and (cell['server'], cell['backend']) in \
+            CLIENT_PINS_SUITE:
+        lists.pop('ciphersuites', None)
+    return lists
+
+
 def server_for(ctx, cell, workdir):
     """The cell's server, configured like the cell (not started)."""
     c, s = cell, cell['settings']
     pinned = {'cpus': ctx.server_cpus(c)}
-    lists = dict(tls_lists(c))
+    lists = server_lists(c)
     if c['server'] == 'tlsbench':
         args = ['--seed', str(s['seed'])]
         if c['io'] not in ('native', '-'):
@@ -250,6 +274,9 @@ def run_window(ctx, cell, server, url, row):
 def refusal(server):
     """The line in which the server refused the cell at start-up, or
     None."""
+    lacks = server.lacks()
+    if lacks:
+        return lacks
     try:
         with open(server.stderr, errors='replace') as f:
             for line in f:
@@ -259,6 +286,18 @@ def refusal(server):
     except OSError:
         pass
     return None
+
+
+def client_refusal(ctx, error):
+    """The refusal line when the load generator's OpenSSL cannot take the
+    cell's group or suite (the client's limit, stated like a library's),
+    or None."""
+    m = CLIENT_LIST.search(str(error))
+    if not m:
+        return None
+    lib = ' '.join((ctx.client_facts.get('client_library') or
+        'OpenSSL').split()[:2])
+    return 'the client\'s %s has no %s (%s)' % (lib, m.group(2), m.group(1))
 
 
 def window_samples(ctx, cell, workdir, row):
@@ -276,7 +315,11 @@ def window_samples(ctx, cell, workdir, row):
         finally:
             row['server_command'] = ctx.shown(' '.join(
                 shlex.quote(a) for a in server.cmdline))
-        check_body(ctx, cell, url)
+        try:
+            check_body(ctx, cell, url)
+        except loadgen.LoadError as e:
+            line = client_refusal(ctx, e)
+            raise Refused(line) if line else e
         samples = run_window(ctx, cell, server, url, row)
     except (loadgen.LoadError, servers.ServerError) as e:
         # failed requests may be the symptom: a dead server the cause
@@ -331,6 +374,36 @@ def _handshakes(cell, samples, cfull, cresumed):
     return full, conns - full, 'server-conns'
 
 
+# the load generator's handshake_bytes means, in results.WIRE_COLUMNS'
+# order
+WIRE_KEYS = ('client_sent', 'server_sent', 'client_records',
+    'server_records', 'client_segments', 'server_segments', 'ticket_bytes')
+MIB = 1024 * 1024
+
+
+def handshake_kind(cell):
+    """`full` or `resumed`: the handshakes a mode's window makes, one per
+    request (a mode whose client closes every connection); None for a
+    mode that makes none in its window (keep-alive, bulk)."""
+    args = MODES[cell['mode']].load_args
+    if '--close' not in args or cell['tls'] == '-':
+        return None
+    return 'resumed' if '--resume' in args and \
+        args[args.index('--resume') + 1] != 'none' else 'full'
+
+
+def wire_fields(cell, out):
+    """The wire columns: the means over the window's handshakes of the
+    mode's kind (load generator's `handshake_bytes`); empty otherwise."""
+    kind = handshake_kind(cell)
+    got = (out.get('handshake_bytes') or {}).get(kind) if kind else None
+    cols = list(zip(WIRE_KEYS, results.WIRE_COLUMNS))
+    if not got or not got.get('handshakes'):
+        return {col: '' for _, col in cols}
+    return {col: _fmt(float(got[key]), 1) if got.get(key) is not None
+        else '' for key, col in cols}
+
+
 def row_fields(cell, samples):
     """The row's figures from the window's samples."""
     s = cell['settings']
@@ -379,6 +452,11 @@ def row_fields(cell, samples):
     f['server_cpu_sys_s'] = _fmt(cpu1['sys_s'] - cpu0['sys_s'], 2)
     f['server_us_per_req'] = _fmt(cpu_s * 1e6 / served, 2) if served > 0 \
         else ''
+    # bulk: CPU per MiB of response bodies the server sent in the window
+    mib = served * matrixfile.parse_body(cell['body']) / MIB
+    f['server_us_per_mib'] = _fmt(cpu_s * 1e6 / mib, 2) if \
+        cell['mode'] == 'bulk' and mib > 0 else ''
+    f.update(wire_fields(cell, out))
     util = cpu_s / dur / int(cell['workers']) if dur > 0 else None
     f['server_util'] = _fmt(util, 3)
     f['steal_s'] = _fmt(samples['steal_s'], 2)
@@ -419,6 +497,10 @@ def judge(cell, samples, fields):
     if cell['group'] != '-' and group.lower() != cell['group'].lower():
         errors.append('negotiated group %s, not %s' % (group or 'none',
             cell['group']))
+    cipher = str(neg.get('cipher') or '')
+    if cell['suite'] != '-' and cipher != cell['suite']:
+        errors.append('negotiated suite %s, not %s' % (cipher or 'none',
+            cell['suite']))
     started = out.get('window_requests_started')
     completed = out.get('window_requests_completed')
     if out.get('inflight_abandoned') or started != completed:
@@ -501,6 +583,8 @@ MODES = {
     'resumed': Mode('resumed', CLOSE + ['--resume', 'ticket'],
         measure_window),
     'keepalive': Mode('keepalive', [], measure_window),
+    # keep-alive requests of large bodies (1m, 16m): server CPU per MiB
+    'bulk': Mode('bulk', [], measure_window),
     # the request in TLS 1.3 early data on a resumption (0-RTT)
     'resumed-0rtt': Mode('resumed-0rtt', CLOSE + ['--resume', 'ticket',
         '--early-data'], measure_window),
@@ -511,7 +595,6 @@ MODES = {
     'cost-keepalive': Mode('cost-keepalive', [], matrix_modes.measure_cost),
     'memory': Mode('memory', [], matrix_modes.measure_memory),
 }
-FLOOR_MODES = ('full', 'full-tickets')
 
 
 def run(ctx, cell, repeat, base_row):
@@ -527,7 +610,8 @@ def run(ctx, cell, repeat, base_row):
         row['reason'] = problem
     else:
         row = MODES[cell['mode']].measure(ctx, cell, repeat, row)
-        if cell['mode'] in FLOOR_MODES and row.get('status') == 'ok':
+        if cell['mode'] in matrixfile.FLOOR_MODES and \
+                row.get('status') == 'ok':
             # the crypto floor of this server's library, and cost over it
             matrix_modes.add_floor(ctx, cell, row)
     row['measure_s'] = '%.1f' % (time.monotonic() - started)

@@ -33,6 +33,10 @@ CELL_COLUMNS = (
     'bound', 'bound_server', 'bound_client', 'bound_neither',
     'server_util', 'canary_ns', 'steal_s',
     'lat_p50_us', 'lat_p99_us',
+    # bulk cells: CPU per MiB, median and 95% interval; handshake cells:
+    # bytes, records and segments on the wire per handshake (medians)
+    'us_per_mib', 'us_per_mib_lo', 'us_per_mib_hi',
+) + results.WIRE_COLUMNS + (
     # cost and memory cells
     'instr_per_op', 'kib_per_conn',
     # the resumption axes, open-loop levels (medians of their rows) and
@@ -175,6 +179,12 @@ def cell_row(cell_id, rows, all_rows, ref, settings):
     out['steal_s'] = _median(ok, 'steal_s', 2)
     out['lat_p50_us'] = _median(ok, 'lat_p50_us', 1)
     out['lat_p99_us'] = _median(ok, 'lat_p99_us', 1)
+    _put(out, 'us_per_mib', _interval(ok, 'server_us_per_mib'))
+    # the rows' wire figures: the same for every handshake of a
+    # configuration, up to a few bytes (an ECDSA signature's DER length)
+    # and the segments TCP happens to make
+    for key in results.WIRE_COLUMNS:
+        out[key] = _median(ok, key, 1)
     out['instr_per_op'] = _median(ok, 'instr_per_op', 0)
     out['kib_per_conn'] = _median(ok, 'kib_per_conn', 2)
     out['load_fraction'] = axes['load']

@@ -37,6 +37,7 @@ CELLS = {
     'n': 'n',
     'status': 'status',
     'us': ('us_per_req', 'us_per_req_lo', 'us_per_req_hi'),
+    'us_per_mib': ('us_per_mib', 'us_per_mib_lo', 'us_per_mib_hi'),
     'rps': ('rps', 'rps_lo', 'rps_hi'),
     'ratio': ('ratio_to_ref', 'ratio_to_ref_lo', 'ratio_to_ref_hi'),
     'stop_reason': 'stop_reason',
@@ -53,11 +54,15 @@ COMPARISONS = {'a': 'a', 'b': 'b', 'ratio': ('ratio', 'lo', 'hi'),
     'n': 'n', 'both_server_bound': 'both_server_bound'}
 # the run's rows (results/<run-id>.csv)
 ROWS = {'id': 'cell', 'us': 'server_us_per_req', 'rps': 'rps',
+    'us_per_mib': 'server_us_per_mib', 'floor_us': 'floor_us',
     'ratio': 'ratio_to_ref', 'block': 'block', 'bound': 'bound',
     'server_util': 'server_util', 'canary_ns': 'canary_ns',
     'is_reference': 'is_reference'}
 
-LOAD_MODES = ('full', 'full-tickets', 'resumed', 'keepalive', 'resumed-0rtt')
+LOAD_MODES = ('full', 'full-tickets', 'resumed', 'keepalive', 'bulk',
+    'resumed-0rtt')
+# modes with one handshake per request: their cells carry bytes on the wire
+HANDSHAKE_MODES = ('full', 'full-tickets', 'resumed')
 # the kinds of work, in the order reports show them; a mode not listed
 # here (a later kind) follows them under its own name
 MODE_ORDER = ('full', 'full-tickets', 'resumed', 'resumed-0rtt',
@@ -152,7 +157,8 @@ class Cell:
         self.library = self.version = self.flavor = ''
         self.n = 0
         self.status = ''
-        self.us = self.rps = self.ratio = None
+        self.us = self.rps = self.ratio = self.us_per_mib = None
+        self.wire = {}          # results.WIRE_COLUMNS -> median or None
         self.stop_reason = ''
         self.bound = ''
         self.bound_counts = {}
@@ -302,9 +308,10 @@ def _from_cell_lines(table, rows):
         c.flavor = t.get(CELLS['flavor']) or lib[2]
         c.n = int(num(t.get(CELLS['n'])) or 0)
         c.status = t.get(CELLS['status'], '')
-        for what in ('us', 'rps', 'ratio'):
+        for what in ('us', 'rps', 'ratio', 'us_per_mib'):
             v, lo, hi = (t.get(k) for k in CELLS[what])
             setattr(c, what, interval(v, lo, hi, c.n))
+        c.wire = {k: num(t.get(k)) for k in results.WIRE_COLUMNS}
         c.stop_reason = t.get(CELLS['stop_reason'], '')
         c.bound = t.get(CELLS['bound'], '')
         c.bound_counts = {k[len(BOUND_PREFIX):]: int(num(v) or 0)

@@ -80,6 +80,7 @@ SETTINGS = {
     'timeout': (float, 10.0),     # per-request timeout of the load generator
     'saturation': (float, 0.9),   # utilisation that makes a row `bound`
     'repeats': (int, 1),          # rows per cost or memory cell
+    'bulk_mib': (int, 256),       # bulk windows: at least this many MiB
     'description': (str, ''),
     # run-level: the measurement protocol (suite/matrix/README.md)
     'reference': (str, ''),       # the cell every block measures
@@ -113,17 +114,24 @@ REMOVED_SETTINGS = {
 # a mode is also a Mode in cells.MODES (how it is measured); the cost and
 # memory modes are matrix_modes.py's
 COST_MODES = ('cost-full', 'cost-resumed', 'cost-keepalive')
-WINDOW_MODES = ('full', 'full-tickets', 'resumed', 'keepalive',
+WINDOW_MODES = ('full', 'full-tickets', 'resumed', 'keepalive', 'bulk',
     'resumed-0rtt')
 MODE_NAMES = WINDOW_MODES + COST_MODES + ('memory',)
 # window requests per mode when `requests` is 0 (about a second or more)
 MODE_REQUESTS = {'full': 2000, 'full-tickets': 2000, 'resumed': 2000,
     'keepalive': 30000, 'resumed-0rtt': 2000}
+# bulk windows are sized by bytes (the bulk_mib setting): the request count
+# is derived from the body size, and each connection makes at least this
+# many requests (large bodies: a few requests keep every connection busy)
+BULK_MIN_PER_CONN = 4
 # the server's resumption in each window mode: full handshakes against a
 # server that issues nothing (what handshake references measure); TLS 1.3
 # early data with single-use tickets, which live in the session cache;
 # otherwise the cell's resumption axis
 MODE_RESUMPTION = {'full': 'none', 'resumed-0rtt': 'both'}
+# window modes whose rows carry the crypto floor (cost-full rows carry it
+# too: matrix_modes.measure_cost)
+FLOOR_MODES = ('full', 'full-tickets')
 # modes whose client resumes or whose server must issue tickets
 TICKET_MODES = ('resumed', 'full-tickets', 'cost-resumed', 'resumed-0rtt')
 # window modes whose every connection resumes (after the warm-up)

@@ -4,7 +4,8 @@
 Debian's nginx with the distro OpenSSL, set up the way the cell sets up
 tlsbench-server: same certificate and key, same protocol bounds, cipher
 lists and groups when the cell pins them, the same resumption mode
-(session cache and tickets on or off), the same bodies (files named for
+(session cache and tickets on or off; no TLS 1.3 tickets at all with
+neither), the same bodies (files named for
 their URL path), keep-alive without a request limit, no access log unless
 asked for one of `$ssl_session_reused` (`r` or `.` per request, written
 unbuffered: nginx's only count of resumed handshakes).  The suite runs it
@@ -26,6 +27,11 @@ RESUMPTION = {
     'both': ('shared:TB:16m', 'on'),
 }
 SESSION_TIMEOUT = '5m'   # nginx's default, stated
+# TLS 1.3 tickets per handshake where nginx's own default is not what the
+# resumption mode means: with the cache and tickets off, OpenSSL still
+# sends stateful tickets nothing can resume (tlsbench and the asyncio
+# server send none)
+NUM_TICKETS = {'none': 0}
 # what `ssl_early_data on` does about a replayed early-data flight
 ANTI_REPLAY = ('none: nginx accepts a replayed early-data flight and '
     'leaves replays to the application')
@@ -43,6 +49,9 @@ def render(dir_, port, cert, key, body_dir, tls_min='1.2', tls_max='1.3',
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     nofile = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
     extra = []
+    if resumption in NUM_TICKETS:
+        extra.append('ssl_conf_command NumTickets %d;' %
+            NUM_TICKETS[resumption])
     if ciphers:
         extra.append('ssl_ciphers %s;' % ciphers)
     if ciphersuites:

@@ -15,8 +15,8 @@ import csv
 import os
 import sys
 
-from . import (cellstats, charts, costreport, figures, latreport, results,
-    stats, tables)
+from . import (axisreport, cellstats, charts, costreport, figures, latreport,
+    results, stats, tables)
 from .figures import BOUND_TITLE, label_key, mode_key, mode_title
 
 USAGE = """\
@@ -371,6 +371,7 @@ def cell_tables(run):
     header = ['server · library', 'cell', 'n', 'server µs/req', 'req/s',
         '× reference', 'verdict', 'bound', 'server CPU', 'stop']
     for mode in modes_of(run.cells):
+        extra = MODE_COLUMNS.get(mode, ())
         cs = sorted([c for c in run.cells if c['mode'] == mode and c.ok],
             key=lambda c: (c.where(), label_key(c)))
         md += ['### %s' % cap(mode_title(mode)), '']
@@ -390,9 +391,22 @@ def cell_tables(run):
                 not c.is_reference and c.bound == 'server' else
                 ('reference' if c.is_reference else '–'), bound_text(c),
                 pct(c.server_util), c.stop_reason or ('fixed repeats' if
-                run.source == 'rows' else '–')] for c in sel]
-            md += md_table(header, rows) + ['']
+                run.source == 'rows' else '–')] + [f(c) for _, f in extra]
+                for c in sel]
+            md += md_table(header + [h for h, _ in extra], rows) + ['']
     return md
+
+
+# what a mode's table shows besides CPU per request: bytes on the wire
+# per handshake, CPU per MiB of bulk bodies
+WIRE_TABLE_COLUMNS = (
+    ('bytes server→client', lambda c: axisreport.fmt_bytes(c.wire.get(
+        'hs_server_bytes'))),
+    ('bytes client→server', lambda c: axisreport.fmt_bytes(c.wire.get(
+        'hs_client_bytes'))))
+MODE_COLUMNS = dict([(m, WIRE_TABLE_COLUMNS) for m in
+    figures.HANDSHAKE_MODES] + [('bulk', (('server µs/MiB', lambda c:
+    iv(c.us_per_mib)),))])
 
 
 def libraries_section(run):
@@ -478,6 +492,7 @@ def markdown(run, outdir, base=None, readme='../README.md'):
         md += how_to_read(run, readme)
         md += headline_section(run, head, made)
         md += comparisons_section(run)
+        md += axisreport.sections(run)
         lat = latency_charts(run, outdir)
         if lat:
             md += ['## Latency', '']

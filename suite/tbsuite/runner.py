@@ -214,14 +214,24 @@ def check_levels(cells, ref, settings):
 # for --list's estimate (the asyncio server about 2.5 times slower)
 EST_RATE = {'full': 1500.0, 'full-tickets': 1500.0, 'resumed': 2000.0,
     'keepalive': 20000.0, 'resumed-0rtt': 2000.0}
+# bulk: MiB of bodies per second (the one client core decrypts as much)
+EST_BULK_MIB_S = 500.0
+# how much slower a full handshake is with these keys and groups than
+# with ECDSA P-256 and X25519 (signing, and P-384's key exchange)
+EST_FULL_SLOWER = {'rsa2048': 2.0, 'rsa3072': 3.0, 'rsa4096': 6.0,
+    'ecdsa-p384': 1.5, 'mldsa65': 1.5, 'SecP384r1MLKEM1024': 2.0}
 
 
 def est_rate(cell):
     """The cell's requests/s in a closed loop, roughly."""
-    rate = EST_RATE[cell['mode']] * int(cell['workers'])
-    if cell['mode'] in ('full', 'full-tickets') and \
-            cell['cert'].startswith('rsa'):
-        rate /= 2.0
+    if cell['mode'] == 'bulk':
+        rate = EST_BULK_MIB_S * 1024 * 1024 / matrixfile.parse_body(
+            cell['body'])
+    else:
+        rate = EST_RATE[cell['mode']] * int(cell['workers'])
+    if cell['mode'] in ('full', 'full-tickets'):
+        for axis in ('cert', 'group'):
+            rate /= EST_FULL_SLOWER.get(cell[axis], 1.0)
     if cell['server'] == 'asyncio':
         rate /= 2.5
     return rate
