@@ -62,7 +62,7 @@ ROWS = {'id': 'cell', 'us': 'server_us_per_req', 'rps': 'rps',
 LOAD_MODES = ('full', 'full-tickets', 'resumed', 'keepalive', 'bulk',
     'resumed-0rtt')
 # modes with one handshake per request: their cells carry bytes on the wire
-HANDSHAKE_MODES = ('full', 'full-tickets', 'resumed')
+HANDSHAKE_MODES = ('full', 'full-tickets', 'resumed', 'resumed-0rtt')
 # the kinds of work, in the order reports show them; a mode not listed
 # here (a later kind) follows them under its own name
 MODE_ORDER = ('full', 'full-tickets', 'resumed', 'resumed-0rtt',

@@ -356,6 +356,21 @@ class Sections(unittest.TestCase):
         self.assertNotIn('## Key types', text)
         self.assertNotIn('## Ciphers', text)
 
+    def test_0rtt_rows_and_tables_carry_the_resumed_bytes(self):
+        # a 0-RTT window resumes: its rows carry the resumed means
+        self.assertEqual(cells.handshake_kind(cell(mode='resumed-0rtt',
+            tls='1.3')), 'resumed')
+        path = write_run(self.dir, [
+            ({'lib': 'openssl@3.6-tuned', 'tls': '1.3', 'mode': 'resumed'},
+                100.0, wire('X25519')),
+            ({'lib': 'openssl@3.6-tuned', 'tls': '1.3',
+                'mode': 'resumed-0rtt'}, 90.0, wire('X25519MLKEM768'))], [])
+        text = read(report.render([path]))
+        zero = text.split('### Resumed handshake with 0-RTT early data',
+            1)[1].split('\n### ')[0]
+        self.assertIn('bytes server→client', zero)
+        self.assertIn('| 2,741 | 1,469 |', zero)
+
     def test_keys_and_ciphers_sections(self):
         keys = {'lib': 'wolfssl@5.9-tuned', 'mode': 'full',
             'concurrency': '100', 'group': 'X25519'}
