@@ -38,7 +38,8 @@ Runs, from the repository root (build output under build/), in this order:
   suite-unit   the suite's Python unit tests (tests/suite/test_*.py): the
                statistics behind every interval, against known distributions;
                reports, charts, the index and the site on synthetic runs;
-               the measurement protocol's window rules, block plan, summary
+               the measurement protocol's window rules, block plan, summary;
+               open-loop levels, resumption modes and their rules
   site         tests/suite/site_browser.py: the results site built from a
                small committed run and two synthetic ones, opened in headless
                Chromium: no console error, every chart and link resolves,
@@ -47,8 +48,9 @@ Runs, from the repository root (build output under build/), in this order:
   matrix       tests/suite/test_matrix.sh: a quick matrix run, its schema,
                error rows, --resume, a crashed server, a full disk
   protocol     tests/suite/test_protocol.sh: window rules with real servers
-               (a resumed window of full handshakes, a refused cell), a run
-               in six blocks, its cells.csv, --verify reproduced and not
+               (a resumed window of full handshakes, a refused cell), 0-RTT,
+               psk_ke and session IDs with two workers, open-loop levels, a
+               run in six blocks, its cells.csv, --verify reproduced and not
   cost:<b>     tests/suite/test_cost.sh: instruction counts are repeatable
   fuzz         ci/fuzz.sh --quick: the libFuzzer targets, 20 s each
   stress:<b>   suite/stress.sh --quick: hostile and overload traffic

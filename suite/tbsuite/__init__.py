@@ -18,6 +18,10 @@ suite/stress.sh) set that up.  The modules:
                the canary, certificates, bodies, CPUs, library facts
   cells        one cell measured once: the modes, the clean window and the
                rules it must meet
+  openloop     open-loop levels: fractions of a cell's capacity measured in
+               the same run, and how long their windows are
+  resumemodes  how a cell resumes (psk, resume_via, 0-RTT), what the
+               server confirmed, the rules of resumed windows
   matrix_modes the matrix's cost and memory modes, the crypto-floor columns
   servers      starting tlsbench, nginx or the asyncio server, readiness,
                counters, a checked stop
@@ -38,6 +42,10 @@ suite/stress.sh) set that up.  The modules:
   charts       SVG charts drawn in Python, one palette for every chart
   report       suite/report: report.md and its charts
   costreport   the report's cost, memory and floor sections
+  axisreport   the report's pq, keys and ciphers sections: one axis per
+               library against its baseline value
+  latreport    the report's latency-under-load, 0-RTT and resumption-mode
+               sections
   site         suite/site: the static results site
   compare      suite/compare: two runs side by side, a regression gate
   index        results/index.csv of committed runs (ci/publish.sh,

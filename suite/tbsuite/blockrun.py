@@ -16,7 +16,7 @@ import sys
 import time
 
 from . import cells as cellrun
-from . import matrixfile, protocol, results
+from . import matrixfile, openloop, protocol, results
 
 
 class Interrupted(Exception):
@@ -43,6 +43,9 @@ def cell_title(c):
     extra = ''.join(' %s' % c[k] for k in ('group', 'suite') if c[k] != '-')
     if c['io'] not in ('native', '-'):
         extra += ' io=' + c['io']
+    for k in matrixfile.OPTIONAL_AXES:
+        if c.get(k, '-') != '-':
+            extra += ' %s=%s' % (k, c[k])
     return '%s tls%s %s%s %s c%s %s w%s' % (who, c['tls'], c['cert'], extra,
         c['mode'], c['concurrency'], c['body'], c['workers'])
 
@@ -64,8 +67,13 @@ def base_row(run_id, commit, host, ctx, cell):
         'body_bytes': matrixfile.parse_body(cell['body']),
         'workers': cell['workers'],
         'io': cell['io'],
+        'psk': cell['psk'],
+        'resume_via': cell['resume_via'],
+        'load_fraction': cell['load'],
         'server_cpus': ctx.server_cpus(cell),
         'client_cpus': ctx.client_cpus(cell),
+        'client_shares_core': 'yes' if set(ctx.client_cpu_list(cell)) &
+        set(ctx.server_cpu_list(cell)) else 'no',
         'negotiated_cipher': '', 'negotiated_group': '',
         'client_library': ctx.client_facts.get('client_library', ''),
         'utc': datetime.datetime.utcnow().strftime('%Y-%m-%dT%H:%M:%SZ'),
@@ -84,8 +92,10 @@ def progress_line(row):
         return '%s KiB/connection' % row['kib_per_conn']
     ratio = ' ratio %s' % row['ratio_to_ref'] if row.get('ratio_to_ref') \
         else ''
-    return '%s us/req, %s rps, %s-bound%s' % (row['server_us_per_req'],
-        row['rps'], row['bound'], ratio)
+    mib = ' (%s us/MiB)' % row['server_us_per_mib'] if \
+        row.get('server_us_per_mib') else ''
+    return '%s us/req%s, %s rps, %s-bound%s' % (row['server_us_per_req'],
+        mib, row['rps'], row['bound'], ratio)
 
 
 def set_ratio(row, ref_row):
@@ -137,7 +147,9 @@ def run_block(ctx, plan, block, base, w):
         row = base(cell)
         row.update({'block': block, 'block_pos': pos, 'block_seed': seed,
             'is_reference': 'yes' if cell['id'] == ref_id else 'no'})
-        row = cellrun.run(ctx, cell, repeat, row)
+        # a level's rate: its capacity in the blocks before this one
+        row = cellrun.run(ctx, openloop.with_plan(cell, w.rows, block),
+            repeat, row)
         if cell['id'] == ref_id:
             ref_row = row
             set_ratio(row, row)

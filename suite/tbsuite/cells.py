@@ -1,7 +1,7 @@
 """Measure one cell once: the modes, the window, and the row it yields.
 
 A mode says what the load generator does and how a row is measured.  The
-four window modes share one measurement (measure_window); a new kind of
+window modes share one measurement (measure_window); a new kind of
 measurement (instruction counts, memory per connection) is a new Mode with
 its own `measure` function (which may start the server under a wrapper
 such as valgrind), listed in MODES here and in matrixfile.MODE_NAMES.
@@ -14,7 +14,8 @@ measure_window, for every server alike, in three steps:
                      (a library that lacks what the cell asks for refuses
                      here: a `refused` row)
                   3. a two-request check run on one connection: the body's
-                     SHA-256
+                     SHA-256 (a group or suite the client's OpenSSL cannot
+                     offer refuses here: a `refused` row too)
                   4. the load run, pinned to the other CPUs, on a control
                      socket: warm-up until every slot made a request (and,
                      resuming, a resumed handshake), then the client stops
@@ -24,10 +25,11 @@ measure_window, for every server alike, in three steps:
                      requests, every one completed; `window-end`: CPU and
                      steal, then counters, then `go`
                   5. SIGTERM the server; its exit status
-  row_fields      the samples as the row's figures
+  row_fields      the samples as the row's figures (with the handshakes'
+                  bytes on the wire, and a bulk window's CPU per MiB)
   judge           the row's status and the reasons it is not clean: the
                   window's counts agree between client and server, the
-                  handshakes are the mode's
+                  handshakes are the mode's, the group and suite the cell's
 
 Anything that goes wrong becomes status=error with the reason; the caller
 writes the row and moves on.
@@ -41,13 +43,18 @@ import subprocess
 import tempfile
 import time
 
-from . import context, loadgen, matrix_modes, matrixfile, procstat, servers
+from . import (context, loadgen, matrix_modes, matrixfile, openloop,
+    procstat, results, resumemodes, servers)
 
 AGREE = 0.01        # client and server window counts agree within 1%
 STRAY = 0.01        # a resumed window may hold 1% full handshakes
 # how a library's refusal reads (backends/common.c tb_lacks):
 # "<library> has no <what> (<which versions have it>)"
 REFUSAL = re.compile(r'\bhas no \S+.*\(.+\)')
+# how the load generator rejects a list its OpenSSL cannot take (a group
+# such as X25519Kyber768Draft00 that no OpenSSL has)
+CLIENT_LIST = re.compile(r'(tlsbench-load: --(?:groups|ciphersuites) '
+    r'"([^"]+)": not a valid list)')
 
 
 class CellError(Exception):
@@ -97,7 +104,8 @@ def load_command(ctx, cell, url, requests, check=None, control_fd=None):
         per_slot = 0 if s['test_server_resumption'] else 1
         cmd += ['--warmup', '%g' % s['warmup'], '--warmup-per-slot',
             str(per_slot), '--control-fd', str(control_fd)]
-    cmd += mode.load_args
+        cmd += openloop.load_args(cell)
+    cmd += resumemodes.client_args(cell, mode.load_args)
     if cell['tls'] != '-':
         # the suite measures servers: skip chain checks on the client, it
         # still verifies the handshake signature like any client
@@ -118,11 +126,29 @@ def server_resumption(cell):
     return cell['settings']['test_server_resumption'] or cell['resumption']
 
 
+# (server, backend) that cannot pin one TLS 1.3 suite: BoringSSL has no
+# setting for it (its backend refuses a list it would not follow; the
+# server takes the client's first choice).  The suite axis then pins the
+# client alone (as for the asyncio server, whose Python ssl takes no suite
+# list at all), and the negotiated suite is checked all the same.
+CLIENT_PINS_SUITE = {('tlsbench', 'boringssl')}
+
+
+def server_lists(cell):
+    """The lists the cell's server is given: tls_lists without a suite
+    axis the server cannot take (CLIENT_PINS_SUITE)."""
+    lists = dict(tls_lists(cell))
+    if cell['suite'] != '-' and (cell['server'], cell['backend']) in \
+            CLIENT_PINS_SUITE:
+        lists.pop('ciphersuites', None)
+    return lists
+
+
 def server_for(ctx, cell, workdir):
     """The cell's server, configured like the cell (not started)."""
     c, s = cell, cell['settings']
     pinned = {'cpus': ctx.server_cpus(c)}
-    lists = dict(tls_lists(c))
+    lists = server_lists(c)
     if c['server'] == 'tlsbench':
         args = ['--seed', str(s['seed'])]
         if c['io'] not in ('native', '-'):
@@ -132,6 +158,7 @@ def server_for(ctx, cell, workdir):
             args += ['--cert', cert, '--key', key,
                 '--tls-min', c['tls'], '--tls-max', c['tls'],
                 '--resumption', server_resumption(c)]
+            args += resumemodes.server_args(c)
             for name, value in sorted(lists.items()):
                 args += ['--' + name, value]
         return servers.Tlsbench(workdir, ctx.server_binary(c), args,
@@ -152,9 +179,10 @@ def server_for(ctx, cell, workdir):
         tls_max=c['tls'], ciphers=lists.get('ciphers', ''),
         ciphersuites=lists.get('ciphersuites', ''),
         groups=lists.get('groups', ''),
-        resumption=server_resumption(c), workers=int(c['workers'])),
-        count_reused=c['mode'] in ('full', 'full-tickets', 'resumed'),
-        **pinned)
+        resumption=server_resumption(c), workers=int(c['workers']),
+        early_data=c['mode'] == 'resumed-0rtt'),
+        count_reused=c['mode'] in ('full', 'full-tickets') +
+        matrixfile.RESUMED_MODES, **pinned)
 
 
 def check_body(ctx, cell, url):
@@ -239,20 +267,37 @@ def run_window(ctx, cell, server, url, row):
         'counters': (c0, c1), 'cpu': (cpu0, cpu1),
         'steal_s': steal1 - steal0, 'peak_rss_kib': rss,
         'scrape_cost': server.scrape_cost, 'hs_source': server.hs_source,
-        'tls_settings': server.tls_settings(c1)}
+        'tls_settings': server.tls_settings(c1),
+        'anti_replay': server.anti_replay(c1)}
 
 
 def refusal(server):
     """The line in which the server refused the cell at start-up, or
     None."""
+    lacks = server.lacks()
+    if lacks:
+        return lacks
     try:
         with open(server.stderr, errors='replace') as f:
             for line in f:
-                if REFUSAL.search(line):
+                if REFUSAL.search(line) or \
+                        resumemodes.REFUSED_OPTION.search(line):
                     return line.strip()
     except OSError:
         pass
     return None
+
+
+def client_refusal(ctx, error):
+    """The refusal line when the load generator's OpenSSL cannot take the
+    cell's group or suite (the client's limit, stated like a library's),
+    or None."""
+    m = CLIENT_LIST.search(str(error))
+    if not m:
+        return None
+    lib = ' '.join((ctx.client_facts.get('client_library') or
+        'OpenSSL').split()[:2])
+    return 'the client\'s %s has no %s (%s)' % (lib, m.group(2), m.group(1))
 
 
 def window_samples(ctx, cell, workdir, row):
@@ -270,7 +315,11 @@ def window_samples(ctx, cell, workdir, row):
         finally:
             row['server_command'] = ctx.shown(' '.join(
                 shlex.quote(a) for a in server.cmdline))
-        check_body(ctx, cell, url)
+        try:
+            check_body(ctx, cell, url)
+        except loadgen.LoadError as e:
+            line = client_refusal(ctx, e)
+            raise Refused(line) if line else e
         samples = run_window(ctx, cell, server, url, row)
     except (loadgen.LoadError, servers.ServerError) as e:
         # failed requests may be the symptom: a dead server the cause
@@ -325,6 +374,36 @@ def _handshakes(cell, samples, cfull, cresumed):
     return full, conns - full, 'server-conns'
 
 
+# the load generator's handshake_bytes means, in results.WIRE_COLUMNS'
+# order
+WIRE_KEYS = ('client_sent', 'server_sent', 'client_records',
+    'server_records', 'client_segments', 'server_segments', 'ticket_bytes')
+MIB = 1024 * 1024
+
+
+def handshake_kind(cell):
+    """`full` or `resumed`: the handshakes a mode's window makes, one per
+    request (a mode whose client closes every connection); None for a
+    mode that makes none in its window (keep-alive, bulk)."""
+    args = MODES[cell['mode']].load_args
+    if '--close' not in args or cell['tls'] == '-':
+        return None
+    return 'resumed' if '--resume' in args and \
+        args[args.index('--resume') + 1] != 'none' else 'full'
+
+
+def wire_fields(cell, out):
+    """The wire columns: the means over the window's handshakes of the
+    mode's kind (load generator's `handshake_bytes`); empty otherwise."""
+    kind = handshake_kind(cell)
+    got = (out.get('handshake_bytes') or {}).get(kind) if kind else None
+    cols = list(zip(WIRE_KEYS, results.WIRE_COLUMNS))
+    if not got or not got.get('handshakes'):
+        return {col: '' for _, col in cols}
+    return {col: _fmt(float(got[key]), 1) if got.get(key) is not None
+        else '' for key, col in cols}
+
+
 def row_fields(cell, samples):
     """The row's figures from the window's samples."""
     s = cell['settings']
@@ -360,6 +439,10 @@ def row_fields(cell, samples):
             ('p99', 'lat_p99_us'), ('p999', 'lat_p999_us'),
             ('max', 'lat_max_us')):
         f[col] = _fmt(lat.get(key))
+    # the handshake phase, where the window had handshakes
+    hs = out.get('handshake_us') or {}
+    for key in ('p50', 'p90', 'p99', 'p999'):
+        f['hs_%s_us' % key] = _fmt(hs.get(key)) if hs.get('count') else '-'
     # requests/s and CPU per request over the same window: the server's
     # count between the two boundaries, the client's window seconds
     f['rps'] = _fmt(served / dur if dur > 0 else 0.0)
@@ -369,6 +452,11 @@ def row_fields(cell, samples):
     f['server_cpu_sys_s'] = _fmt(cpu1['sys_s'] - cpu0['sys_s'], 2)
     f['server_us_per_req'] = _fmt(cpu_s * 1e6 / served, 2) if served > 0 \
         else ''
+    # bulk: CPU per MiB of response bodies the server sent in the window
+    mib = served * matrixfile.parse_body(cell['body']) / MIB
+    f['server_us_per_mib'] = _fmt(cpu_s * 1e6 / mib, 2) if \
+        cell['mode'] == 'bulk' and mib > 0 else ''
+    f.update(wire_fields(cell, out))
     util = cpu_s / dur / int(cell['workers']) if dur > 0 else None
     f['server_util'] = _fmt(util, 3)
     f['steal_s'] = _fmt(samples['steal_s'], 2)
@@ -383,6 +471,9 @@ def row_fields(cell, samples):
         share >= s['saturation'] else 'no'
     f['bound'] = bound_class(util, share, s['saturation'])
     f['tls_settings'] = samples['tls_settings']
+    f.update(openloop.row_fields(cell, out))
+    f.update(resumemodes.row_fields(cell, samples) if cell['tls'] != '-'
+        else dict.fromkeys(resumemodes.COLUMNS, '-'))
     return f
 
 
@@ -406,6 +497,10 @@ def judge(cell, samples, fields):
     if cell['group'] != '-' and group.lower() != cell['group'].lower():
         errors.append('negotiated group %s, not %s' % (group or 'none',
             cell['group']))
+    cipher = str(neg.get('cipher') or '')
+    if cell['suite'] != '-' and cipher != cell['suite']:
+        errors.append('negotiated suite %s, not %s' % (cipher or 'none',
+            cell['suite']))
     started = out.get('window_requests_started')
     completed = out.get('window_requests_completed')
     if out.get('inflight_abandoned') or started != completed:
@@ -430,9 +525,10 @@ def judge(cell, samples, fields):
             if _disagree(c, srv):
                 errors.append('window counts disagree: the client made %d '
                     '%s, the server counted %d' % (c, what, srv))
-        if cell['mode'] == 'resumed' and full > STRAY * (full + resumed):
-            errors.append('a resumed window with %d full handshakes of %d '
-                '(more than %g%%)' % (full, full + resumed, STRAY * 100))
+        # the full-handshake share, the confirmed resumption, early data
+        more, said = resumemodes.problems(cell, fields, AGREE, STRAY)
+        errors += more
+        notes += said
         if cell['mode'] in ('full', 'full-tickets') and resumed:
             errors.append('a full-handshake window with %d resumed '
                 'handshakes of %d' % (resumed, full + resumed))
@@ -444,6 +540,7 @@ def judge(cell, samples, fields):
     rc_stop, why = samples['stop']
     if rc_stop != 0:
         errors.append(why)
+    notes += openloop.notes(cell, fields)
     return ('error' if errors else 'ok'), errors + notes
 
 
@@ -486,6 +583,11 @@ MODES = {
     'resumed': Mode('resumed', CLOSE + ['--resume', 'ticket'],
         measure_window),
     'keepalive': Mode('keepalive', [], measure_window),
+    # keep-alive requests of large bodies (1m, 16m): server CPU per MiB
+    'bulk': Mode('bulk', [], measure_window),
+    # the request in TLS 1.3 early data on a resumption (0-RTT)
+    'resumed-0rtt': Mode('resumed-0rtt', CLOSE + ['--resume', 'ticket',
+        '--early-data'], measure_window),
     # instructions per operation under callgrind, and memory per idle
     # connection (matrix_modes.py)
     'cost-full': Mode('cost-full', [], matrix_modes.measure_cost),
@@ -493,7 +595,6 @@ MODES = {
     'cost-keepalive': Mode('cost-keepalive', [], matrix_modes.measure_cost),
     'memory': Mode('memory', [], matrix_modes.measure_memory),
 }
-FLOOR_MODES = ('full', 'full-tickets')
 
 
 def run(ctx, cell, repeat, base_row):
@@ -501,13 +602,16 @@ def run(ctx, cell, repeat, base_row):
     row = dict(base_row)
     row['repeat'] = repeat
     started = time.monotonic()
-    problem = ctx.cell_problem(cell)
+    status, problem = 'error', ctx.cell_problem(cell)
+    if not problem:
+        status, problem = openloop.problem(cell)
     if problem:
-        row['status'] = 'error'
+        row['status'] = status
         row['reason'] = problem
     else:
         row = MODES[cell['mode']].measure(ctx, cell, repeat, row)
-        if cell['mode'] in FLOOR_MODES and row.get('status') == 'ok':
+        if cell['mode'] in matrixfile.FLOOR_MODES and \
+                row.get('status') == 'ok':
             # the crypto floor of this server's library, and cost over it
             matrix_modes.add_floor(ctx, cell, row)
     row['measure_s'] = '%.1f' % (time.monotonic() - started)

@@ -33,10 +33,23 @@ CELL_COLUMNS = (
     'bound', 'bound_server', 'bound_client', 'bound_neither',
     'server_util', 'canary_ns', 'steal_s',
     'lat_p50_us', 'lat_p99_us',
+    # bulk cells: CPU per MiB, median and 95% interval; handshake cells:
+    # bytes, records and segments on the wire per handshake (medians)
+    'us_per_mib', 'us_per_mib_lo', 'us_per_mib_hi',
+) + results.WIRE_COLUMNS + (
     # cost and memory cells
     'instr_per_op', 'kib_per_conn',
+    # the resumption axes, open-loop levels (medians of their rows) and
+    # the handshake phase
+    'psk', 'resume_via', 'load_fraction', 'capacity_rps', 'offered_rps',
+    'late_starts', 'p999_samples', 'lat_p90_us', 'lat_p999_us', 'hs_p50_us',
+    'hs_p90_us', 'hs_p99_us', 'hs_p999_us',
     'reason',
 )
+# medians of the rows' figures, digits
+LEVEL_MEDIANS = (('capacity_rps', 1), ('offered_rps', 1), ('late_starts', 0),
+    ('p999_samples', 0), ('lat_p90_us', 1), ('lat_p999_us', 1),
+    ('hs_p50_us', 1), ('hs_p90_us', 1), ('hs_p99_us', 1), ('hs_p999_us', 1))
 
 COMPARISON_COLUMNS = ('a', 'b', 'metric', 'ratio', 'lo', 'hi', 'verdict',
     'n', 'ci_level', 'both_server_bound')
@@ -45,8 +58,11 @@ BOUNDS = ('server', 'client', 'neither')
 
 
 def axes_of(cell_id):
-    """{axis: value} from a cell id `server=tlsbench,lib=-,...`."""
-    return dict(part.split('=', 1) for part in cell_id.split(','))
+    """{axis: value} from a cell id `server=tlsbench,lib=-,...` (an
+    optional axis it does not name is `-`)."""
+    axes = dict.fromkeys(matrixfile.OPTIONAL_AXES, '-')
+    axes.update(part.split('=', 1) for part in cell_id.split(','))
+    return axes
 
 
 def _f(x, digits):
@@ -96,7 +112,8 @@ def majority_bound(rows):
 
 def hs_key(mode):
     return {'full': 'hs_full_per_s', 'full-tickets': 'hs_full_per_s',
-        'resumed': 'hs_resumed_per_s'}.get(mode)
+        'resumed': 'hs_resumed_per_s',
+        'resumed-0rtt': 'hs_resumed_per_s'}.get(mode)
 
 
 def reference_id(rows):
@@ -162,8 +179,17 @@ def cell_row(cell_id, rows, all_rows, ref, settings):
     out['steal_s'] = _median(ok, 'steal_s', 2)
     out['lat_p50_us'] = _median(ok, 'lat_p50_us', 1)
     out['lat_p99_us'] = _median(ok, 'lat_p99_us', 1)
+    _put(out, 'us_per_mib', _interval(ok, 'server_us_per_mib'))
+    # the rows' wire figures: the same for every handshake of a
+    # configuration, up to a few bytes (an ECDSA signature's DER length)
+    # and the segments TCP happens to make
+    for key in results.WIRE_COLUMNS:
+        out[key] = _median(ok, key, 1)
     out['instr_per_op'] = _median(ok, 'instr_per_op', 0)
     out['kib_per_conn'] = _median(ok, 'kib_per_conn', 2)
+    out['load_fraction'] = axes['load']
+    for key, digits in LEVEL_MEDIANS:
+        out[key] = _median(ok, key, digits)
     reasons = []
     for r in rows:
         if r['reason'] and r['reason'] not in reasons:

@@ -1,6 +1,6 @@
 """SVG charts, drawn directly: panels of horizontal bars with error bars,
-a figure across runs, lines on log axes.  Every chart of the reports and
-of the site comes from here.
+a figure across runs, lines on a log y axis (x log or linear).  Every
+chart of the reports and of the site comes from here.
 
 Readable at a glance by construction: one palette (PALETTE) gives a
 library the same colour in every chart; labels are measured with the
@@ -368,8 +368,9 @@ def trend(title, runs, series, axis, notes=()):
 Line = collections.namedtuple('Line', 'name colour dashed points')
 
 
-def log_lines(title, xaxis, yaxis, lines, notes=()):
-    """Lines over log x and log y (decades ticked): points are (x, y)."""
+def log_lines(title, xaxis, yaxis, lines, notes=(), xlog=True):
+    """Lines over log x and log y (decades ticked): points are (x, y);
+    xlog=False: x on a linear scale from 0 (round steps ticked)."""
     left, right = 16, 24
     lines = [ln for ln in lines if any(y for _, y in ln.points)]
     xs = [x for ln in lines for x, y in ln.points if x > 0 and y]
@@ -384,6 +385,10 @@ def log_lines(title, xaxis, yaxis, lines, notes=()):
     y0, y1 = math.floor(math.log10(min(ys))), math.ceil(math.log10(
         max(ys)))
     x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
+    xticks = [(10.0 ** e, decade(e)) for e in range(x0, x1 + 1)]
+    if not xlog:
+        steps = nice_ticks(max(xs))
+        xticks = [(t, tick_text(t, steps)) for t in steps]
     ylabels = [decade(e) for e in range(y0, y1 + 1)]
     plot_x = left + 18 + max(text_width(t, SMALL) for t in ylabels) + 8
     plot_w = width - plot_x - right
@@ -391,6 +396,8 @@ def log_lines(title, xaxis, yaxis, lines, notes=()):
     top, bottom = y + 10, y + 10 + plot_h
 
     def px(v):
+        if not xlog:
+            return plot_x + v / xticks[-1][0] * plot_w
         return plot_x + (math.log10(v) - x0) / (x1 - x0) * plot_w
 
     def py(v):
@@ -399,10 +406,9 @@ def log_lines(title, xaxis, yaxis, lines, notes=()):
         svg.line(plot_x, py(10.0 ** e), plot_x + plot_w, py(10.0 ** e), GRID)
         svg.text(plot_x - 6, py(10.0 ** e) + 4, decade(e), SMALL,
             anchor='end')
-    for e in range(x0, x1 + 1):
-        svg.line(px(10.0 ** e), bottom, px(10.0 ** e), bottom + 4, INK)
-        svg.text(px(10.0 ** e), bottom + 16, decade(e), SMALL,
-            anchor='middle')
+    for x, text in xticks:
+        svg.line(px(x), bottom, px(x), bottom + 4, INK)
+        svg.text(px(x), bottom + 16, text, SMALL, anchor='middle')
     svg.line(plot_x, top, plot_x, bottom, INK)
     svg.line(plot_x, bottom, plot_x + plot_w, bottom, INK)
     svg.text(plot_x + plot_w / 2.0, bottom + 32, xaxis, SMALL,

@@ -28,11 +28,26 @@ def _version_number(text):
 
 
 def window_requests(cell):
-    """Requests in the cell's window: the `requests` setting or the mode's
-    default, and at least 20 per connection."""
+    """Requests in the cell's window: an open-loop level's planned count
+    (openloop.py), else the `requests` setting or the mode's default, and
+    at least 20 per connection; a bulk window by bytes."""
+    planned = (cell.get('openloop') or {}).get('requests')
+    if planned:
+        return planned
     s = cell['settings']
+    if cell['mode'] == 'bulk':
+        return bulk_requests(cell)
     n = s['requests'] or matrixfile.MODE_REQUESTS.get(cell['mode'], 0)
     return max(n, 20 * int(cell['concurrency']))
+
+
+def bulk_requests(cell):
+    """A bulk window: the `requests` setting, or enough bodies for
+    `bulk_mib` MiB; at least BULK_MIN_PER_CONN per connection."""
+    s = cell['settings']
+    body = matrixfile.parse_body(cell['body'])
+    n = s['requests'] or -(-s['bulk_mib'] * 1024 * 1024 // max(body, 1))
+    return max(n, matrixfile.BULK_MIN_PER_CONN * int(cell['concurrency']))
 
 
 def _compact(pairs):
@@ -80,9 +95,11 @@ class Context:
 
     def load_max_time(self, cell):
         """The load run's --max-time: generous for the slowest cell (a
-        few hundred full handshakes a second) and its warm-up."""
-        return int(120 + window_requests(cell) / 100 +
-            cell['settings']['warmup'])
+        few hundred full handshakes a second) and its warm-up; an
+        open-loop level's window may last its window_cap."""
+        s = cell['settings']
+        cap = s['window_cap'] if cell.get('openloop') else 0
+        return int(120 + cap + window_requests(cell) / 100 + s['warmup'])
 
     # ---- builds ------------------------------------------------------
     def build_name(self, cell):
@@ -123,9 +140,14 @@ class Context:
                 key = (self.build_name(c), c['backend'], c['lib'])
                 if key not in wanted:
                     wanted.append(key)
-        # the load generator comes with every build: make sure one exists
-        if not any(w[1] != 'none' for w in wanted):
-            wanted.append(('openssl', 'openssl', '-'))
+        # the load generator comes with every build: make sure one exists;
+        # nginx's and asyncio's crypto floor is the openssl backend's
+        # (they run on the system OpenSSL): make sure that one exists
+        if not any(w[1] != 'none' for w in wanted) or any(c['server'] !=
+                'tlsbench' and c['mode'] in matrixfile.FLOOR_MODES +
+                ('cost-full',) for c in cells):
+            if ('openssl', 'openssl', '-') not in wanted:
+                wanted.append(('openssl', 'openssl', '-'))
         for name, backend, lib in wanted:
             if name in self.builds:
                 continue

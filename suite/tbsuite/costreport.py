@@ -106,12 +106,20 @@ def memory_section(mem):
         'KiB/conn', 'base KiB', 'held KiB', 'after KiB'], rows) + ['']
 
 
+def floor_key(r, lib=None):
+    """A floor's identity: server (or backend), library build, TLS
+    version, certificate and group.  Rows of a cost run (cost.csv) name
+    no library build: theirs is '' (the Debian builds)."""
+    return (who(r), r.get('lib') or '' if lib is None else lib,
+        r['tls_version'], r['cert'], (r.get('floor_group') or '').lower())
+
+
 def floor_section(cost, matrix):
     floors = {}
     for r in cost:
         f = num(r.get('floor_us'))
         if r.get('status') == 'ok' and f:
-            floors[(who(r), r['tls_version'], r['cert'])] = r
+            floors[floor_key(r)] = r
     lines = ['## Cost over the crypto floor', '',
         'The floor is the public-key work a full handshake cannot avoid on '
         'the server: one signature with the certificate key plus one key '
@@ -132,26 +140,30 @@ def floor_section(cost, matrix):
         v = num(r.get('server_us_per_req'))
         if v is None:
             continue
-        name = r['backend'] if r['server'] == 'tlsbench' else r['server']
-        if r.get('flavor') not in (None, '', 'debian', '-'):
-            continue
-        us.setdefault((name, r['tls_version'], r['cert']), []).append(v)
+        keys = {floor_key(r)}
+        if r.get('flavor') in (None, '', 'debian', '-'):
+            keys.add(floor_key(r, ''))   # a cost run's floor (Debian)
+        for k in keys:
+            us.setdefault(k, []).append(v)
     rows = []
-    for (b, tls, cert), f in sorted(floors.items()):
+    for (b, lib, tls, cert, group), f in sorted(floors.items()):
         fl = num(f['floor_us'])
         instr = [fmt_int(num(f.get('floor_instr'))),
             f.get('cost_over_floor_instr') or '-']
-        rows.append([b + (' (system OpenSSL)' if b == 'nginx' else ''),
-            tls, cert, f.get('floor_sig_alg', ''),
+        key = (b, lib, tls, cert, group)
+        name = b + (' (system OpenSSL)' if b in ('nginx', 'asyncio') else
+            ' (%s)' % lib if lib else '')
+        rows.append([name, tls, cert, f.get('floor_sig_alg', ''),
             f.get('floor_group', ''), f['floor_sign_us'], f['floor_kex_us'],
-            '%.1f' % fl] + cost_over(us.get((b, tls, cert)), fl) + instr)
-        if b == 'openssl':
+            '%.1f' % fl] + cost_over(us.get(key), fl) + instr)
+        if b == 'openssl' and not lib:
             for ref in ('nginx', 'asyncio'):
-                if (ref, tls, cert) in us and (ref, tls, cert) not in floors:
+                rkey = (ref,) + key[1:]
+                if rkey in us and rkey not in floors:
                     rows.append(['%s (system OpenSSL)' % ref, tls, cert,
                         f.get('floor_sig_alg', ''), f.get('floor_group', ''),
                         f['floor_sign_us'], f['floor_kex_us'], '%.1f' % fl] +
-                        cost_over(us.get((ref, tls, cert)), fl) + ['-', '-'])
+                        cost_over(us.get(rkey), fl) + ['-', '-'])
     return lines + table(['server', 'TLS', 'cert', 'signature', 'group',
         'sign µs', 'kex µs', 'floor µs', 'µs/full request', 'cost / floor',
         'floor instr', 'instr/full ÷ floor instr'], rows) + ['',

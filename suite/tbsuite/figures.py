@@ -25,7 +25,10 @@ from .cells import bound_class
 # add the EXTRA_AXES (a cell matches across runs on the axes both have).
 AXES = ('server', 'lib', 'backend', 'tls_version', 'cert', 'mode',
     'resumption', 'concurrency', 'body_bytes', 'workers')
-EXTRA_AXES = ('group', 'suite', 'io')
+EXTRA_AXES = ('group', 'suite', 'io', 'psk', 'resume_via', 'load_fraction')
+# the resumption axes and the open-loop load: `-` (unset) in a run made
+# before them, so its cells match their closed-loop, default twins
+UNSET_BEFORE = ('psk', 'resume_via', 'load_fraction')
 
 # cells.csv: meaning -> column (a triple: median, low, high of the 95%
 # interval).  Columns named `bound_<class>` are the counts of each class.
@@ -34,6 +37,7 @@ CELLS = {
     'n': 'n',
     'status': 'status',
     'us': ('us_per_req', 'us_per_req_lo', 'us_per_req_hi'),
+    'us_per_mib': ('us_per_mib', 'us_per_mib_lo', 'us_per_mib_hi'),
     'rps': ('rps', 'rps_lo', 'rps_hi'),
     'ratio': ('ratio_to_ref', 'ratio_to_ref_lo', 'ratio_to_ref_hi'),
     'stop_reason': 'stop_reason',
@@ -50,17 +54,22 @@ COMPARISONS = {'a': 'a', 'b': 'b', 'ratio': ('ratio', 'lo', 'hi'),
     'n': 'n', 'both_server_bound': 'both_server_bound'}
 # the run's rows (results/<run-id>.csv)
 ROWS = {'id': 'cell', 'us': 'server_us_per_req', 'rps': 'rps',
+    'us_per_mib': 'server_us_per_mib', 'floor_us': 'floor_us',
     'ratio': 'ratio_to_ref', 'block': 'block', 'bound': 'bound',
     'server_util': 'server_util', 'canary_ns': 'canary_ns',
     'is_reference': 'is_reference'}
 
-LOAD_MODES = ('full', 'full-tickets', 'resumed', 'keepalive')
+LOAD_MODES = ('full', 'full-tickets', 'resumed', 'keepalive', 'bulk',
+    'resumed-0rtt')
+# modes with one handshake per request: their cells carry bytes on the wire
+HANDSHAKE_MODES = ('full', 'full-tickets', 'resumed', 'resumed-0rtt')
 # the kinds of work, in the order reports show them; a mode not listed
 # here (a later kind) follows them under its own name
-MODE_ORDER = ('full', 'full-tickets', 'resumed', 'keepalive', 'bulk', 'pq',
-    'keys')
+MODE_ORDER = ('full', 'full-tickets', 'resumed', 'resumed-0rtt',
+    'keepalive', 'bulk', 'pq', 'keys')
 MODE_TITLE = {'full': 'full handshake', 'full-tickets':
     'full handshake, tickets issued', 'resumed': 'resumed handshake',
+    'resumed-0rtt': 'resumed handshake with 0-RTT early data',
     'keepalive': 'keep-alive request', 'bulk': 'bulk transfer',
     'pq': 'post-quantum key exchange', 'keys': 'key types'}
 # row classification (the protocol's rule, for rows that do not carry it)
@@ -148,7 +157,8 @@ class Cell:
         self.library = self.version = self.flavor = ''
         self.n = 0
         self.status = ''
-        self.us = self.rps = self.ratio = None
+        self.us = self.rps = self.ratio = self.us_per_mib = None
+        self.wire = {}          # results.WIRE_COLUMNS -> median or None
         self.stop_reason = ''
         self.bound = ''
         self.bound_counts = {}
@@ -174,6 +184,15 @@ class Cell:
         parts = [lib, self.version if version else '',
             FLAVOR_NAMES.get(self.flavor, self.flavor)]
         return '%s · %s' % (self['server'], ' '.join(p for p in parts if p))
+
+    def variant(self):
+        """How its resumption differs from the default, for labels:
+        ` (psk_ke)`, ` (session ID)`, ` (ticket)`; '' otherwise."""
+        words = [{'ke': 'psk_ke', 'dhe': 'psk_dhe_ke'}.get(self.get('psk'),
+            ''), {'id': 'session ID', 'ticket': 'ticket'}.get(self.get(
+            'resume_via'), '')]
+        words = [w for w in words if w]
+        return ' (%s)' % ', '.join(words) if words else ''
 
     def family(self):
         """What picks its colour: the library for tlsbench, the server
@@ -281,15 +300,18 @@ def _from_cell_lines(table, rows):
         c.id = t.get(CELLS['id']) or next((cid for cid, rs in
             rows_by.items() if _key(_axes(rs[0], names)) == want), '')
         _attach_rows(c, rows_by.get(c.id, []))
+        for a in UNSET_BEFORE:
+            c.axes[a] = c.axes.get(a) or '-'
         lib = parse_lib(t.get('lib'))
         c.library = t.get(CELLS['library']) or lib[0]
         c.version = t.get(CELLS['version']) or lib[1]
         c.flavor = t.get(CELLS['flavor']) or lib[2]
         c.n = int(num(t.get(CELLS['n'])) or 0)
         c.status = t.get(CELLS['status'], '')
-        for what in ('us', 'rps', 'ratio'):
+        for what in ('us', 'rps', 'ratio', 'us_per_mib'):
             v, lo, hi = (t.get(k) for k in CELLS[what])
             setattr(c, what, interval(v, lo, hi, c.n))
+        c.wire = {k: num(t.get(k)) for k in results.WIRE_COLUMNS}
         c.stop_reason = t.get(CELLS['stop_reason'], '')
         c.bound = t.get(CELLS['bound'], '')
         c.bound_counts = {k[len(BOUND_PREFIX):]: int(num(v) or 0)
@@ -305,7 +327,8 @@ def _from_cell_lines(table, rows):
 def _parse_spec(text):
     """`server=tlsbench backend=openssl tls=1.3` (a profile's reference)
     -> {'server': 'tlsbench', ...} in row-column names."""
-    rename = {'tls': 'tls_version', 'body': 'body_bytes'}
+    rename = {'tls': 'tls_version', 'body': 'body_bytes',
+        'load': 'load_fraction'}
     out = {}
     for word in (text or '').replace(',', ' ').split():
         k, _, v = word.partition('=')
@@ -487,9 +510,10 @@ def compare_unpaired(a, b, what='us'):
 def headline(cells):
     """The cells at the run's usual concurrency, body and workers (of its
     TLS cells), one per server, library, TLS version, certificate and mode
-    (the mode's most common resumption where several): what the charts
-    compare.  Returns (cells, {axis: value})."""
+    (the mode's most common resumption where several), closed loop: what
+    the charts compare.  Returns (cells, {axis: value})."""
     keys = ('concurrency', 'body_bytes', 'workers')
+    cells = [c for c in cells if c.get('load_fraction') in ('', '-')]
     tls = [c for c in cells if c.tls] or cells
     want = {}
     for k in keys:

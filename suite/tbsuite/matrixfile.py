@@ -14,6 +14,11 @@ are given before the first section or with --set.  A cell spec (the
 reference, each side of a comparison) is `axis=value` pairs separated by
 spaces or commas, the form of a cell id; axes it leaves out take their
 defaults.
+
+The axes added after runs were committed (OPTIONAL_AXES: the TLS 1.3
+resumption's key exchange, how a resumption finds its session, the
+open-loop load) are named in a cell id only when set, so the ids of
+earlier runs stay what they were.
 """
 
 import re
@@ -22,7 +27,10 @@ from . import backends, cli
 
 # Axis order is the loop order and the order of fields in a cell id.
 AXES = ('server', 'lib', 'backend', 'tls', 'cert', 'group', 'suite', 'mode',
-    'resumption', 'concurrency', 'body', 'workers', 'io')
+    'resumption', 'concurrency', 'body', 'workers', 'io', 'psk', 'resume_via',
+    'load')
+# in a cell id only when not `-` (older ids lack them)
+OPTIONAL_AXES = ('psk', 'resume_via', 'load')
 
 AXIS_DEFAULTS = {
     'server': ['tlsbench'],
@@ -38,6 +46,9 @@ AXIS_DEFAULTS = {
     'body': ['20k'],
     'workers': ['1'],
     'io': ['native'],
+    'psk': ['-'],           # TLS 1.3 resumption: psk_dhe_ke, as every client
+    'resume_via': ['-'],    # the mode's way: a ticket
+    'load': ['-'],          # closed loop (the cell's capacity)
 }
 
 SERVERS = ('tlsbench', 'nginx', 'asyncio')
@@ -48,6 +59,14 @@ ALL_BACKENDS = 'all'
 TLS_VERSIONS = ('1.2', '1.3')
 RESUMPTIONS = ('none', 'cache', 'tickets', 'both')
 IO_MODES = ('native', 'core')   # tlsbench-server --io; native: not passed
+# TLS 1.3 resumption with a fresh key exchange (dhe: psk_dhe_ke) or on the
+# PSK alone (ke: psk_ke; server --psk-mode ke, client --psk-mode both)
+PSK_MODES = ('dhe', 'ke')
+# how a resumed connection finds its session, and the server's resumption
+# that leaves it only that way: a ticket (server tickets only) or the
+# server's session cache (a TLS 1.2 session ID, OpenSSL's TLS 1.3 stateful
+# ticket; server cache only, client --resume id)
+RESUME_VIA = {'ticket': 'tickets', 'id': 'cache'}
 
 # Settings: name -> (type, default).  A matrix file or --set may give any.
 SETTINGS = {
@@ -61,6 +80,7 @@ SETTINGS = {
     'timeout': (float, 10.0),     # per-request timeout of the load generator
     'saturation': (float, 0.9),   # utilisation that makes a row `bound`
     'repeats': (int, 1),          # rows per cost or memory cell
+    'bulk_mib': (int, 256),       # bulk windows: at least this many MiB
     'description': (str, ''),
     # run-level: the measurement protocol (suite/matrix/README.md)
     'reference': (str, ''),       # the cell every block measures
@@ -71,12 +91,21 @@ SETTINGS = {
     'time_budget': (float, 0.0),  # minutes for blocks past min_blocks; 0: none
     'order_seed': (int, 0),       # block order; 0: drawn when the run starts
     'client': (str, 'auto'),      # the load generator's OpenSSL
+    'level_blocks': (int, 1),     # blocks each open-loop level runs in
     # tests only: the server's --resumption whatever the cell says (and
     # no per-slot warm-up, which would wait for resumptions never made)
     'test_server_resumption': (str, ''),
+    # tlsbench-server --ticket-key-lifetime S (0: not passed, one key)
+    'ticket_key_lifetime': (int, 0),
+    # open-loop windows (load axis): at least tail_samples requests beyond
+    # the p99.9, so 1000 x tail_samples requests, unless that takes longer
+    # than window_cap seconds at the offered rate (the row says so)
+    'tail_samples': (int, 100),
+    'window_cap': (float, 120.0),
 }
 RUN_SETTINGS = ('reference', 'compare', 'min_blocks', 'max_blocks',
-    'target_half_width', 'time_budget', 'order_seed', 'client')
+    'target_half_width', 'time_budget', 'order_seed', 'client',
+    'level_blocks')
 # settings older matrix files used, and what replaced them
 REMOVED_SETTINGS = {
     'duration': 'a window is a request count now: use requests = N',
@@ -85,17 +114,28 @@ REMOVED_SETTINGS = {
 # a mode is also a Mode in cells.MODES (how it is measured); the cost and
 # memory modes are matrix_modes.py's
 COST_MODES = ('cost-full', 'cost-resumed', 'cost-keepalive')
-WINDOW_MODES = ('full', 'full-tickets', 'resumed', 'keepalive')
+WINDOW_MODES = ('full', 'full-tickets', 'resumed', 'keepalive', 'bulk',
+    'resumed-0rtt')
 MODE_NAMES = WINDOW_MODES + COST_MODES + ('memory',)
 # window requests per mode when `requests` is 0 (about a second or more)
 MODE_REQUESTS = {'full': 2000, 'full-tickets': 2000, 'resumed': 2000,
-    'keepalive': 30000}
+    'keepalive': 30000, 'resumed-0rtt': 2000}
+# bulk windows are sized by bytes (the bulk_mib setting): the request count
+# is derived from the body size, and each connection makes at least this
+# many requests (large bodies: a few requests keep every connection busy)
+BULK_MIN_PER_CONN = 4
 # the server's resumption in each window mode: full handshakes against a
-# server that issues nothing (what handshake references measure); `-`:
-# the cell's resumption axis
-MODE_RESUMPTION = {'full': 'none'}
+# server that issues nothing (what handshake references measure); TLS 1.3
+# early data with single-use tickets, which live in the session cache;
+# otherwise the cell's resumption axis
+MODE_RESUMPTION = {'full': 'none', 'resumed-0rtt': 'both'}
+# window modes whose rows carry the crypto floor (cost-full rows carry it
+# too: matrix_modes.measure_cost)
+FLOOR_MODES = ('full', 'full-tickets')
 # modes whose client resumes or whose server must issue tickets
-TICKET_MODES = ('resumed', 'full-tickets', 'cost-resumed')
+TICKET_MODES = ('resumed', 'full-tickets', 'cost-resumed', 'resumed-0rtt')
+# window modes whose every connection resumes (after the warm-up)
+RESUMED_MODES = ('resumed', 'resumed-0rtt')
 
 
 class MatrixError(Exception):
@@ -327,9 +367,31 @@ def _validate(cell):
         if not re.fullmatch(r'[\w.-]+', cell[key]):
             raise MatrixError('%s "%s": one name, e.g. X25519 or '
                 'TLS_AES_128_GCM_SHA256' % (key, cell[key]))
+    if cell['psk'] not in PSK_MODES + ('-',):
+        raise MatrixError('psk "%s": use one of %s' % (cell['psk'],
+            ' '.join(PSK_MODES)))
+    if cell['resume_via'] not in tuple(RESUME_VIA) + ('-',):
+        raise MatrixError('resume_via "%s": use one of %s' % (
+            cell['resume_via'], ' '.join(RESUME_VIA)))
+    load_fraction(cell['load'])
     parse_body(cell['body'])
     if cell['lib'] != '-':
         parse_lib(cell['lib'])
+
+
+def load_fraction(text):
+    """The load axis: None for `-` (closed loop), else the fraction of
+    the cell's capacity offered open-loop, 0 < f <= 1."""
+    if text == '-':
+        return None
+    try:
+        f = float(text)
+    except ValueError:
+        f = 0.0
+    if not 0 < f <= 1:
+        raise MatrixError('load "%s": `-` (closed loop) or a fraction of '
+            'the capacity, e.g. 0.5' % text)
+    return f
 
 
 def _normalise(cell, cores):
@@ -373,17 +435,30 @@ def _normalise(cell, cores):
         c['group'] = c['suite'] = '-'
     elif c['tls'] == '1.2':
         c['suite'] = '-'   # the suite axis names TLS 1.3 suites
+    if c['mode'] not in RESUMED_MODES or c['tls'] != '1.3':
+        c['psk'] = '-'     # the key exchange of a TLS 1.3 resumption
+    if c['mode'] != 'resumed':
+        c['resume_via'] = '-'   # resumed-0rtt's tickets are its own
+    if c['mode'] not in WINDOW_MODES:
+        c['load'] = '-'
+    if c['server'] != 'tlsbench' and (c['psk'] == 'ke' or
+            c['mode'] == 'resumed-0rtt' and c['server'] == 'asyncio'):
+        return None   # no psk_ke preference (OpenSSL 3.0), no early data
     if c['mode'] in MODE_RESUMPTION and c['backend'] != 'none':
         c['resumption'] = MODE_RESUMPTION[c['mode']]
-    if c['mode'] in TICKET_MODES and c['resumption'] in ('none', 'cache'):
+    if c['resume_via'] != '-':
+        c['resumption'] = RESUME_VIA[c['resume_via']]
+    elif c['mode'] in TICKET_MODES and c['resumption'] in ('none', 'cache'):
         return None   # the client resumes with tickets only
-    if int(c['workers']) >= cores and cores > 1:
-        return None   # the load generator needs a core of its own
+    if int(c['workers']) > cores:
+        return None   # a worker per CPU at most; with one per CPU the load
+                      # generator shares them (the row's client_shares_core)
     return c
 
 
 def cell_id(cell):
-    return ','.join('%s=%s' % (k, cell[k]) for k in AXES)
+    return ','.join('%s=%s' % (k, cell[k]) for k in AXES
+        if k not in OPTIONAL_AXES or cell.get(k, '-') != '-')
 
 
 def make_cell(axes, section, cores):

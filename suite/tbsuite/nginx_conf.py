@@ -4,7 +4,8 @@
 Debian's nginx with the distro OpenSSL, set up the way the cell sets up
 tlsbench-server: same certificate and key, same protocol bounds, cipher
 lists and groups when the cell pins them, the same resumption mode
-(session cache and tickets on or off), the same bodies (files named for
+(session cache and tickets on or off; no TLS 1.3 tickets at all with
+neither), the same bodies (files named for
 their URL path), keep-alive without a request limit, no access log unless
 asked for one of `$ssl_session_reused` (`r` or `.` per request, written
 unbuffered: nginx's only count of resumed handshakes).  The suite runs it
@@ -26,13 +27,21 @@ RESUMPTION = {
     'both': ('shared:TB:16m', 'on'),
 }
 SESSION_TIMEOUT = '5m'   # nginx's default, stated
+# TLS 1.3 tickets per handshake where nginx's own default is not what the
+# resumption mode means: with the cache and tickets off, OpenSSL still
+# sends stateful tickets nothing can resume (tlsbench and the asyncio
+# server send none)
+NUM_TICKETS = {'none': 0}
+# what `ssl_early_data on` does about a replayed early-data flight
+ANTI_REPLAY = ('none: nginx accepts a replayed early-data flight and '
+    'leaves replays to the application')
 
 
 
 
 def render(dir_, port, cert, key, body_dir, tls_min='1.2', tls_max='1.3',
         ciphers='', ciphersuites='', groups='', resumption='both',
-        workers=1, status_port=0, reused_log=''):
+        workers=1, status_port=0, reused_log='', early_data=False):
     protocols = ' '.join('TLSv' + v for v in ('1.2', '1.3')
         if tls_min <= v <= tls_max)
     cache, tickets = RESUMPTION[resumption]
@@ -40,6 +49,9 @@ def render(dir_, port, cert, key, body_dir, tls_min='1.2', tls_max='1.3',
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     nofile = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
     extra = []
+    if resumption in NUM_TICKETS:
+        extra.append('ssl_conf_command NumTickets %d;' %
+            NUM_TICKETS[resumption])
     if ciphers:
         extra.append('ssl_ciphers %s;' % ciphers)
     if ciphersuites:
@@ -59,8 +71,10 @@ def render(dir_, port, cert, key, body_dir, tls_min='1.2', tls_max='1.3',
         '}',
         'http {',
         '\taccess_log off;',
-        "\tlog_format tb_reused '$ssl_session_reused';" if reused_log
-        else '',
+        # `r` or `.` per request, and `1` after it for a request nginx
+        # read as early data
+        "\tlog_format tb_reused '$ssl_session_reused%s';" % (
+        '$ssl_early_data' if early_data else '') if reused_log else '',
         '\tdefault_type application/octet-stream;',
         '\tserver_tokens off;',
         '\tetag off;',
@@ -81,6 +95,7 @@ def render(dir_, port, cert, key, body_dir, tls_min='1.2', tls_max='1.3',
         '\t\tssl_session_cache %s;' % cache,
         '\t\tssl_session_tickets %s;' % tickets,
         '\t\tssl_session_timeout %s;' % SESSION_TIMEOUT,
+        '\t\tssl_early_data on;' if early_data else '',
         # one write() per request, no buffer: counted at rest
         '\t\taccess_log %s tb_reused;' % reused_log if reused_log else '',
     ] + ['\t\t' + e for e in extra] + [
@@ -133,6 +148,8 @@ def main(argv):
     p.add_argument('--groups', default='')
     p.add_argument('--resumption', default='both', choices=RESUMPTION)
     p.add_argument('--workers', type=int, default=1)
+    p.add_argument('--early-data', action='store_true',
+        help='accept TLS 1.3 early data (ssl_early_data on)')
     p.add_argument('--status-port', type=int, default=0,
         help='also serve stub_status at http://127.0.0.1:PORT/tb_status')
     a = p.parse_args(argv)
@@ -142,7 +159,7 @@ def main(argv):
         tls_min=a.tls_min, tls_max=a.tls_max, ciphers=a.ciphers,
         ciphersuites=a.ciphersuites, groups=a.groups,
         resumption=a.resumption, workers=a.workers,
-        status_port=a.status_port)
+        status_port=a.status_port, early_data=a.early_data)
     print(' '.join("'%s'" % c if ' ' in c else c
         for c in command(dir_, conf)))
     return 0

@@ -18,16 +18,19 @@ is not measured again; a cell with no usable ratio after min_blocks stops.
 Everything here is a function of the cells, the settings, the seed and
 the rows already measured, so `--resume` rebuilds the same plan from the
 CSV and measures only what is missing.
+
+Open-loop levels (openloop.py) run from block 2, once block 1 measured
+their capacity, in `level_blocks` blocks (default 1: one long window).
 """
 
 import hashlib
 import random
 
-from . import stats
+from . import openloop, stats
 
 # why a cell's measurement stopped (cells.csv `stop_reason`)
 STOP_REASONS = ('converged', 'max_blocks', 'time_budget', 'refused', 'error',
-    'incomplete')
+    'incomplete', 'level_blocks')
 
 
 def block_seed(seed, block):
@@ -99,6 +102,7 @@ class Plan:
         self.max_blocks = settings['max_blocks']
         self.target = settings['target_half_width']
         self.budget_s = settings['time_budget'] * 60.0
+        self.level_blocks = settings['level_blocks']
         self.seed = seed
 
     def refused(self, rows, cell_id):
@@ -107,6 +111,18 @@ class Plan:
 
     def budget_spent(self, rows):
         return self.budget_s > 0 and spent_s(rows) >= self.budget_s
+
+    def levels_done(self, rows, cell_id):
+        """An open-loop level measured in its level_blocks blocks."""
+        return openloop.is_level_id(cell_id) and len({r['block']
+            for r in rows if r['cell'] == cell_id}) >= self.level_blocks
+
+    def due(self, rows, cell, block):
+        """Whether a live cell may be measured in `block`: a level from
+        block openloop.FIRST_BLOCK, in level_blocks blocks."""
+        if openloop.is_level(cell) and block < openloop.FIRST_BLOCK:
+            return False
+        return not self.levels_done(rows, cell['id'])
 
     def active(self, rows, block):
         """The cells block `block` measures (the reference last, before
@@ -117,7 +133,8 @@ class Plan:
             return []
         rows = [r for r in rows if r.get('block') and
             int(r['block']) < block]
-        live = [c for c in self.cells if not self.refused(rows, c['id'])]
+        live = [c for c in self.cells if not self.refused(rows, c['id'])
+            and self.due(rows, c, block)]
         if block <= self.min_blocks:
             return live
         if self.budget_spent(rows):
@@ -144,6 +161,8 @@ class Plan:
             return 'error'
         if converged(iv, self.target):
             return 'converged'
+        if self.levels_done(rows, cell_id):
+            return 'level_blocks'
         blocks = {r['block'] for r in rows if r['cell'] == cell_id}
         if len(blocks) >= self.max_blocks:
             return 'max_blocks'

@@ -15,7 +15,8 @@ import csv
 import os
 import sys
 
-from . import cellstats, charts, costreport, figures, results, stats, tables
+from . import (axisreport, cellstats, charts, costreport, figures, latreport,
+    results, stats, tables)
 from .figures import BOUND_TITLE, label_key, mode_key, mode_title
 
 USAGE = """\
@@ -127,8 +128,9 @@ def panels(run, cells, what='us'):
                 '', c.bound not in ('server', ''))
             if note == BOUND_TITLE['server']:
                 note = ''
-            bars.append(charts.Bar(c.label(), getattr(c, what),
-                charts.colour(c.family()), note, tone, muted))
+            bars.append(charts.Bar(c.label() + c.variant(),
+                getattr(c, what), charts.colour(c.family()), note, tone,
+                muted))
         if what == 'us':
             title = '%s: server CPU per request (lower is better)' % \
                 cap(mode_title(mode))
@@ -334,9 +336,10 @@ def headline_section(run, head, made):
                 cmp_ = run.compare(c, ref) if ref is not None and \
                     c is not ref and c.us is not None else None
                 note = ref_note(run, c, ref, cmp_)[0] if c.us else ''
-                rows.append([mode_title(mode), c.label(), iv(c.us),
-                    iv(c.rps), iv(cmp_.ratio) if cmp_ else '–', note or
-                    '–', cmp_.how if cmp_ else '–', bound_text(c)])
+                rows.append([mode_title(mode), c.label() + c.variant(),
+                    iv(c.us), iv(c.rps), iv(cmp_.ratio) if cmp_ else '–',
+                    note or '–', cmp_.how if cmp_ else '–',
+                    bound_text(c)])
         md += md_table(['kind', 'server · library', 'server µs/req',
             'req/s', '× panel reference', 'verdict', 'how', 'bound'],
             rows) + ['']
@@ -368,6 +371,7 @@ def cell_tables(run):
     header = ['server · library', 'cell', 'n', 'server µs/req', 'req/s',
         '× reference', 'verdict', 'bound', 'server CPU', 'stop']
     for mode in modes_of(run.cells):
+        extra = MODE_COLUMNS.get(mode, ())
         cs = sorted([c for c in run.cells if c['mode'] == mode and c.ok],
             key=lambda c: (c.where(), label_key(c)))
         md += ['### %s' % cap(mode_title(mode)), '']
@@ -387,9 +391,22 @@ def cell_tables(run):
                 not c.is_reference and c.bound == 'server' else
                 ('reference' if c.is_reference else '–'), bound_text(c),
                 pct(c.server_util), c.stop_reason or ('fixed repeats' if
-                run.source == 'rows' else '–')] for c in sel]
-            md += md_table(header, rows) + ['']
+                run.source == 'rows' else '–')] + [f(c) for _, f in extra]
+                for c in sel]
+            md += md_table(header + [h for h, _ in extra], rows) + ['']
     return md
+
+
+# what a mode's table shows besides CPU per request: bytes on the wire
+# per handshake, CPU per MiB of bulk bodies
+WIRE_TABLE_COLUMNS = (
+    ('bytes server→client', lambda c: axisreport.fmt_bytes(c.wire.get(
+        'hs_server_bytes'))),
+    ('bytes client→server', lambda c: axisreport.fmt_bytes(c.wire.get(
+        'hs_client_bytes'))))
+MODE_COLUMNS = dict([(m, WIRE_TABLE_COLUMNS) for m in
+    figures.HANDSHAKE_MODES] + [('bulk', (('server µs/MiB', lambda c:
+    iv(c.us_per_mib)),))])
 
 
 def libraries_section(run):
@@ -475,11 +492,13 @@ def markdown(run, outdir, base=None, readme='../README.md'):
         md += how_to_read(run, readme)
         md += headline_section(run, head, made)
         md += comparisons_section(run)
+        md += axisreport.sections(run)
         lat = latency_charts(run, outdir)
         if lat:
             md += ['## Latency', '']
             for title, f in lat:
                 md += ['![%s](%s)' % (title, f), '']
+        md += latreport.sections(run, outdir)
         md += cell_tables(run)
         md += libraries_section(run)
     else:

@@ -14,6 +14,14 @@ import errno
 import io
 import os
 
+# bytes on the wire per handshake: means over the window's handshakes of
+# the mode's kind (full or resumed), from the load generator
+WIRE_COLUMNS = (
+    'hs_client_bytes', 'hs_server_bytes', 'hs_client_records',
+    'hs_server_records', 'hs_client_segments', 'hs_server_segments',
+    'hs_ticket_bytes',
+)
+
 COLUMNS = (
     # the run and the machine
     'run_id', 'utc', 'git_commit', 'host', 'cpu_model', 'cores', 'kernel',
@@ -38,6 +46,19 @@ COLUMNS = (
     'server_us_per_req', 'ratio_to_ref', 'server_util',
     'server_peak_rss_kib', 'client_cpu_s', 'client_cpu_share',
     'client_saturated', 'bound',
+) + WIRE_COLUMNS + (
+    # a bulk window's server CPU per MiB of bodies
+    'server_us_per_mib',
+    # open-loop levels, the handshake phase, how resumptions went (the
+    # resumption axes, the server's confirmation) and early data
+    'psk', 'resume_via', 'load_fraction', 'client_shares_core',
+    'capacity_rps', 'offered_rps', 'late_starts', 'p999_samples',
+    'window_capped', 'hs_p50_us', 'hs_p90_us', 'hs_p99_us', 'hs_p999_us',
+    'resumed_ticket', 'resumed_id', 'resumed_psk_ke', 'resumed_psk_dhe_ke',
+    'client_resumed_psk_ke', 'client_resumed_psk_dhe_ke',
+    'confirmed_resumption', 'expected_full_share', 'early_offered',
+    'early_accepted', 'early_rejected', 'client_early_offered',
+    'client_early_accepted', 'client_early_rejected', 'anti_replay',
     # cost and memory modes, and the crypto floor (suite/cost/)
     'ops_n1', 'ops_n2', 'instr_n1', 'instr_n2', 'instr_per_op',
     'instr_core', 'instr_libevent', 'instr_libc', 'instr_tls', 'instr_other',
@@ -62,12 +83,18 @@ SINCE_PROTOCOL = (
     'instr_core', 'instr_libevent', 'instr_libc', 'instr_tls', 'instr_other',
     'syscalls_per_op', 'syscalls_by_kind',
 )
+# What came after it: the handshakes' bytes on the wire and bulk windows
+SINCE_WIRE = WIRE_COLUMNS + ('server_us_per_mib',)
+# and open-loop levels, the resumption axes and early data
+SINCE_LATENCY = COLUMNS[COLUMNS.index('psk'):COLUMNS.index('anti_replay') + 1]
+# columns an older CSV may lack: readers take them as empty
+LATER_COLUMNS = SINCE_PROTOCOL + SINCE_WIRE + SINCE_LATENCY
 
 
 def missing_columns(header):
-    """The schema's columns a CSV header lacks, those a pre-protocol run
-    lacks by nature left out."""
-    return [c for c in COLUMNS if c not in header and c not in SINCE_PROTOCOL]
+    """The schema's columns a CSV header lacks, those an older run lacks
+    by nature (LATER_COLUMNS) left out."""
+    return [c for c in COLUMNS if c not in header and c not in LATER_COLUMNS]
 
 
 def format_row(row):
@@ -153,10 +180,10 @@ def append(fd, row):
 
 def read(path):
     """The rows of a results CSV as dicts; a column the file predates
-    (SINCE_PROTOCOL) reads as empty."""
+    (LATER_COLUMNS) reads as empty."""
     with open(path, newline='') as f:
         rows = list(csv.DictReader(f))
     for r in rows:
-        for c in SINCE_PROTOCOL:
+        for c in LATER_COLUMNS:
             r.setdefault(c, '')
     return rows

@@ -16,7 +16,7 @@ import sys
 import time
 
 from . import (blockrun, cellstats, cli, context, hostfacts, matrixfile,
-    protocol, report, results, verify)
+    openloop, protocol, report, results, verify)
 from .blockrun import cell_title, hms
 from .cli import ROOT, shown
 
@@ -148,13 +148,15 @@ class Matrix:
         matrixfile.check_run_settings(self.settings)
         self.cores = len(hostfacts.cores())
         only = matrixfile.parse_only(spec['only'])
-        self.cells = matrixfile.expand(self.sections, only, self.cores)
+        self.cells = with_capacities(matrixfile.expand(self.sections, only,
+            self.cores))
         self.windowed = [c for c in self.cells
             if c['mode'] in matrixfile.WINDOW_MODES]
         self.others = [c for c in self.cells
             if c['mode'] not in matrixfile.WINDOW_MODES]
         self.ref = matrixfile.reference_cell(self.sections, self.cells,
             self.cores) if self.windowed else None
+        check_levels(self.cells, self.ref, self.settings)
         group = self.group()
         self.pairs = matrixfile.comparison_pairs(group,
             self.settings['compare'], self.cores)
@@ -173,10 +175,66 @@ class Matrix:
         return next((c for c in self.group() if c['id'] == cell_id), None)
 
 
+def with_capacities(cells):
+    """The cells with the capacity cell of every open-loop level (the
+    level's section), each before its first level, where --only or the
+    file left it out."""
+    ids = {c['id'] for c in cells}
+    out = []
+    for c in cells:
+        if openloop.is_level(c):
+            cap = openloop.capacity_cell(c)
+            if cap['id'] not in ids:
+                ids.add(cap['id'])
+                out.append(cap)
+        out.append(c)
+    return out
+
+
+def check_levels(cells, ref, settings):
+    """Open-loop levels need block 1 for their capacities and a
+    closed-loop reference (MatrixError otherwise)."""
+    if not any(openloop.is_level(c) for c in cells):
+        return
+    if settings['min_blocks'] < openloop.FIRST_BLOCK:
+        raise matrixfile.MatrixError('open-loop levels (load = a fraction) '
+            'run from block %d, after block 1 measured their capacity: '
+            'min_blocks must be at least %d' % (openloop.FIRST_BLOCK,
+            openloop.FIRST_BLOCK))
+    if settings['level_blocks'] < 1:
+        raise matrixfile.MatrixError('level_blocks = %d: at least 1' %
+            settings['level_blocks'])
+    if ref is not None and openloop.is_level(ref):
+        raise matrixfile.MatrixError('reference %s: an open-loop level '
+            'cannot be the reference (use its closed-loop cell, load = -)'
+            % ref['id'])
+
+
 # requests/s one server core gives, roughly, on a 2020s x86 machine: only
 # for --list's estimate (the asyncio server about 2.5 times slower)
 EST_RATE = {'full': 1500.0, 'full-tickets': 1500.0, 'resumed': 2000.0,
-    'keepalive': 20000.0}
+    'keepalive': 20000.0, 'resumed-0rtt': 2000.0}
+# bulk: MiB of bodies per second (the one client core decrypts as much)
+EST_BULK_MIB_S = 500.0
+# how much slower a full handshake is with these keys and groups than
+# with ECDSA P-256 and X25519 (signing, and P-384's key exchange)
+EST_FULL_SLOWER = {'rsa2048': 2.0, 'rsa3072': 3.0, 'rsa4096': 6.0,
+    'ecdsa-p384': 1.5, 'mldsa65': 1.5, 'SecP384r1MLKEM1024': 2.0}
+
+
+def est_rate(cell):
+    """The cell's requests/s in a closed loop, roughly."""
+    if cell['mode'] == 'bulk':
+        rate = EST_BULK_MIB_S * 1024 * 1024 / matrixfile.parse_body(
+            cell['body'])
+    else:
+        rate = EST_RATE[cell['mode']] * int(cell['workers'])
+    if cell['mode'] in ('full', 'full-tickets'):
+        for axis in ('cert', 'group'):
+            rate /= EST_FULL_SLOWER.get(cell[axis], 1.0)
+    if cell['server'] == 'asyncio':
+        rate /= 2.5
+    return rate
 
 
 def estimate_s(cell):
@@ -186,12 +244,12 @@ def estimate_s(cell):
         return 60.0     # two runs under callgrind (~50x slower)
     if cell['mode'] == 'memory':
         return 10.0 + int(cell['concurrency']) / 150.0
-    rate = EST_RATE[cell['mode']] * int(cell['workers'])
-    if cell['mode'] in ('full', 'full-tickets') and \
-            cell['cert'].startswith('rsa'):
-        rate /= 2.0
-    if cell['server'] == 'asyncio':
-        rate /= 2.5
+    rate = est_rate(cell)
+    if openloop.is_level(cell):
+        # the warm-up and the window run on the level's schedule
+        offered = rate * matrixfile.load_fraction(cell['load'])
+        return 0.4 + max(s['warmup'], 2 * int(cell['concurrency']) /
+            offered) + openloop.seconds(cell, rate)
     warm = max(s['warmup'], 2 * int(cell['concurrency']) / rate)
     # canary, start, check run and stop: about 0.4 s
     return 0.4 + warm + context.window_requests(cell) / rate
@@ -199,11 +257,17 @@ def estimate_s(cell):
 
 def estimate(m):
     """(least, most) seconds: min_blocks blocks of the group, or
-    max_blocks; plus the cost and memory rows."""
+    max_blocks, an open-loop level level_blocks; plus the cost and memory
+    rows."""
     s = m.settings
-    block = sum(estimate_s(c) for c in m.group())
+    least = most = 0.0
+    for c in m.group():
+        blocks = (s['level_blocks'],) * 2 if openloop.is_level(c) else \
+            (s['min_blocks'], s['max_blocks'])
+        least += blocks[0] * estimate_s(c)
+        most += blocks[1] * estimate_s(c)
     rest = sum(c['settings']['repeats'] * estimate_s(c) for c in m.others)
-    return (s['min_blocks'] * block + rest, s['max_blocks'] * block + rest)
+    return least + rest, most + rest
 
 
 def print_list(m):
@@ -222,6 +286,10 @@ def print_list(m):
     if m.ref:
         parts.append('%d cells with the reference in %d to %d blocks' % (
             len(m.group()), s['min_blocks'], s['max_blocks']))
+        levels = sum(1 for c in m.group() if openloop.is_level(c))
+        if levels:
+            parts[-1] += ' (%d open-loop levels of them in %d, from block ' \
+                '%d)' % (levels, s['level_blocks'], openloop.FIRST_BLOCK)
     if m.others:
         parts.append('%d cost/memory rows' % sum(c['settings']['repeats']
             for c in m.others))

@@ -231,6 +231,11 @@ class Server:
         got = counters.get('tls_settings') or {}
         return ';'.join('%s=%s' % kv for kv in sorted(got.items()))
 
+    def anti_replay(self, counters):
+        """The server's protection against replayed early data, as its
+        counters state it (tlsbench: tls_settings.anti_replay)."""
+        return (counters.get('tls_settings') or {}).get('anti_replay', '')
+
     def stop(self, timeout=15, resend=None):
         """SIGTERM and wait; returns (exit code, reason or '').  resend:
         repeat SIGTERM every that many seconds (valgrind can miss one
@@ -263,6 +268,11 @@ class Server:
     def exit_reason(self, rc):
         return 'server exit status %s after SIGTERM: %s' % (rc,
             _tail(self.stderr) or 'no message')
+
+    def lacks(self):
+        """A server that states its own limits in other words than
+        tlsbench's refusal line: that limit as such a line, or None."""
+        return None
 
     def stop_checked(self, timeout=15, resend=None):
         """stop(), raising ServerError unless the server exited 0."""
@@ -406,18 +416,46 @@ class Nginx(Server):
                     'stub_status counted %d requests (after %ds)' % (
                     self.reused_log, len(lines), want, self.LOG_WAIT))
             time.sleep(0.002)
-        resumed = sum(1 for l in lines if l == 'r')
-        return {'handshakes_full': len(lines) - resumed,
+        resumed = sum(1 for l in lines if l.startswith('r'))
+        out = {'handshakes_full': len(lines) - resumed,
             'handshakes_resumed': resumed}
+        if self.conf.get('early_data'):
+            # nginx counts no early data offered or rejected
+            out['early_data_accepted'] = sum(1 for l in lines
+                if l.endswith('1'))
+        return out
 
     def tls_settings(self, counters):
-        cache, tickets = nginx_conf.RESUMPTION[self.conf.get('resumption',
-            'both')]
+        resumption = self.conf.get('resumption', 'both')
+        cache, tickets = nginx_conf.RESUMPTION[resumption]
+        num = nginx_conf.NUM_TICKETS.get(resumption)
         return 'ssl_session_cache=%s;ssl_session_tickets=%s;' \
-            'ssl_session_timeout=%s' % (cache, tickets,
-            nginx_conf.SESSION_TIMEOUT)
+            'ssl_session_timeout=%s%s%s' % (cache, tickets,
+            nginx_conf.SESSION_TIMEOUT, '' if num is None else
+            ';num_tickets=%d' % num, ';ssl_early_data=on' if
+            self.conf.get('early_data') else '')
+
+    def anti_replay(self, counters):
+        return nginx_conf.ANTI_REPLAY if self.conf.get('early_data') else ''
 
     def exit_reason(self, rc):
         self.stderr_from_log()
         return 'nginx exit status %s after SIGTERM: %s' % (rc,
             _tail(self.stderr))
+
+    # nginx's start-up error when its OpenSSL does not know a group
+    # (ssl_ecdh_curve), e.g. an ML-KEM hybrid on OpenSSL 3.0
+    NO_GROUP = re.compile(r'(SSL_CTX_set1_curves_list\("([^"]+)"\) failed)'
+        r'.*?(group \S+ cannot be set)?\)?$', re.M)
+
+    def lacks(self):
+        """nginx refusing a group at start-up, as a refusal line."""
+        try:
+            with open(self.stderr, errors='replace') as f:
+                m = self.NO_GROUP.search(f.read())
+        except OSError:
+            return None
+        if not m:
+            return None
+        return "nginx's OpenSSL has no %s (nginx: %s%s)" % (m.group(2),
+            m.group(1), ': ' + m.group(3) if m.group(3) else '')

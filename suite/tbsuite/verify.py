@@ -21,8 +21,8 @@ import shutil
 import sys
 import time
 
-from . import (blockrun, cellstats, context, hostfacts, matrixfile, protocol,
-    results)
+from . import (blockrun, cellstats, context, hostfacts, matrixfile, openloop,
+    protocol, results)
 from .blockrun import cell_title
 from .cli import ROOT, shown
 
@@ -34,9 +34,11 @@ RULE = ('reproduced when at least 75% of the sampled cells\' new median '
 
 def sample(lines, ref_id, n, rng):
     """n cell ids from cells.csv lines with a ratio interval: one of each
-    window mode first, the rest at random."""
+    window mode first, the rest at random.  Open-loop levels are not
+    sampled: one window each, they have no interval to reproduce."""
     pool = [c for c in lines if c['status'] == 'ok' and c['cell'] != ref_id
-        and c['mode'] in matrixfile.WINDOW_MODES and c['ratio_to_ref_lo']]
+        and c['mode'] in matrixfile.WINDOW_MODES and c['ratio_to_ref_lo']
+        and not openloop.is_level_id(c['cell'])]
     chosen = []
     for mode in matrixfile.WINDOW_MODES:
         of_mode = [c for c in pool if c['mode'] == mode]

@@ -518,20 +518,21 @@ class VerifyRule(unittest.TestCase):
 
     def test_sample_takes_each_mode_and_never_the_reference(self):
         lines = []
-        for i in range(12):
-            mode = matrixfile.WINDOW_MODES[i % 4]
-            lines.append({'cell': 'c%d' % i, 'mode': mode, 'status': 'ok',
-                'ratio_to_ref_lo': '1'})
+        modes = matrixfile.WINDOW_MODES
+        for i in range(3 * len(modes)):
+            lines.append({'cell': 'c%d' % i, 'mode': modes[i % len(modes)],
+                'status': 'ok', 'ratio_to_ref_lo': '1'})
         lines.append({'cell': 'ref', 'mode': 'full', 'status': 'ok',
             'ratio_to_ref_lo': '1'})
+        n = len(modes) + 1
         for seed in range(20):
-            got = verify.sample(lines, 'ref', 5, random.Random(seed))
-            self.assertEqual(len(got), 5)
+            got = verify.sample(lines, 'ref', n, random.Random(seed))
+            self.assertEqual(len(got), n)
             self.assertNotIn('ref', got)
             modes = {l['mode'] for l in lines if l['cell'] in got}
             self.assertEqual(modes, set(matrixfile.WINDOW_MODES))
-        self.assertEqual(verify.sample(lines, 'ref', 5, random.Random(3)),
-            verify.sample(lines, 'ref', 5, random.Random(3)))
+        self.assertEqual(verify.sample(lines, 'ref', n, random.Random(3)),
+            verify.sample(lines, 'ref', n, random.Random(3)))
 
 
 if __name__ == '__main__':
