@@ -179,6 +179,20 @@ def read_total(path):
     raise CountError('no totals line in %s' % path)
 
 
+def served(srv, work):
+    """work() with srv started: what it returns; on any failure the
+    server is killed, and its own failures become a CountError."""
+    try:
+        srv.start(START_WAIT)
+        return work()
+    except servers.ServerError as e:
+        srv.kill()
+        raise CountError(str(e))
+    except BaseException:
+        srv.kill()
+        raise
+
+
 def one_run(setup, cell, binary, n, work, tag):
     """(instructions, load JSON, callgrind file) of a run with n
     operations."""
@@ -186,18 +200,15 @@ def one_run(setup, cell, binary, n, work, tag):
     srv = counted_server(setup, cell, binary, work, setup.aslr_cmd + [
         'valgrind', '--tool=callgrind', '--collect-atstart=yes',
         '--callgrind-out-file=' + out_file])
-    try:
-        srv.start(START_WAIT)
+
+    def run():
         load = run_load(setup, cell, srv.url, n)
         # nginx under valgrind sometimes misses a SIGTERM that lands in
         # epoll_wait: asking again is harmless for tlsbench
         srv.stop_checked(STOP_WAIT, resend=10)
-    except servers.ServerError as e:
-        srv.kill()
-        raise CountError(str(e))
-    except BaseException:
-        srv.kill()
-        raise
+        return load
+
+    load = served(srv, run)
     return read_total(out_file), load, out_file
 
 
@@ -279,36 +290,33 @@ def traced_run(setup, cell, binary, n, work, tag):
     out_file = os.path.join(work, 'strace.%s.out' % tag)
     err_file = os.path.join(work, 'strace.%s.err' % tag)
     srv = counted_server(setup, cell, binary, work, [])
-    tracer = None
-    try:
-        srv.start(START_WAIT)
+    tracer = []
+
+    def run():
         with open(err_file, 'w') as err:
-            tracer = subprocess.Popen(['strace', '-f', '-c', '-o',
+            tracer.append(subprocess.Popen(['strace', '-f', '-c', '-o',
                 out_file, '-p', str(srv.pid())], stdout=subprocess.DEVNULL,
-                stderr=err)
+                stderr=err))
         deadline = time.monotonic() + 30
         while True:
             with open(err_file) as f:
                 said = f.read()
             if 'attached' in said:
                 break
-            if tracer.poll() is not None or time.monotonic() > deadline:
+            if tracer[0].poll() is not None or time.monotonic() > deadline:
                 raise CountError('strace did not attach to the server: %s'
                     % said.strip()[-200:])
             time.sleep(0.02)
         run_load(setup, cell, srv.url, n)
         srv.stop_checked(STOP_WAIT)
-        tracer.wait(STOP_WAIT)
-    except servers.ServerError as e:
-        srv.kill()
-        raise CountError(str(e))
-    except BaseException:
-        srv.kill()
-        raise
+        tracer[0].wait(STOP_WAIT)
+
+    try:
+        served(srv, run)
     finally:
-        if tracer is not None and tracer.poll() is None:
-            tracer.kill()
-            tracer.wait()
+        if tracer and tracer[0].poll() is None:
+            tracer[0].kill()
+            tracer[0].wait()
     return read_syscalls(out_file)
 
 
