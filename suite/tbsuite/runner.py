@@ -33,7 +33,7 @@ plus the profile's reference cell, in an order shuffled by the block's
 seed; after min_blocks, only cells whose ratio-to-reference interval is
 wider than target_half_width run again (up to max_blocks or time_budget).
 One CSV row per cell and block in results/<run-id>.csv; at the end the
-medians with 95% intervals per cell (results/<run-id>/cells.csv), the
+medians with 95%% intervals per cell (results/<run-id>/cells.csv), the
 profile's comparisons (comparisons.csv), a summary, and the report.
 
   --profile NAME       suite/matrix/NAME.matrix (default: default); one of:

@@ -47,6 +47,13 @@ cells() { # cells ARGS...: the cell count --list prints
 	"$root/suite/run_matrix.sh" --list "$@" | tail -1 | awk '{print $1}'
 }
 
+# ---- the entry points' help ------------------------------------------
+for entry in suite/run_matrix.sh suite/report suite/compare suite/site \
+	suite/cost/run_cost.sh suite/memory/run_memory.sh suite/stress.sh; do
+	check "$entry --help exits 0 and says how to use it" bash -c \
+		"'$root/$entry' --help | grep -qi '^usage'"
+done
+
 # ---- matrix expansion (nothing runs) --------------------------------
 check "quick profile lists 17 cells, the reference among them" \
 	test "$(cells --profile quick)" = 17
