@@ -17,6 +17,7 @@ runs).  Each carries how it was made.
 
 import collections
 import os
+import re
 
 from . import backends, cellstats, index, results, stats, tables
 from .cells import bound_class
@@ -193,6 +194,25 @@ class Cell:
             'resume_via'), '')]
         words = [w for w in words if w]
         return ' (%s)' % ', '.join(words) if words else ''
+
+    def differs(self, axes):
+        """Its values on `axes` in words, for telling cells of one panel
+        apart when those axes vary in it: ` · X25519MLKEM768`,
+        ` · AES_256_GCM`, ` · io core`, ` · 2 workers`; nothing for an
+        axis that does not apply to it (`-`)."""
+        words = []
+        for a in axes:
+            v = self.get(a)
+            if v in ('', '-'):
+                continue
+            if a == 'suite':
+                v = re.sub(r'^TLS_|_SHA(256|384)$', '', v)
+            elif a == 'io':
+                v = 'io ' + v
+            elif a == 'workers':
+                v = '%s worker%s' % (v, '' if v == '1' else 's')
+            words.append(v)
+        return ''.join(' · ' + w for w in words)
 
     def family(self):
         """What picks its colour: the library for tlsbench, the server

@@ -110,6 +110,9 @@ def modes_of(cells):
 
 
 # ---------------------------------------------------------------- charts
+PANEL_AXES = ('group', 'suite', 'io', 'workers')
+
+
 def panels(run, cells, what='us'):
     """charts.Panel per mode: each cell's server CPU per request (what=us)
     with its verdict against the panel's reference, or its requests/s
@@ -121,6 +124,10 @@ def panels(run, cells, what='us'):
         if not sel:
             continue
         ref = run.panel_reference(sel)
+        # axes the label does not name but the panel's cells differ on
+        # (among the cells they apply to: nginx has no io mode)
+        vary = [a for a in PANEL_AXES if len({c.get(a) for c in sel} -
+            {'', '-'}) > 1]
         bars = []
         for c in sel:
             note, tone, muted = ref_note(run, c, ref) if what == 'us' else \
@@ -128,7 +135,8 @@ def panels(run, cells, what='us'):
                 '', c.bound not in ('server', ''))
             if note == BOUND_TITLE['server']:
                 note = ''
-            bars.append(charts.Bar(c.label() + c.variant(),
+            bars.append(charts.Bar(c.label() + c.variant() +
+                c.differs(vary),
                 getattr(c, what), charts.colour(c.family()), note, tone,
                 muted))
         if what == 'us':

@@ -322,13 +322,22 @@ def run_page(results, out, run):
 
 
 # ---------------------------------------------------------------- front
+# the front page's order: the suite's headline profiles, then any other
+FRONT_ORDER = ('default', 'seed-2017', 'libs', 'pq', 'keys', 'ciphers',
+    'resumption', 'latency', 'core', 'cost')
+
+
 def front_page(out, entries, runs, why):
     """entries: index rows, oldest first; runs: {run_id: (Run, [cpu
     chart files])}; why: {run_id: why it has no page}."""
-    newest = collections.OrderedDict()
+    newest = {}
     for e in reversed(entries):
         if e['run_id'] in runs and e.get('profile', '') not in newest:
             newest[e.get('profile', '')] = e
+    # the headline profiles first, the rest by their newest run
+    newest = collections.OrderedDict(sorted(newest.items(), key=lambda kv:
+        (FRONT_ORDER.index(kv[0]) if kv[0] in FRONT_ORDER else
+        len(FRONT_ORDER), -entries.index(kv[1]))))
     body = ['<h1>tlsbench results</h1>',
         '<p>tlsbench runs one event-driven HTTPS server over several TLS '
         'libraries and measures what each costs the server.  Each chart '
@@ -355,7 +364,8 @@ def front_page(out, entries, runs, why):
             '')), html.escape(short_commit(e.get('git_commit', ''))),
             html.escape(e.get('host', '')), html.escape(e.get('cpu_model',
             '')), html.escape(e.get('cores', '')), '' if run.source ==
-            'cells.csv' else 'Measured before the block protocol: figures '
+            'cells.csv' or not files else 'Measured before the block '
+            'protocol: figures '
             'recomputed from its repeats, intervals below 95% (dashed), no '
             'difference called.'))
         for f in files:

@@ -3,6 +3,7 @@ without one, recomputed from the rows (and said so); verdicts; bound
 classes in their own tables; the two-run comparison.  Runs are synthetic
 (tests/suite/synth.py) or written here with known numbers."""
 
+import copy
 import csv
 import os
 import shutil
@@ -177,6 +178,35 @@ class Protocol(unittest.TestCase):
         line = next(ln for ln in self.text.splitlines() if ln.startswith(
             '| keep-alive request | asyncio'))
         self.assertIn('| client-bound |', line)
+
+    def test_panel_labels_name_what_varies_in_the_panel(self):
+        # two cells of one library that differ only in their suite (or
+        # io mode) must not share a label: the axis is written out
+        full = [c for c in self.measured.cells if c['mode'] == 'full' and
+            c.label() == 'tlsbench · OpenSSL 3.0.22 Debian']
+        self.assertEqual(len(full), 1)
+        axes = full[0].axes
+        twin = copy.copy(full[0])
+        twin.axes = dict(axes, suite='TLS_CHACHA20_POLY1305_SHA256',
+            io='core')
+        full[0].axes = dict(axes, suite='TLS_AES_128_GCM_SHA256',
+            io='native')
+        try:
+            panel = report.panels(self.measured, [full[0], twin])[0]
+        finally:
+            full[0].axes = axes
+        self.assertEqual([b.label for b in panel.bars], [
+            'tlsbench · OpenSSL 3.0.22 Debian · AES_128_GCM · io native',
+            'tlsbench · OpenSSL 3.0.22 Debian · CHACHA20_POLY1305 · io '
+            'core'])
+        # one cell per library: labels as before, and an axis that does
+        # not apply ('-', nginx's io) or is unset ('') is no difference
+        cells = [c for c in self.measured.cells if c['mode'] == 'full']
+        dash = copy.copy(cells[1])
+        dash.axes = dict(cells[1].axes, suite='-', io='native')
+        one = report.panels(self.measured, [cells[0], dash] + cells[2:])[0]
+        self.assertNotIn(' · ', ''.join(b.label.split(' · ', 1)[1] for b in
+            one.bars))
 
     def test_stop_reason_per_cell(self):
         self.assertEqual(self.text.count('| converged |'), len(
