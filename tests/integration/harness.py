@@ -602,6 +602,17 @@ class Conn:
         return True
 
 
+def read_to_eof(sock):
+    """Everything the peer sends until it closes (a socket or an SSL
+    socket; its own timeout bounds each read)."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def request(path="/", method="GET", version="HTTP/1.1", headers=()):
     lines = [f"{method} {path} {version}", "Host: localhost", *headers]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()

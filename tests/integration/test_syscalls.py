@@ -11,8 +11,8 @@ so what the server finds in its socket at each wakeup is fixed, not timed.
 import socket
 import ssl
 
-from harness import (Fail, case, check, check_eq, check_invariant, request,
-                     tls_context)
+from harness import (Fail, case, check, check_eq, check_invariant,
+                     read_to_eof, request, tls_context)
 
 IO_TIMEOUT = 10.0
 
@@ -49,13 +49,7 @@ def one_connection(srv, version):
         req = request("/", headers=["Connection: close"])
         if not srv.env.tls:
             sock.sendall(req)
-            body = b""
-            while True:
-                data = sock.recv(65536)
-                if not data:
-                    break
-                body += data
-            return len(body.partition(b"\r\n\r\n")[2])
+            return len(read_to_eof(sock).partition(b"\r\n\r\n")[2])
         inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
         obj = tls_context(srv.env, version).wrap_bio(
             inc, out, server_hostname="localhost")

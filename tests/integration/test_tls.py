@@ -10,8 +10,8 @@ import re
 import socket
 import ssl
 
-from harness import (Conn, Fail, case, check, check_eq, run, short,
-                     start_or_skip, tool)
+from harness import (Conn, Fail, case, check, check_eq, read_to_eof, run,
+                     short, start_or_skip, tool)
 
 
 def negotiated(srv, version=None):
@@ -124,10 +124,5 @@ def sni(env):
             with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
                 s.sendall(b"GET /1k HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                           b"Connection: close\r\n\r\n")
-                data = b""
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
+                data = read_to_eof(s)
         check(data.startswith(b"HTTP/1.1 200"), f"got {short(data)}")
