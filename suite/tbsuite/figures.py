@@ -227,13 +227,14 @@ class Cell:
         return tuple(self.get(a) for a in AXES + EXTRA_AXES
             if a != 'lib') + (self.library, self.flavor)
 
-    def where(self):
+    def where(self, skip=()):
         """The cell's other axes in words: `TLS 1.3 ecdsa-p256, c=100,
-        20k, 1 worker`."""
+        20k, 1 worker`; `skip` leaves out extra axes a caller shows
+        another way."""
         tls = 'TLS %s %s' % (self['tls_version'], self['cert']) if \
             self.tls else 'plaintext'
         extra = ['%s %s' % (a, self[a]) for a in EXTRA_AXES
-            if self.get(a) not in ('', '-')]
+            if a not in skip and self.get(a) not in ('', '-')]
         res = self['resumption']
         return ', '.join([tls] + extra + ['c=%s' % self['concurrency'],
             tables.body_label(self['body_bytes']) if self['body_bytes']

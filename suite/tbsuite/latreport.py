@@ -74,18 +74,25 @@ def capped(c):
 
 # ---------------------------------------------------------------- load
 def level_groups(run):
-    """{(mode, where): [(capacity cell or None, [levels by fraction])]}
-    in report order, one entry per library."""
+    """{(mode, where): {label: (capacity cell or None, [levels by
+    fraction])}} in report order, one entry per library.  The reference
+    servers share their mode's chart and table with tlsbench (they have no
+    io axis); a label names the io mode only where a group holds both."""
     caps = {capacity_key(c): c for c in run.cells if not is_level(c)}
-    by = collections.OrderedDict()
     levels = sorted([c for c in run.cells if is_level(c)], key=lambda c: (
         mode_key(c['mode']), label_key(c), fraction(c)))
+    keyed, ios = [], collections.defaultdict(set)
     for c in levels:
         cap = caps.get(capacity_key(c))
-        where = (cap or c).where().replace(', load_fraction %s' %
-            c['load_fraction'], '')
-        lines = by.setdefault((c['mode'], where), collections.OrderedDict())
-        lines.setdefault(c.label(), (cap, []))[1].append(c)
+        key = (c['mode'], (cap or c).where(skip=('io', 'load_fraction')))
+        keyed.append((key, cap, c))
+        ios[key].add(c.get('io'))
+    by = collections.OrderedDict()
+    for key, cap, c in keyed:
+        label = c.label() + (c.differs(['io']) if len(ios[key] -
+            {'', '-'}) > 1 else '')
+        lines = by.setdefault(key, collections.OrderedDict())
+        lines.setdefault(label, (cap, []))[1].append(c)
     return by
 
 

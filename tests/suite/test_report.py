@@ -11,7 +11,7 @@ import tempfile
 import unittest
 
 import synth
-from tbsuite import figures, report, results, stats
+from tbsuite import figures, latreport, report, results, stats
 
 
 def read(path):
@@ -259,6 +259,55 @@ class CostAndMemory(unittest.TestCase):
         self.assertIn('## Memory per idle connection', text)
         self.assertEqual(text.count('## Cost over the crypto floor'), 1)
         self.assertIn('ecdsa_secp256r1_sha256', text)
+
+
+class LatencyCharts(unittest.TestCase):
+    """A latency run's levels: one chart and table per mode with nginx
+    beside tlsbench (nginx has no io axis); the io mode is named only where
+    a mode holds both."""
+
+    def rows(self):
+        out = []
+        servers = (('tlsbench', 'openssl', 'openssl@3.6-tuned', 'native'),
+            ('tlsbench', 'openssl', 'openssl@3.6-tuned', 'core'),
+            ('nginx', '-', 'openssl@3.0-debian', '-'))
+        for mode in ('full', 'keepalive'):
+            for server, backend, lib, io in servers:
+                if mode == 'full' and io == 'core':
+                    continue
+                for load in ('-', '0.5', '0.9'):
+                    cell = 'server=%s,lib=%s,io=%s,mode=%s,load=%s' % (
+                        server, lib, io, mode, load)
+                    out.append({'run_id': '20261130T000000Z-00000000',
+                        'cell': cell, 'server': server, 'backend': backend,
+                        'lib': lib, 'tls_version': '1.3', 'cert': 'rsa2048',
+                        'mode': mode, 'resumption': 'none', 'io': io,
+                        'concurrency': '100', 'body_bytes': '20480',
+                        'workers': '1', 'load_fraction': load,
+                        'status': 'ok', 'block': '1', 'rps': '1000',
+                        'server_us_per_req': '400', 'lat_p99_us': '2000',
+                        'bound': 'server'})
+        return out
+
+    def test_nginx_shares_the_chart_and_io_is_named_where_both(self):
+        d = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, d)
+        path = os.path.join(d, '20261130T000000Z-00000000.csv')
+        write_rows(path, self.rows())
+        groups = latreport.level_groups(figures.Run(path))
+        self.assertEqual([k[0] for k in groups], ['full', 'keepalive'])
+        self.assertTrue(all('io ' not in k[1] for k in groups))
+        full, keepalive = (list(v) for v in groups.values())
+        self.assertEqual(len(full), 2)
+        self.assertTrue(any(x.startswith('nginx') for x in full))
+        self.assertFalse(any('io ' in x for x in full))
+        self.assertEqual(len(keepalive), 3)
+        self.assertEqual(sorted(x.split(' · ')[-1] for x in keepalive
+            if x.startswith('tlsbench')), ['io core', 'io native'])
+        for cap, levels in groups[('full', next(iter(groups))[1])].values():
+            self.assertIsNotNone(cap)
+            self.assertEqual([latreport.fraction(c) for c in levels],
+                [0.5, 0.9])
 
 
 class OldRun(unittest.TestCase):
