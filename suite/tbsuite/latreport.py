@@ -125,6 +125,17 @@ def load_table(lines):
         'handshake ms: p50 / p90 / p99 / p99.9', 'p99.9 samples'], rows)
 
 
+def chart_file(n, mode, key):
+    return 'latency-load-%d-%s-%s.svg' % (n, mode, key)
+
+
+def front_charts(run, key='p99'):
+    """The p99 chart of each mode, in report order (what the site's front
+    page shows for a run with open-loop levels)."""
+    return [chart_file(n, mode, key) for n, (mode, _) in
+        enumerate(level_groups(run), 1)]
+
+
 def load_charts(mode, where, lines, outdir, n):
     """One chart per percentile: [(title, file)]."""
     made = []
@@ -147,7 +158,7 @@ def load_charts(mode, where, lines, outdir, n):
             'Figures: one window per level (the table marks a p99.9 that '
             'rests on fewer samples than the run asked for).'], xlog=False)
         if svg:
-            fname = 'latency-load-%d-%s-%s.svg' % (n, mode, key)
+            fname = chart_file(n, mode, key)
             charts.save(os.path.join(outdir, fname), svg)
             made.append((title, fname))
     return made

@@ -174,12 +174,13 @@ def chart_name(stem, cert, tls):
         '%s-tls%s' % (cert, tls))
 
 
-def cpu_charts(run):
-    """The server-CPU charts of the run's TLS combinations, in report
-    order (what the site's front page shows)."""
+def front_charts(run):
+    """What the site's front page shows of a run, in report order: the
+    server-CPU chart of each TLS combination, then the p99 latency chart
+    of each mode with open-loop levels."""
     head, _ = figures.headline(run.cells)
     return [chart_name(CHART_KINDS[0][1], cert, tls) for cert, tls in
-        by_combo(head) if tls not in ('-', '')]
+        by_combo(head) if tls not in ('-', '')] + latreport.front_charts(run)
 
 
 def headline_charts(run, head, outdir):

@@ -317,7 +317,7 @@ def run_page(results, out, run):
     body += '\n' + commands_section(run)
     write(os.path.join(dest, 'index.html'), page('tlsbench run %s' %
         run.id, body, 2))
-    return [f for f in report.cpu_charts(run) if os.path.exists(
+    return [f for f in report.front_charts(run) if os.path.exists(
         os.path.join(dest, f))]
 
 
@@ -328,7 +328,7 @@ FRONT_ORDER = ('default', 'seed-2017', 'libs', 'pq', 'keys', 'ciphers',
 
 
 def front_page(out, entries, runs, why):
-    """entries: index rows, oldest first; runs: {run_id: (Run, [cpu
+    """entries: index rows, oldest first; runs: {run_id: (Run, [front
     chart files])}; why: {run_id: why it has no page}."""
     newest = {}
     for e in reversed(entries):
@@ -348,7 +348,8 @@ def front_page(out, entries, runs, why):
         '1 (<strong>-12.3%</strong> less CPU, <strong>+12.3%</strong> '
         'more), <code>~</code> where it does not.  Cells whose server was '
         'not the limit (client- or latency-bound) are hatched and not '
-        'compared.  <a href="trends.html">Trends</a> follow each figure '
+        'compared.  A latency run adds, per kind of request, the p99 '
+        'latency against the offered load.  <a href="trends.html">Trends</a> follow each figure '
         'across runs; <a href="methods.html">how runs are measured</a>.</p>']
     if newest:
         body.append('<p>Profiles: %s.</p>' % ', '.join(

@@ -309,6 +309,20 @@ class LatencyCharts(unittest.TestCase):
             self.assertEqual([latreport.fraction(c) for c in levels],
                 [0.5, 0.9])
 
+    def test_the_front_page_charts_are_the_ones_the_report_draws(self):
+        d = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, d)
+        path = os.path.join(d, '20261130T000000Z-00000000.csv')
+        write_rows(path, self.rows())
+        run = figures.Run(path)
+        latreport.load_section(run, d)
+        front = latreport.front_charts(run)
+        self.assertEqual(front, ['latency-load-1-full-p99.svg',
+            'latency-load-2-keepalive-p99.svg'])
+        for f in front:
+            self.assertTrue(os.path.exists(os.path.join(d, f)), f)
+        self.assertEqual(report.front_charts(run)[-2:], front)
+
 
 class OldRun(unittest.TestCase):
     def test_fixture_run(self):
