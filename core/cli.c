@@ -195,32 +195,51 @@ parse_seconds(const char *flag, const char *s, double *out)
 	return 0;
 }
 
-static int
-parse_version(const char *flag, const char *s, int *out)
-{
-	if (strcmp(s, "1.2") == 0)
-		*out = TB_TLS12;
-	else if (strcmp(s, "1.3") == 0)
-		*out = TB_TLS13;
-	else
-		return usage_error(flag, "expected 1.2 or 1.3", s);
-	return 0;
-}
+/* The options that take one word of a fixed list, each list written once:
+ * the word, the value it sets. */
+struct choice {
+	const char *word;
+	int value;
+};
 
-static int
-parse_resumption(const char *s, enum tb_resumption *out)
-{
-	static const char *const names[] = {"none", "cache", "tickets", "both"};
-	int i;
+static const struct choice versions[] = {
+	{"1.2", TB_TLS12}, {"1.3", TB_TLS13}, {NULL, 0}};
+static const struct choice resumptions[] = {{"none", TB_RESUME_NONE},
+					    {"cache", TB_RESUME_CACHE},
+					    {"tickets", TB_RESUME_TICKETS},
+					    {"both", TB_RESUME_BOTH},
+					    {NULL, 0}};
+static const struct choice psk_modes[] = {
+	{"dhe", TB_PSK_DHE}, {"ke", TB_PSK_KE}, {NULL, 0}};
+static const struct choice idle_buffers[] = {
+	{"release", TB_IDLE_RELEASE}, {"keep", TB_IDLE_KEEP}, {NULL, 0}};
+static const struct choice io_modes[] = {
+	{"native", TB_IO_NATIVE}, {"core", TB_IO_CORE}, {NULL, 0}};
 
-	for (i = 0; i < 4; i++) {
-		if (strcmp(s, names[i]) == 0) {
-			*out = (enum tb_resumption)i;
+/* The value of word s in list, or a usage error that names the words:
+ * "expected a or b", "expected a|b|c". */
+static int
+parse_choice(const char *flag, const char *s, const struct choice *list,
+	     int *out)
+{
+	char expected[96] = "expected";
+	size_t len = strlen(expected);
+	int i, n;
+
+	for (n = 0; list[n].word != NULL; n++) {
+		if (strcmp(s, list[n].word) == 0) {
+			*out = list[n].value;
 			return 0;
 		}
 	}
-	return usage_error("--resumption", "expected none|cache|tickets|both",
-			   s);
+	for (i = 0; i < n && len < sizeof(expected); i++) {
+		const char *sep = n == 2 ? " or " : "|";
+
+		len += (size_t)snprintf(expected + len, sizeof(expected) - len,
+					"%s%s", i == 0 ? " " : sep,
+					list[i].word);
+	}
+	return usage_error(flag, expected, s);
 }
 
 /* "0,2-3" into a list of CPU numbers, in order. */
@@ -339,6 +358,7 @@ static int
 apply(int opt, const char *arg, struct tb_options *o)
 {
 	long v;
+	int word;
 
 	switch (opt) {
 	case OPT_CERT:
@@ -358,9 +378,11 @@ apply(int opt, const char *arg, struct tb_options *o)
 	case OPT_CPU:
 		return parse_cpus(arg, o);
 	case OPT_TLS_MIN:
-		return parse_version("--tls-min", arg, &o->tls.min_version);
+		return parse_choice("--tls-min", arg, versions,
+				    &o->tls.min_version);
 	case OPT_TLS_MAX:
-		return parse_version("--tls-max", arg, &o->tls.max_version);
+		return parse_choice("--tls-max", arg, versions,
+				    &o->tls.max_version);
 	case OPT_CIPHERS:
 		o->tls.ciphers = arg;
 		return 0;
@@ -371,7 +393,10 @@ apply(int opt, const char *arg, struct tb_options *o)
 		o->tls.groups = arg;
 		return 0;
 	case OPT_RESUMPTION:
-		return parse_resumption(arg, &o->tls.resumption);
+		if (parse_choice("--resumption", arg, resumptions, &word) != 0)
+			return -1;
+		o->tls.resumption = (enum tb_resumption)word;
+		return 0;
 	case OPT_SESSION_CACHE_SIZE:
 		return parse_count("--session-cache-size", arg, 1, 100000000,
 				   &o->tls.session_cache_size);
@@ -384,35 +409,24 @@ apply(int opt, const char *arg, struct tb_options *o)
 		return parse_count("--ticket-key-lifetime", arg, 0, 604800,
 				   &o->tls.ticket_key_lifetime_s);
 	case OPT_PSK_MODE:
-		if (strcmp(arg, "dhe") == 0)
-			o->tls.psk_mode = TB_PSK_DHE;
-		else if (strcmp(arg, "ke") == 0)
-			o->tls.psk_mode = TB_PSK_KE;
-		else
-			return usage_error("--psk-mode", "expected dhe or ke",
-					   arg);
+		if (parse_choice("--psk-mode", arg, psk_modes, &word) != 0)
+			return -1;
+		o->tls.psk_mode = (enum tb_psk_mode)word;
 		return 0;
 	case OPT_EARLY_DATA:
 		/* One full record: OpenSSL's own limit for what it reads. */
 		o->tls.max_early_data = 16384;
 		return 0;
 	case OPT_IDLE_BUFFERS:
-		if (strcmp(arg, "release") == 0)
-			o->tls.idle_buffers = TB_IDLE_RELEASE;
-		else if (strcmp(arg, "keep") == 0)
-			o->tls.idle_buffers = TB_IDLE_KEEP;
-		else
-			return usage_error("--idle-buffers",
-					   "expected release or keep", arg);
+		if (parse_choice("--idle-buffers", arg, idle_buffers, &word) !=
+		    0)
+			return -1;
+		o->tls.idle_buffers = (enum tb_idle_buffers)word;
 		return 0;
 	case OPT_IO:
-		if (strcmp(arg, "native") == 0)
-			o->tls.io = TB_IO_NATIVE;
-		else if (strcmp(arg, "core") == 0)
-			o->tls.io = TB_IO_CORE;
-		else
-			return usage_error("--io", "expected native or core",
-					   arg);
+		if (parse_choice("--io", arg, io_modes, &word) != 0)
+			return -1;
+		o->tls.io = (enum tb_io_mode)word;
 		return 0;
 	case OPT_STATS_FILE:
 		o->stats_file = arg;

@@ -52,6 +52,21 @@ def bad_values(env):
         refuses(env, cert_args(env) + args)
 
 
+@case("cli.choice_lists")
+def choice_lists(env):
+    """A flag that takes one word of a fixed list names the flag, the word
+    it got and every word it takes."""
+    for flag, bad, words in (
+            ("--tls-min", "1.1", ["1.2", "1.3"]),
+            ("--tls-max", "1.0", ["1.2", "1.3"]),
+            ("--resumption", "sometimes", ["none|cache|tickets|both"]),
+            ("--psk-mode", "psk", ["dhe or ke"]),
+            ("--idle-buffers", "free", ["release or keep"]),
+            ("--io", "kernel", ["native or core"])):
+        refuses(env, cert_args(env) + [flag, bad],
+                [flag + ":", "'" + bad + "'", *words])
+
+
 @case("cli.resumption_flags_need_resumption")
 def resumption_flags_need_resumption(env):
     """Flags that only mean something with tickets or TLS 1.3 are refused
