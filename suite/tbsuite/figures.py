@@ -528,6 +528,14 @@ def compare_unpaired(a, b, what='us'):
     return Comparison(a, b, stats.bootstrap_ratio(sa, sb), 'unpaired')
 
 
+def varying(cells, axes):
+    """Those of `axes` on which `cells` take more than one value, for
+    labels that must tell them apart; an axis that does not apply to a
+    cell (`-`, nginx's io) or is unset is no value."""
+    return [a for a in axes if len({c.get(a) for c in cells} -
+        {'', '-'}) > 1]
+
+
 def headline(cells):
     """The cells at the run's usual concurrency, body and workers (of its
     TLS cells), one per server, library, TLS version, certificate and mode

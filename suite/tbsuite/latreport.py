@@ -81,18 +81,18 @@ def level_groups(run):
     caps = {capacity_key(c): c for c in run.cells if not is_level(c)}
     levels = sorted([c for c in run.cells if is_level(c)], key=lambda c: (
         mode_key(c['mode']), label_key(c), fraction(c)))
-    keyed, ios = [], collections.defaultdict(set)
+    groups = collections.OrderedDict()
     for c in levels:
         cap = caps.get(capacity_key(c))
         key = (c['mode'], (cap or c).where(skip=('io', 'load_fraction')))
-        keyed.append((key, cap, c))
-        ios[key].add(c.get('io'))
+        groups.setdefault(key, []).append((cap, c))
     by = collections.OrderedDict()
-    for key, cap, c in keyed:
-        label = c.label() + (c.differs(['io']) if len(ios[key] -
-            {'', '-'}) > 1 else '')
-        lines = by.setdefault(key, collections.OrderedDict())
-        lines.setdefault(label, (cap, []))[1].append(c)
+    for key, members in groups.items():
+        vary = figures.varying([c for _, c in members], ('io',))
+        lines = by[key] = collections.OrderedDict()
+        for cap, c in members:
+            lines.setdefault(c.label() + c.differs(vary), (cap, []))[
+                1].append(c)
     return by
 
 

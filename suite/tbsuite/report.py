@@ -125,9 +125,7 @@ def panels(run, cells, what='us'):
             continue
         ref = run.panel_reference(sel)
         # axes the label does not name but the panel's cells differ on
-        # (among the cells they apply to: nginx has no io mode)
-        vary = [a for a in PANEL_AXES if len({c.get(a) for c in sel} -
-            {'', '-'}) > 1]
+        vary = figures.varying(sel, PANEL_AXES)
         bars = []
         for c in sel:
             note, tone, muted = ref_note(run, c, ref) if what == 'us' else \

@@ -349,8 +349,9 @@ def front_page(out, entries, runs, why):
         'more), <code>~</code> where it does not.  Cells whose server was '
         'not the limit (client- or latency-bound) are hatched and not '
         'compared.  A latency run adds, per kind of request, the p99 '
-        'latency against the offered load.  <a href="trends.html">Trends</a> follow each figure '
-        'across runs; <a href="methods.html">how runs are measured</a>.</p>']
+        'latency against the offered load.  <a href="trends.html">Trends'
+        '</a> follow each figure across runs; <a href="methods.html">how '
+        'runs are measured</a>.</p>']
     if newest:
         body.append('<p>Profiles: %s.</p>' % ', '.join(
             '<a href="#profile-%s">%s</a>' % (slug(p or 'unknown'),

@@ -289,12 +289,15 @@ class LatencyCharts(unittest.TestCase):
                         'bound': 'server'})
         return out
 
-    def test_nginx_shares_the_chart_and_io_is_named_where_both(self):
-        d = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, d)
-        path = os.path.join(d, '20261130T000000Z-00000000.csv')
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        path = os.path.join(self.dir, '20261130T000000Z-00000000.csv')
         write_rows(path, self.rows())
-        groups = latreport.level_groups(figures.Run(path))
+        self.run_ = figures.Run(path)
+
+    def test_nginx_shares_the_chart_and_io_is_named_where_both(self):
+        groups = latreport.level_groups(self.run_)
         self.assertEqual([k[0] for k in groups], ['full', 'keepalive'])
         self.assertTrue(all('io ' not in k[1] for k in groups))
         full, keepalive = (list(v) for v in groups.values())
@@ -310,18 +313,13 @@ class LatencyCharts(unittest.TestCase):
                 [0.5, 0.9])
 
     def test_the_front_page_charts_are_the_ones_the_report_draws(self):
-        d = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, d)
-        path = os.path.join(d, '20261130T000000Z-00000000.csv')
-        write_rows(path, self.rows())
-        run = figures.Run(path)
-        latreport.load_section(run, d)
-        front = latreport.front_charts(run)
+        latreport.load_section(self.run_, self.dir)
+        front = latreport.front_charts(self.run_)
         self.assertEqual(front, ['latency-load-1-full-p99.svg',
             'latency-load-2-keepalive-p99.svg'])
         for f in front:
-            self.assertTrue(os.path.exists(os.path.join(d, f)), f)
-        self.assertEqual(report.front_charts(run)[-2:], front)
+            self.assertTrue(os.path.exists(os.path.join(self.dir, f)), f)
+        self.assertEqual(report.front_charts(self.run_)[-2:], front)
 
 
 class OldRun(unittest.TestCase):
